@@ -1,0 +1,35 @@
+# Quick start: `make demo` and `make test` each create .venv if missing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch is pinned here for development: any looser spec pulls a multi-GB CUDA build.
+TORCH := torch==2.13.0
+
+.PHONY: venv demo test test-fast bench docs clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+venv: $(BIN)/.installed
+
+demo: venv
+	$(BIN)/python -m varmigrate.demo
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not torch"
+
+docs: venv
+	$(BIN)/python -m varmigrate.docs
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,69 @@
+"""Per-file state shared by the rules of one traversal."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Optional
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from .imports import ImportTracker
+from .tensors import TensorInference
+
+if TYPE_CHECKING:
+    from .rule import Edit, Finding, Rule
+
+
+class FileContext:
+    def __init__(
+        self,
+        path: str,
+        module: cst.Module,
+        wrapper: MetadataWrapper,
+        imports: Optional[ImportTracker] = None,
+    ) -> None:
+        self.path = path
+        self.module = module
+        self.wrapper = wrapper
+        # Notebooks pass a tracker that already holds the earlier cells' imports.
+        self.imports = (imports.copy() if imports is not None else ImportTracker()).scan(module)
+        self.findings: list["Finding"] = []
+
+    @cached_property
+    def tensors(self) -> TensorInference:
+        return TensorInference(self.module, self.imports)
+
+    @cached_property
+    def _positions(self) -> dict:
+        return self.wrapper.resolve(PositionProvider)
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        return self._positions[node]
+
+    @property
+    def torch(self) -> str:
+        """The local name to spell `torch` with (`th` after `import torch as th`)."""
+        return self.imports.alias_of("torch") or "torch"
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def add_finding(self, rule: "Rule", node: cst.CSTNode, message: str, edits: list["Edit"]) -> None:
+        from .rule import Finding
+
+        rng = self.position(node)
+        self.findings.append(
+            Finding(
+                code=rule.CODE,
+                name=rule.slug(),
+                message=message,
+                path=self.path,
+                line=rng.start.line,
+                column=rng.start.column + 1,
+                end_line=rng.end.line,
+                end_column=rng.end.column + 1,
+                node=node,
+                edits=edits,
+            )
+        )

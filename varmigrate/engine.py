@@ -1,0 +1,407 @@
+"""One engine for lint and fix: parse once, run every rule in one traversal, apply fixes to a fixed point.
+
+Text in, text out: file handling (encodings, notebooks, atomic writes) lives in `sources.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper
+
+from .config import Settings
+from .context import FileContext
+from .imports import ImportTracker
+from .registry import all_rules
+from .rule import Edit, Finding, NoGrad, Rule
+
+MAX_ITERATIONS = 10
+# Imports that a fix may leave unused and that we then remove.
+_REMOVABLE_IMPORTS = ("torch.autograd.Variable",)
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9]+(?:\s*,\s*[A-Za-z0-9]+)*))?", re.IGNORECASE)
+
+
+@dataclass
+class SourceError:
+    """A problem with the input itself (syntax, encoding) or an internal failure on one file."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+    kind: str = "error"  # "error" (input) or "internal"
+    cell: Optional[int] = None
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    module: Optional[cst.Module] = None
+    imports: Optional[ImportTracker] = None
+
+
+@dataclass
+class FixResult:
+    source: str
+    fixed: list[Finding] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.fixed)
+
+
+# ------------------------------------------------------------------------------------------
+# Lint
+# ------------------------------------------------------------------------------------------
+def selected_rules(settings: Settings) -> list[type[Rule]]:
+    return [r for r in all_rules() if settings.is_selected(r.CODE)]
+
+
+def passes_prefilter(text: str, rules: Sequence[type[Rule]]) -> bool:
+    """Cheap text test: a file without `torch` or without any trigger word has no findings."""
+    if "torch" not in text:
+        return False
+    return any(word in text for rule in rules for word in rule.TRIGGERS)
+
+
+def parse_error(path: str, exc: cst.ParserSyntaxError) -> SourceError:
+    message = str(exc).splitlines()[0] if str(exc) else "invalid syntax"
+    return SourceError(path, exc.raw_line, exc.raw_column + 1, f"SyntaxError: {message}")
+
+
+def noqa_map(text: str) -> dict[int, Optional[frozenset[str]]]:
+    """Line -> codes suppressed there (None: a bare `# noqa` suppresses all)."""
+    result: dict[int, Optional[frozenset[str]]] = {}
+    if "noqa" not in text.lower():
+        return result
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if "#" not in line:
+            continue
+        match = _NOQA.search(line)
+        if match:
+            codes = match.group("codes")
+            result[lineno] = None if codes is None else frozenset(c.strip().upper() for c in codes.split(","))
+    return result
+
+
+def _suppressed(finding: Finding, noqa: dict[int, Optional[frozenset[str]]]) -> bool:
+    for line in {finding.line, finding.end_line}:
+        if line in noqa:
+            codes = noqa[line]
+            if codes is None or any(finding.code.startswith(c) for c in codes):
+                return True
+    return False
+
+
+def lint_module(
+    module: cst.Module,
+    path: str,
+    settings: Settings,
+    text: Optional[str] = None,
+    imports: Optional[ImportTracker] = None,
+    rules: Optional[Sequence[type[Rule]]] = None,
+) -> LintResult:
+    rules = selected_rules(settings) if rules is None else rules
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    ctx = FileContext(path, module, wrapper, imports)
+    if rules and ctx.imports.imports_torch:
+        wrapper.visit_batched([rule(ctx) for rule in rules])
+    noqa = noqa_map(text if text is not None else module.code)
+    findings = [f for f in ctx.findings if not _suppressed(f, noqa)]
+    findings.sort(key=lambda f: (f.line, f.column, f.code))
+    return LintResult(findings=findings, module=module, imports=ctx.imports)
+
+
+def lint_source(
+    text: str,
+    path: str,
+    settings: Settings,
+    imports: Optional[ImportTracker] = None,
+) -> LintResult:
+    rules = selected_rules(settings)
+    if imports is None and not passes_prefilter(text, rules):
+        return LintResult()
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        return LintResult(errors=[parse_error(path, exc)])
+    except RecursionError:
+        return LintResult(errors=[SourceError(path, 1, 1, "file is too deeply nested to parse")])
+    return lint_module(module, path, settings, text, imports, rules)
+
+
+# ------------------------------------------------------------------------------------------
+# Fix
+# ------------------------------------------------------------------------------------------
+def _is_no_grad_with(node: cst.With, imports: ImportTracker) -> bool:
+    for item in node.items:
+        call = item.item
+        if isinstance(call, cst.Call):
+            q = imports.qualified(call.func)
+            if q in ("torch.no_grad", "torch.autograd.no_grad", "torch.inference_mode"):
+                return True
+            if q in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled") and call.args:
+                value = call.args[0].value
+                if isinstance(value, cst.Name) and value.value == "False":
+                    return True
+    return False
+
+
+class _Applier(cst.CSTTransformer):
+    """Replaces nodes by identity; a node whose subtree already changed waits for the next round."""
+
+    def __init__(self, chosen: dict[int, tuple[Finding, Edit]], imports: ImportTracker, torch_name: str) -> None:
+        super().__init__()
+        self.chosen = chosen
+        self.imports = imports
+        self.torch_name = torch_name
+        self.applied: list[tuple[Finding, Edit]] = []
+        self._changed: list[bool] = [False]
+        self._no_grad_depth = 0
+        self._pending: dict[int, bool] = {}  # id(statement) -> must open a no_grad block
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self._changed.append(False)
+        if isinstance(node, cst.With) and _is_no_grad_with(node, self.imports):
+            self._no_grad_depth += 1
+        return True
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        changed = self._changed.pop()
+        if isinstance(original_node, cst.With) and _is_no_grad_with(original_node, self.imports):
+            self._no_grad_depth -= 1
+        result = updated_node
+        entry = self.chosen.get(id(original_node))
+        if entry is not None and (not changed or callable(entry[1].replacement)):
+            finding, edit = entry
+            result = self._materialize(edit, updated_node)
+            self.applied.append(entry)
+            changed = True
+        if isinstance(result, (cst.IndentedBlock, cst.Module)) and self._pending:
+            result = self._merge_no_grad(result)
+        if changed:
+            self._changed[-1] = True
+        return result
+
+    def _materialize(self, edit: Edit, updated_node: cst.CSTNode):
+        replacement = edit.replacement
+        if callable(replacement):
+            replacement = replacement(updated_node)
+        if isinstance(replacement, NoGrad):
+            stmt = replacement.statement
+            if self._no_grad_depth == 0:
+                self._pending[id(stmt)] = replacement.required
+            return stmt
+        return replacement
+
+    def _merge_no_grad(self, block):
+        body = list(block.body)
+        out: list[cst.BaseStatement] = []
+        i = 0
+        while i < len(body):
+            if id(body[i]) not in self._pending:
+                out.append(body[i])
+                i += 1
+                continue
+            j = i
+            while j < len(body) and id(body[j]) in self._pending:
+                j += 1
+            run = body[i:j]
+            if any(self._pending[id(s)] for s in run):
+                out.append(self._wrap(run))
+            else:
+                out.extend(run)
+            i = j
+        return block.with_changes(body=out)
+
+    def _wrap(self, run: list[cst.BaseStatement]) -> cst.With:
+        first = run[0]
+        leading = getattr(first, "leading_lines", ())
+        inner = [first.with_changes(leading_lines=())] + run[1:]
+        return cst.With(
+            items=[cst.WithItem(item=cst.parse_expression(f"{self.torch_name}.no_grad()"))],
+            body=cst.IndentedBlock(body=inner),
+            leading_lines=leading,
+        )
+
+
+def _count_name_uses(module: cst.Module, names: set[str]) -> dict[str, int]:
+    counts = {n: 0 for n in names}
+
+    class Counter(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in counts:
+                counts[node.value] += 1
+
+    module.visit(Counter())
+    return counts
+
+
+class _ImportEditor(cst.CSTTransformer):
+    """Removes the given names from from-imports; an emptied statement goes, its comments stay."""
+
+    def __init__(self, remove: set[str]) -> None:
+        super().__init__()
+        self.remove = remove
+        self._carry: Optional[Sequence[cst.EmptyLine]] = None
+        self._receiver: Optional[int] = None
+
+    def _import_from(self, updated_node):
+        if isinstance(updated_node.names, cst.ImportStar):
+            return updated_node
+        keep = [a for a in updated_node.names if (a.evaluated_alias or a.evaluated_name) not in self.remove]
+        if len(keep) == len(updated_node.names):
+            return updated_node
+        if not keep:
+            return cst.RemoveFromParent()
+        keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(names=keep)
+
+    def _statement_line(self, original_node, updated_node):
+        if not updated_node.body:
+            if any(line.comment is not None for line in original_node.leading_lines):
+                self._carry = original_node.leading_lines
+            return cst.RemoveFromParent()
+        return updated_node
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # The statement visited right after a removed one is its next sibling: it takes the comments.
+        if self._carry is not None and isinstance(node, cst.BaseStatement) and self._receiver is None:
+            self._receiver = id(node)
+        return True
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        if isinstance(original_node, cst.ImportFrom):
+            return self._import_from(updated_node)
+        if id(original_node) == self._receiver and self._carry is not None:
+            carry, self._carry, self._receiver = self._carry, None, None
+            updated_node = updated_node.with_changes(leading_lines=[*carry, *updated_node.leading_lines])
+        if isinstance(original_node, cst.SimpleStatementLine):
+            return self._statement_line(original_node, updated_node)
+        return updated_node
+
+
+def _insert_import_torch(module: cst.Module) -> cst.Module:
+    """Add `import torch` before the first torch import (after docstring and __future__)."""
+    body = list(module.body)
+    index = 0
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and stmt.body:
+            small = stmt.body[0]
+            if i == 0 and isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+                index = 1
+                continue
+            if isinstance(small, cst.ImportFrom) and small.module is not None and getattr(small.module, "value", "") == "__future__":
+                index = i + 1
+                continue
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                index = i
+                break
+        break
+    new = cst.parse_statement("import torch\n")
+    if index < len(body):
+        # Keep the comments above the statement we insert before, above the new import.
+        target = body[index]
+        leading = getattr(target, "leading_lines", ())
+        new = new.with_changes(leading_lines=leading)
+        body[index] = target.with_changes(leading_lines=())
+    body.insert(index, new)
+    return module.with_changes(body=body)
+
+
+def _apply_round(
+    module: cst.Module, ctx_imports: ImportTracker, chosen: list[tuple[Finding, Edit]]
+) -> tuple[cst.Module, list[tuple[Finding, Edit]]]:
+    torch_name = ctx_imports.alias_of("torch") or "torch"
+    applier = _Applier({id(f.node): (f, e) for f, e in chosen}, ctx_imports, torch_name)
+    removable = set(ctx_imports.locals_bound_to(_REMOVABLE_IMPORTS))
+    before_uses = _count_name_uses(module, removable) if removable else {}
+    new_module = module.visit(applier)
+    if not applier.applied:
+        return module, []
+    if removable:
+        after_uses = _count_name_uses(new_module, removable)
+        gone = {n for n in removable if before_uses[n] > 0 and after_uses[n] == 0}
+        if gone:
+            new_module = new_module.visit(_ImportEditor(gone))
+    if any(e.needs_torch for _, e in applier.applied) and ctx_imports.alias_of("torch") is None:
+        new_module = _insert_import_torch(new_module)
+    return new_module, applier.applied
+
+
+def fix_source(
+    text: str,
+    path: str,
+    settings: Settings,
+    imports: Optional[ImportTracker] = None,
+) -> FixResult:
+    """Apply the allowed fixes repeatedly until nothing changes (or MAX_ITERATIONS)."""
+    result = FixResult(source=text)
+    lint = lint_source(text, path, settings, imports)
+    result.errors.extend(lint.errors)
+    dropped: set[tuple[str, int, int]] = set()  # fixes that broke the code: never retried
+    for _ in range(MAX_ITERATIONS):
+        if lint.module is None or lint.imports is None:
+            break
+        chosen = []
+        for finding in lint.findings:
+            edit = finding.edit_for(settings.unsafe_fixes)
+            if edit is not None and (finding.code, finding.line, finding.column) not in dropped:
+                chosen.append((finding, edit))
+        if not chosen:
+            break
+        new_text, applied = _apply_checked(lint.module, lint.imports, chosen, path, result, dropped)
+        if not applied or new_text == text:
+            break
+        result.fixed.extend(f for f, _ in applied)
+        text = new_text
+        lint = lint_source(text, path, settings, imports)
+    result.source = text
+    result.remaining = lint.findings
+    return result
+
+
+def _apply_checked(module, imports, chosen, path, result: FixResult, dropped) -> tuple[str, list]:
+    """Apply a round; if the output does not parse, find and drop the offending fixes."""
+    new_module, applied = _apply_round(module, imports, chosen)
+    new_text = new_module.code
+    if _parses(new_text):
+        return new_text, applied
+    good = []
+    for pair in chosen:
+        candidate, _ = _apply_round(module, imports, [pair])
+        if _parses(candidate.code):
+            good.append(pair)
+        else:
+            finding = pair[0]
+            dropped.add((finding.code, finding.line, finding.column))
+            result.errors.append(
+                SourceError(path, finding.line, finding.column,
+                            f"internal error: the fix for {finding.code} produced invalid code; left unchanged",
+                            kind="internal")
+            )
+    if not good:
+        return module.code, []
+    new_module, applied = _apply_round(module, imports, good)
+    new_text = new_module.code
+    return (new_text, applied) if _parses(new_text) else (module.code, [])
+
+
+def _parses(text: str) -> bool:
+    try:
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError):
+        return False
+    return True

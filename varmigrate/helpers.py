@@ -1,0 +1,172 @@
+"""Shared matchers and node builders for the rules (pyupgrade's `_ast_helpers`, torchfix's `common`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import libcst as cst
+
+from .context import FileContext
+
+VARIABLE = "torch.autograd.Variable"
+
+# torch factories that accept `requires_grad=` (SEMANTICS.md B: folding is bitwise-equal, same RNG use).
+REQUIRES_GRAD_FACTORIES = {
+    f"torch.{name}"
+    for name in (
+        "randn", "rand", "zeros", "ones", "empty", "full", "arange", "linspace", "logspace", "eye",
+        "tensor", "randn_like", "rand_like", "zeros_like", "ones_like", "empty_like", "full_like",
+        "randperm", "range",
+    )
+}
+# Calls that always build a new tensor nobody else references (dropping `Variable` is exact).
+FRESH_TENSOR_CALLS = REQUIRES_GRAD_FACTORIES | {
+    f"torch.{name}"
+    for name in (
+        "from_numpy", "as_tensor", "randint", "randint_like", "normal", "bernoulli", "multinomial",
+        "stack", "cat", "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor",
+        "IntTensor", "ShortTensor", "ByteTensor", "CharTensor", "BoolTensor",
+        "cuda.FloatTensor", "cuda.DoubleTensor", "cuda.HalfTensor", "cuda.LongTensor",
+        "cuda.IntTensor", "cuda.ByteTensor", "cuda.BoolTensor",
+    )
+}
+# Conversions that return a new tensor when applied to a fresh temporary.
+_CONVERSIONS = {
+    "type", "float", "double", "half", "long", "int", "short", "byte", "char", "bool", "cuda",
+    "cpu", "to", "contiguous", "view", "unsqueeze", "squeeze", "t", "transpose", "permute",
+    "normal_", "uniform_", "fill_", "zero_", "random_", "bernoulli_", "resize_", "reshape",
+    "clone", "expand",
+}
+
+
+def is_variable(ctx: FileContext, func: cst.BaseExpression) -> bool:
+    return ctx.imports.qualified(func) == VARIABLE
+
+
+@dataclass
+class VariableArgs:
+    """The arguments of a legacy `Variable(data, requires_grad, volatile, _grad_fn, name)` call."""
+
+    data: Optional[cst.Arg]
+    requires_grad: Optional[cst.Arg]
+    volatile: Optional[cst.Arg]
+    others: list[cst.Arg]  # _grad_fn, name, *args, **kwargs, unknown keywords
+
+    @property
+    def simple(self) -> bool:
+        return not self.others
+
+
+_POSITIONAL = ("data", "requires_grad", "volatile", "_grad_fn", "name")
+
+
+def variable_args(call: cst.Call) -> VariableArgs:
+    slots: dict[str, cst.Arg] = {}
+    others: list[cst.Arg] = []
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            others.append(arg)
+        elif arg.keyword is None:
+            if position < len(_POSITIONAL):
+                slots[_POSITIONAL[position]] = arg
+            else:
+                others.append(arg)
+            position += 1
+        else:
+            slots[arg.keyword.value] = arg
+    for key in list(slots):
+        if key not in ("data", "requires_grad", "volatile"):
+            others.append(slots.pop(key))
+    return VariableArgs(slots.get("data"), slots.get("requires_grad"), slots.get("volatile"), others)
+
+
+def literal_bool(node: Optional[cst.BaseExpression]) -> Optional[bool]:
+    """True/False for `True`, `False`, `1`, `0`; None when not a literal."""
+    if node is None:
+        return None
+    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+        return node.value == "True"
+    if isinstance(node, cst.Integer):
+        return node.evaluated_value != 0
+    return None
+
+
+def strip_parens(node: cst.BaseExpression) -> cst.BaseExpression:
+    return node.with_changes(lpar=[], rpar=[]) if getattr(node, "lpar", None) else node
+
+
+def is_fresh_tensor(ctx: FileContext, node: cst.BaseExpression) -> bool:
+    """A call that returns a new tensor that nothing else references."""
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    q = ctx.imports.qualified(func)
+    if q is not None:
+        return q in FRESH_TENSOR_CALLS
+    if isinstance(func, cst.Attribute):
+        name = func.attr.value
+        if name == "new" or name.startswith("new_"):
+            return True
+        if name in _CONVERSIONS:
+            return is_fresh_tensor(ctx, func.value)
+    return False
+
+
+def factory_call(ctx: FileContext, node: cst.BaseExpression) -> Optional[cst.Call]:
+    """`node` itself when it is a direct call of a factory that takes `requires_grad=`."""
+    if isinstance(node, cst.Call) and ctx.imports.qualified(node.func) in REQUIRES_GRAD_FACTORIES:
+        if not any(a.keyword is not None and a.keyword.value == "requires_grad" for a in node.args):
+            if not any(a.star for a in node.args):
+                return node
+    return None
+
+
+def add_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
+    """Append `keyword=value` to a call, keeping its formatting (and a trailing comma)."""
+    args = list(call.args)
+    new_arg = cst.Arg(
+        value=value,
+        keyword=cst.Name(keyword),
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+    )
+    if not args:
+        return call.with_changes(args=[new_arg])
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma):
+        # Trailing comma (often multi-line): the new argument goes after it, and keeps one itself.
+        new_arg = new_arg.with_changes(comma=last.comma)
+        ws_after = last.comma.whitespace_after
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=ws_after))
+        args.append(new_arg)
+    else:
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(new_arg)
+    return call.with_changes(args=args)
+
+
+def method_call(receiver: cst.BaseExpression, method: str, args: Sequence[cst.Arg] = ()) -> cst.Call:
+    return cst.Call(func=cst.Attribute(value=receiver_for_attribute(receiver), attr=cst.Name(method)), args=list(args))
+
+
+def receiver_for_attribute(node: cst.BaseExpression) -> cst.BaseExpression:
+    """Parenthesize an expression that cannot take `.attr` as is (`a + b`, `-x`, `lambda`)."""
+    if isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.SimpleString, cst.List, cst.Tuple, cst.Dict)):
+        return node
+    if getattr(node, "lpar", None):
+        return node
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def with_expression_whitespace(new: cst.BaseExpression, old: cst.BaseExpression) -> cst.BaseExpression:
+    """Carry the parentheses of `old` over to `new` (a replacement should not lose `(...)`)."""
+    lpar = getattr(old, "lpar", ())
+    if lpar and hasattr(new, "lpar") and not getattr(new, "lpar"):
+        return new.with_changes(lpar=lpar, rpar=old.rpar)  # type: ignore[attr-defined]
+    return new
+
+
+def torch_attr(ctx: FileContext, dotted: str) -> cst.BaseExpression:
+    """`torch.<dotted>` spelled with the file's alias for torch."""
+    return cst.parse_expression(f"{ctx.torch}.{dotted}")

@@ -1,0 +1,160 @@
+"""A light import tracker: local names to qualified names.
+
+libcst's QualifiedNameProvider needs full scope analysis (~120 ms a file); legacy scripts bind
+`Variable` and friends at the top of the file, so a single pass over import statements, plus a list of
+names the file rebinds itself, resolves what the rules need.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional, Union
+
+import libcst as cst
+
+# Old module paths that are the same object as a shorter public name.
+_CANONICAL = {
+    "torch.autograd.variable.Variable": "torch.autograd.Variable",
+    "torch.autograd.function.Function": "torch.autograd.Function",
+    "torch.autograd.function.InplaceFunction": "torch.autograd.InplaceFunction",
+    "torch.nn.parameter.Parameter": "torch.nn.Parameter",
+    "torch.nn.modules.module.Module": "torch.nn.Module",
+}
+
+# What `from M import *` binds, for the modules legacy code star-imports.
+_STAR_EXPORTS = {
+    "torch.autograd": ("Variable", "Function", "backward", "grad"),
+    "torch.autograd.variable": ("Variable",),
+    "torch.nn": ("Module", "Parameter", "Linear", "Conv2d", "Sequential", "functional", "init"),
+}
+
+
+def canonical(qname: str) -> str:
+    return _CANONICAL.get(qname, qname)
+
+
+def dotted_name(node: cst.BaseExpression) -> Optional[str]:
+    """`a.b.c` for Name/Attribute chains, else None."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _module_name(node: Union[cst.Attribute, cst.Name, None]) -> str:
+    return dotted_name(node) or "" if node is not None else ""
+
+
+class ImportTracker(cst.CSTVisitor):
+    """Collects import bindings of a module (or of several notebook cells, in order)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bindings: dict[str, str] = {}
+        self.star_modules: list[str] = []
+        # Names the file binds itself (class/def/assignment): a user's own `Variable` is not torch's.
+        self.local_defs: set[str] = set()
+        # Import statements by the local name they bind, for removal of imports a fix made unused.
+        self.import_nodes: dict[str, cst.CSTNode] = {}
+
+    def copy(self) -> "ImportTracker":
+        other = ImportTracker()
+        other.bindings = dict(self.bindings)
+        other.star_modules = list(self.star_modules)
+        other.local_defs = set(self.local_defs)
+        other.import_nodes = dict(self.import_nodes)
+        return other
+
+    # -- collection ------------------------------------------------------------------------
+    def scan(self, module: cst.Module) -> "ImportTracker":
+        module.visit(self)
+        return self
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        for alias in node.names:
+            full = _module_name(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+                self.bindings[local] = full
+            else:
+                # `import torch.autograd` binds `torch`
+                local = full.split(".", 1)[0]
+                self.bindings[local] = local
+            self.import_nodes[local] = node
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        if node.relative:
+            return False
+        module = _module_name(node.module)
+        if isinstance(node.names, cst.ImportStar):
+            self.star_modules.append(module)
+            return False
+        for alias in node.names:
+            name = _module_name(alias.name)
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.bindings[local] = canonical(f"{module}.{name}")
+            self.import_nodes[local] = node
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.local_defs.add(node.name.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.local_defs.add(node.name.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # `V = torch.autograd.Variable` is an alias; `Variable = MyClass` shadows torch's name.
+        alias = self.qualified(node.value)
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                if alias is not None:
+                    self.bindings[target.target.value] = alias
+                else:
+                    self.local_defs.add(target.target.value)
+
+    # -- queries ---------------------------------------------------------------------------
+    @property
+    def imports_torch(self) -> bool:
+        mods = list(self.bindings.values()) + self.star_modules
+        return any(m == "torch" or m.startswith("torch.") for m in mods)
+
+    def resolve_name(self, name: str) -> Optional[str]:
+        if name in self.local_defs:
+            return None
+        if name in self.bindings:
+            return self.bindings[name]
+        for module in self.star_modules:
+            if name in _STAR_EXPORTS.get(module, ()):
+                return canonical(f"{module}.{name}")
+        return None
+
+    def qualified(self, node: cst.BaseExpression) -> Optional[str]:
+        """The qualified name of a Name/Attribute chain, when its head is an import."""
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        base = self.resolve_name(head)
+        if base is None:
+            return None
+        return canonical(f"{base}.{rest}" if rest else base)
+
+    def is_(self, node: cst.BaseExpression, *qnames: str) -> bool:
+        return self.qualified(node) in qnames
+
+    def alias_of(self, qname: str) -> Optional[str]:
+        """A local name bound to exactly `qname` (e.g. `th` for `import torch as th`)."""
+        for local, bound in self.bindings.items():
+            if bound == qname and local not in self.local_defs:
+                return local
+        return None
+
+    def locals_bound_to(self, qnames: Iterable[str]) -> list[str]:
+        wanted = set(qnames)
+        return [local for local, bound in self.bindings.items() if bound in wanted]
