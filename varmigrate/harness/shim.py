@@ -1,0 +1,205 @@
+"""The legacy shim: restores PyTorch 0.3 behaviour for the before-run only.
+
+It is conservative: each patch changes only a call that would otherwise raise (or, for
+``type(x) == Variable``, silently answer differently than 0.3 did), and every use is
+counted so the report can say how far the reference run depended on it.
+
+Covered:
+  zero_dim_index      ``x[0]`` / ``x[-1]`` on a 0-dim tensor (``loss.data[0]``) -> the number
+                      (the tensor itself when it requires grad)
+  type_eq_variable    ``type(x) == Variable`` / ``!=`` for tensor types
+  legacy_function     instance-style ``autograd.Function`` (``F(alpha)(x)``) bridged through a
+                      new-style Function; ``__init__`` state kept
+  retain_variables    ``backward(retain_variables=...)`` -> ``retain_graph``
+  backward_variables  ``torch.autograd.backward(variables=..., grad_variables=...)``
+  scalar_grad_shape   ``loss.backward(torch.ones(1))`` on a 0-dim loss
+  async_keyword       ``.cuda(async=True)`` (a syntax error since Python 3.7), on the tokens
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import tokenize
+from collections import Counter
+from typing import Any, Callable
+
+import torch
+
+HITS: Counter[str] = Counter()
+
+
+def fix_source(source: str) -> str:
+    """Renames the ``async=`` keyword argument to ``non_blocking=`` at the token level.
+
+    Neither ``compile`` nor libcst accepts the legacy spelling, so this runs on tokens and
+    only when the original failed to compile.
+    """
+    toks = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    lines = source.splitlines(keepends=True)
+    edits: list[tuple[int, int]] = []
+    for i, tok in enumerate(toks[:-1]):
+        nxt = toks[i + 1]
+        prev = toks[i - 1] if i else None
+        if (tok.type == tokenize.NAME and tok.string == "async" and nxt.string == "="
+                and prev is not None and prev.string in ("(", ",")):
+            edits.append(tok.start)
+    for row, col in reversed(edits):
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + "non_blocking" + line[col + len("async"):]
+        HITS["async_keyword"] += 1
+    return "".join(lines)
+
+
+def _patch_zero_dim_index() -> None:
+    orig: Callable[..., Any] = torch.Tensor.__getitem__
+
+    def __getitem__(self: torch.Tensor, idx: Any) -> Any:
+        if type(idx) is int and idx in (0, -1) and self.dim() == 0:
+            HITS["zero_dim_index"] += 1
+            return self if self.requires_grad else self.item()
+        return orig(self, idx)
+
+    torch.Tensor.__getitem__ = __getitem__  # type: ignore[method-assign]
+
+
+def _patch_type_eq_variable() -> None:
+    from torch.autograd.variable import VariableMeta
+
+    def _is_tensor_type(other: Any) -> bool:
+        return isinstance(other, type) and issubclass(other, torch.Tensor)
+
+    def __eq__(cls: type, other: Any) -> Any:
+        if cls is other:
+            return True
+        if _is_tensor_type(other):
+            HITS["type_eq_variable"] += 1
+            return True
+        return NotImplemented
+
+    def __ne__(cls: type, other: Any) -> Any:
+        eq = __eq__(cls, other)
+        return eq if eq is NotImplemented else not eq
+
+    # `torch.Tensor == Variable` falls back to the reflected VariableMeta.__eq__ because
+    # type.__eq__ answers NotImplemented for distinct classes.  Hash stays identity-based.
+    VariableMeta.__eq__ = __eq__  # type: ignore[method-assign,assignment]
+    VariableMeta.__ne__ = __ne__  # type: ignore[method-assign,assignment]
+    VariableMeta.__hash__ = type.__hash__  # type: ignore[method-assign,assignment]
+
+
+class _LegacySelf:
+    """Stands in for ``self`` inside a legacy forward/backward: ctx features go to the ctx,
+    everything else to the legacy instance (its ``__init__`` state) or this call's dict."""
+
+    def __init__(self, ctx: Any, legacy: Any) -> None:
+        object.__setattr__(self, "_ctx", ctx)
+        object.__setattr__(self, "_legacy", legacy)
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        self._ctx.save_for_backward(*tensors)
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        self._ctx.mark_dirty(*tensors)
+
+    def mark_non_differentiable(self, *tensors: Any) -> None:
+        self._ctx.mark_non_differentiable(*tensors)
+
+    @property
+    def saved_tensors(self) -> Any:
+        return self._ctx.saved_tensors
+
+    @property
+    def saved_variables(self) -> Any:
+        return self._ctx.saved_tensors
+
+    @property
+    def needs_input_grad(self) -> Any:
+        return self._ctx.needs_input_grad[1:]  # minus the bridge's own first argument
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._legacy, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+
+class _LegacyBridge(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, legacy: Any, *args: Any) -> Any:
+        proxy = _LegacySelf(ctx, legacy)
+        ctx.legacy_self = proxy
+        ctx.legacy_cls = type(legacy)
+        return ctx.legacy_cls.forward(proxy, *args)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> Any:
+        result = ctx.legacy_cls.backward(ctx.legacy_self, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        return (None, *result)
+
+
+def _patch_legacy_function() -> None:
+    Function = torch.autograd.Function
+    orig_call = Function.__call__
+
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        cls = type(self)
+        if isinstance(inspect.getattr_static(cls, "forward", None), staticmethod):
+            HITS["function_instance_call"] += 1  # new-style class called on an instance
+            return cls.apply(*args, **kwargs)
+        if kwargs:
+            return orig_call(self, *args, **kwargs)
+        HITS["legacy_function"] += 1
+        return _LegacyBridge.apply(self, *args)
+
+    Function.__call__ = __call__  # type: ignore[method-assign]
+
+
+def _patch_backward_keywords() -> None:
+    orig_tensor_backward = torch.Tensor.backward
+
+    def tensor_backward(self: torch.Tensor, gradient: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if "retain_variables" in kwargs:
+            HITS["retain_variables"] += 1
+            kwargs["retain_graph"] = kwargs.pop("retain_variables")
+        if (isinstance(gradient, torch.Tensor) and self.dim() == 0
+                and gradient.dim() == 1 and gradient.numel() == 1):
+            HITS["scalar_grad_shape"] += 1
+            gradient = gradient.reshape(())
+        return orig_tensor_backward(self, gradient, *args, **kwargs)
+
+    torch.Tensor.backward = tensor_backward  # type: ignore[method-assign]
+
+    orig_backward = torch.autograd.backward
+
+    def autograd_backward(*args: Any, **kwargs: Any) -> Any:
+        if "variables" in kwargs:
+            HITS["backward_variables"] += 1
+            kwargs["tensors"] = kwargs.pop("variables")
+        if "retain_variables" in kwargs:
+            HITS["retain_variables"] += 1
+            kwargs["retain_graph"] = kwargs.pop("retain_variables")
+        return orig_backward(*args, **kwargs)
+
+    torch.autograd.backward = autograd_backward  # type: ignore[assignment]
+
+
+def install() -> None:
+    _patch_zero_dim_index()
+    _patch_type_eq_variable()
+    _patch_legacy_function()
+    _patch_backward_keywords()
+
+
+COVERAGE = {
+    "zero_dim_index": "`x[0]` / `x[-1]` on a 0-dim tensor (`loss.data[0]`) returns the number",
+    "type_eq_variable": "`type(x) == Variable` is true for tensors",
+    "legacy_function": "instance-style `autograd.Function` bridged through a new-style one",
+    "function_instance_call": "new-style Function called on an instance (`F()(x)`)",
+    "retain_variables": "`backward(retain_variables=...)` means `retain_graph`",
+    "backward_variables": "`torch.autograd.backward(variables=...)` means `tensors`",
+    "scalar_grad_shape": "`loss.backward(torch.ones(1))` on a 0-dim loss",
+    "async_keyword": "`.cuda(async=True)` parses as `non_blocking=True`",
+}

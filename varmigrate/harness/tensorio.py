@@ -1,0 +1,97 @@
+"""Hashing, summary statistics and content-addressed storage of tensors (child side).
+
+A tensor's identity is the sha256 of its raw contiguous bytes: a migration that runs the
+same kernels in the same order must reproduce it bit for bit (HARNESS.md section 0.2).
+Raw bytes are read through ctypes so numpy is not required.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import math
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+
+def raw_bytes(t: torch.Tensor) -> bytes:
+    c = t.detach()
+    if c.layout != torch.strided:
+        c = c.to_dense()
+    if c.device.type != "cpu":
+        c = c.cpu()
+    if c.is_conj():
+        c = c.resolve_conj()
+    if c.is_neg():
+        c = c.resolve_neg()
+    c = c.contiguous()
+    n = c.numel() * c.element_size()
+    return ctypes.string_at(c.data_ptr(), n) if n else b""
+
+
+def describe(t: torch.Tensor, data: Optional[bytes] = None) -> dict[str, Any]:
+    """sha + shape/dtype + a few float64 statistics, cheap enough for every event."""
+    data = raw_bytes(t) if data is None else data
+    out: dict[str, Any] = {
+        "sha": hashlib.sha256(data).hexdigest(),
+        "shape": list(t.shape),
+        "dtype": str(t.dtype).replace("torch.", ""),
+    }
+    with torch.no_grad():
+        d = t.detach()
+        if d.numel() and (d.is_floating_point() or d.is_complex()):
+            a = d.abs().double()
+            finite = torch.isfinite(a)
+            out["nan"] = int(torch.isnan(d).sum())
+            out["inf"] = int(torch.isinf(d).sum())
+            fa = a[finite]
+            out["absmax"] = float(fa.max()) if fa.numel() else math.nan
+            out["norm"] = float(fa.norm()) if fa.numel() else math.nan
+        if d.numel() == 1 and not d.is_complex():
+            out["value"] = float(d.reshape(()).item())
+    return out
+
+
+class TensorStore:
+    """Saves raw tensor bytes once per content hash, up to a byte budget."""
+
+    def __init__(self, root: Path, budget: int) -> None:
+        self.root = root
+        self.budget = budget
+        self.used = 0
+        self.skipped = 0
+        self._known: set[str] = set()
+        root.mkdir(parents=True, exist_ok=True)
+
+    def record(self, t: torch.Tensor) -> dict[str, Any]:
+        data = raw_bytes(t)
+        info = describe(t, data)
+        sha = info["sha"]
+        if sha in self._known:
+            info["stored"] = True
+        elif self.used + len(data) <= self.budget:
+            tmp = self.root / f".{sha}.{os.getpid()}"
+            tmp.write_bytes(data)
+            tmp.replace(self.root / sha)
+            self._known.add(sha)
+            self.used += len(data)
+            info["stored"] = True
+        else:
+            self.skipped += 1
+            info["stored"] = False
+        return info
+
+
+def load(tensor_dir: Path, info: dict[str, Any]) -> Optional[torch.Tensor]:
+    """Rebuilds a recorded tensor from its stored bytes, or None when it was not stored."""
+    path = tensor_dir / info["sha"]
+    if not path.exists():
+        return None
+    dtype = getattr(torch, info["dtype"])
+    data = bytearray(path.read_bytes())
+    if not data:
+        return torch.empty(info["shape"], dtype=dtype)
+    return torch.frombuffer(data, dtype=dtype).reshape(info["shape"]).clone()

@@ -1,0 +1,155 @@
+"""Files: discovery, decoding (PEP 263 cookies, BOM, newlines kept), atomic writes."""
+
+from __future__ import annotations
+
+import codecs
+import fnmatch
+import io
+import os
+import stat
+import tempfile
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Sequence
+
+# Folders never walked into (explicitly named files inside them are still checked).
+SKIP_DIRS = {
+    ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "__pycache__", "build", "dist",
+    "node_modules", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs",
+    "site-packages", ".ipynb_checkpoints", ".varmigrate_cache",
+}
+SUFFIXES = (".py", ".pyi")
+
+
+class SourceReadError(Exception):
+    """A file that cannot be read or decoded; carries a location for the message."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class SourceText:
+    text: str
+    encoding: str  # codec name used to decode (without the BOM)
+    bom: bool
+
+    def encode(self, text: str) -> bytes:
+        data = text.encode(self.encoding)
+        return (codecs.BOM_UTF8 + data) if self.bom else data
+
+
+def decode_source(raw: bytes) -> SourceText:
+    """Decode Python source bytes the way the interpreter does, keeping newlines as they are."""
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise SourceReadError("source contains null bytes", line)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError as exc:
+        raise SourceReadError(f"invalid encoding declaration: {exc}") from None
+    bom = encoding == "utf-8-sig"
+    body = raw[len(codecs.BOM_UTF8):] if bom else raw
+    codec = "utf-8" if bom else encoding
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = body[: exc.start].count(b"\n") + 1
+        column = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SourceReadError(
+            f"cannot decode byte 0x{body[exc.start]:02x} as {codec} (add a PEP 263 coding cookie or re-save as UTF-8)",
+            line,
+            column,
+        ) from None
+    except LookupError:
+        raise SourceReadError(f"unknown encoding {encoding!r} in coding cookie") from None
+    return SourceText(text, codec, bom)
+
+
+def read_source(path: Path) -> SourceText:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceReadError(f"cannot read file: {exc.strerror or exc}") from None
+    return decode_source(raw)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that a reader (or a crash) only ever sees old or new content."""
+    path = Path(path)
+    mode = stat.S_IMODE(os.stat(path).st_mode) if path.exists() else None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".varmigrate-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _excluded(path: Path, patterns: Sequence[str], root: Optional[Path] = None) -> bool:
+    if not patterns:
+        return False
+    candidates = {path.as_posix(), path.name}
+    try:
+        candidates.add(path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix())
+    except ValueError:
+        pass
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        for candidate in candidates:
+            if fnmatch.fnmatch(candidate, pattern) or fnmatch.fnmatch(candidate, pattern + "/*"):
+                return True
+            if candidate.startswith(pattern + "/"):
+                return True
+    return False
+
+
+def discover(
+    paths: Iterable[str],
+    exclude: Sequence[str] = (),
+    suffixes: Sequence[str] = SUFFIXES,
+    root: Optional[Path] = None,
+) -> Iterator[tuple[Path, Optional[str]]]:
+    """Yield (file, error): files named explicitly are always yielded; folders are walked."""
+    seen: set[str] = set()
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists() and not path.is_symlink():
+            yield path, "no such file or directory"
+            continue
+        if path.is_file() or (path.is_symlink() and not path.is_dir()):
+            key = os.path.realpath(path)
+            if key not in seen:
+                seen.add(key)
+                yield path, None
+            continue
+        for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+            current = Path(dirpath)
+            dirnames[:] = sorted(
+                d for d in dirnames
+                if d not in SKIP_DIRS and not d.endswith(".egg-info") and not _excluded(current / d, exclude, root)
+            )
+            for name in sorted(filenames):
+                if not name.endswith(tuple(suffixes)):
+                    continue
+                file = current / name
+                if _excluded(file, exclude, root):
+                    continue
+                key = os.path.realpath(file)
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield file, None
