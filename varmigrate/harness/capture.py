@@ -84,7 +84,9 @@ class Recorder:
                         extra={"optimizer": type(opt).__name__})
             return None
 
-        handle = torch.optim.optimizer.register_optimizer_step_pre_hook(step_pre_hook)
+        from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+        handle = register_optimizer_step_pre_hook(step_pre_hook)
 
         def undo() -> None:
             torch.autograd.backward = orig_backward  # type: ignore[assignment]

@@ -42,8 +42,8 @@ def set_limits(spec: RunSpec) -> None:
 
 
 def _redirect(out: Path) -> IO[str]:
-    sys.stdout.flush()
-    sys.stderr.flush()
+    # No flush first: after a fork, Python-level buffers hold the parent's bytes, which must
+    # not reach the parent's pipe twice.
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
