@@ -24,8 +24,10 @@ REQUIRES_GRAD_FACTORIES = {
 FRESH_TENSOR_CALLS = REQUIRES_GRAD_FACTORIES | {
     f"torch.{name}"
     for name in (
-        "from_numpy", "as_tensor", "randint", "randint_like", "normal", "bernoulli", "multinomial",
-        "stack", "cat", "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor",
+        # Not cat/stack/normal/bernoulli (they require grad when an input does) nor as_tensor
+        # (returns its tensor argument itself).
+        "from_numpy", "randint", "randint_like", "multinomial",
+        "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor",
         "IntTensor", "ShortTensor", "ByteTensor", "CharTensor", "BoolTensor",
         "cuda.FloatTensor", "cuda.DoubleTensor", "cuda.HalfTensor", "cuda.LongTensor",
         "cuda.IntTensor", "cuda.ByteTensor", "cuda.BoolTensor",
@@ -102,16 +104,45 @@ def is_fresh_tensor(ctx: FileContext, node: cst.BaseExpression) -> bool:
     if not isinstance(node, cst.Call):
         return False
     func = node.func
+    if any(a.keyword is not None and a.keyword.value == "out" for a in node.args):
+        return False  # `torch.zeros(3, out=buf)` returns `buf`
     q = ctx.imports.qualified(func)
     if q is not None:
+        if q.endswith("Tensor"):
+            return _legacy_ctor_is_fresh(ctx, node)
         return q in FRESH_TENSOR_CALLS
     if isinstance(func, cst.Attribute):
         name = func.attr.value
-        if name == "new" or name.startswith("new_"):
+        if name == "new":
+            return _legacy_ctor_is_fresh(ctx, node)
+        if name.startswith("new_"):
             return True
         if name in _CONVERSIONS:
             return is_fresh_tensor(ctx, func.value)
     return False
+
+
+def _legacy_ctor_is_fresh(ctx: FileContext, node: cst.Call) -> bool:
+    """`torch.FloatTensor(...)`/`x.new(...)` build a new tensor from sizes or data, but given one tensor
+    they return an alias of it that keeps its `requires_grad` (checked on 2.13)."""
+    if ctx.imports.qualified(node.func) not in FRESH_TENSOR_CALLS and not (
+        isinstance(node.func, cst.Attribute) and node.func.attr.value == "new"
+    ):
+        return False
+    positional = [a for a in node.args if a.keyword is None]
+    if any(a.star for a in node.args):
+        return False
+    if len(positional) != 1:
+        return True  # `()` or sizes `(2, 3)`
+    value = positional[0].value
+    if isinstance(value, (cst.Integer, cst.Float, cst.List, cst.Tuple, cst.ListComp, cst.GeneratorExp)):
+        return True
+    # `x.size()` / `x.shape`: a torch.Size is a size, never a tensor.
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "size":
+        return True
+    if isinstance(value, cst.Name) and ctx.tensors.is_known_non_tensor(value):
+        return True  # bound to an int, list, ... in this file
+    return isinstance(value, cst.Attribute) and value.attr.value == "shape"
 
 
 def factory_call(ctx: FileContext, node: cst.BaseExpression) -> Optional[cst.Call]:
@@ -170,3 +201,57 @@ def with_expression_whitespace(new: cst.BaseExpression, old: cst.BaseExpression)
 def torch_attr(ctx: FileContext, dotted: str) -> cst.BaseExpression:
     """`torch.<dotted>` spelled with the file's alias for torch."""
     return cst.parse_expression(f"{ctx.torch}.{dotted}")
+
+
+def comments_in(node: cst.CSTNode) -> list[str]:
+    """The text of every comment inside `node`, in order."""
+    found: list[str] = []
+
+    class _Comments(cst.CSTVisitor):
+        def visit_Comment(self, comment: cst.Comment) -> None:
+            found.append(comment.value)
+
+    node.visit(_Comments())
+    return found
+
+
+def loses_comments(old: cst.CSTNode, new: cst.CSTNode) -> bool:
+    """True when a comment of `old` is not in `new` (a fix must not silently drop comments)."""
+    remaining = list(comments_in(new))
+    for comment in comments_in(old):
+        if comment in remaining:
+            remaining.remove(comment)
+        else:
+            return True
+    return False
+
+
+def _has_comment(ws: cst.BaseParenthesizableWhitespace) -> bool:
+    return isinstance(ws, cst.ParenthesizedWhitespace) and bool(comments_in(ws))
+
+
+def unwrap_arg(call: cst.Call, arg: cst.Arg) -> cst.BaseExpression:
+    """The value of `arg` standing in for the whole `call`.
+
+    Comments written between `(` and the argument, or right after it, move along inside a pair of
+    parentheses (`Variable(  # why\n    x,\n)` -> `(  # why\n    x\n)`); without comments the
+    value comes out bare.
+    """
+    value = arg.value
+    head = call.whitespace_before_args
+    tail: cst.BaseParenthesizableWhitespace = (
+        arg.comma.whitespace_after if isinstance(arg.comma, cst.Comma) else arg.whitespace_after_arg
+    )
+    if not (_has_comment(head) or _has_comment(tail)):
+        return value
+    last = call.args[-1]
+    final = last.comma.whitespace_after if isinstance(last.comma, cst.Comma) else last.whitespace_after_arg
+    if isinstance(tail, cst.ParenthesizedWhitespace) and isinstance(final, cst.ParenthesizedWhitespace):
+        # `)` goes where the call's `)` was, not at the indentation of the next argument.
+        tail = tail.with_changes(indent=final.indent, last_line=final.last_line)
+    elif not isinstance(tail, cst.ParenthesizedWhitespace):
+        tail = final if isinstance(final, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace("")
+    return value.with_changes(
+        lpar=[cst.LeftParen(whitespace_after=head), *value.lpar],
+        rpar=[*value.rpar, cst.RightParen(whitespace_before=tail)],
+    )

@@ -2,15 +2,42 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import is_fresh_tensor, is_variable, literal_bool, method_call, torch_attr, variable_args
-from ..rule import Invalid, Rule, Safety, Valid
+from ..helpers import (
+    is_fresh_tensor,
+    is_variable,
+    literal_bool,
+    loses_comments,
+    method_call,
+    torch_attr,
+    unwrap_arg,
+    variable_args,
+)
+from ..rule import Edit, Invalid, Rule, Safety, Valid
+
+# Data arguments the legacy constructor rejects with `TypeError: Variable data has to be a tensor`.
+_NOT_TENSOR_LITERALS = (
+    cst.List, cst.Tuple, cst.Dict, cst.Set, cst.ListComp, cst.Integer, cst.Float, cst.SimpleString,
+    cst.ConcatenatedString, cst.FormattedString,
+)
+
+
+def is_detach_call(node: cst.BaseExpression) -> bool:
+    """`x.detach()`: a new leaf that does not require grad and that nothing else references."""
+    return (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "detach"
+    )
 
 
 class VariableWrapper(Rule):
     """
     ## What it does
     Checks for calls of the legacy `torch.autograd.Variable(x)` constructor that do not ask for
-    gradients (`Variable(x)`, `Variable(x, requires_grad=False)`, `Variable(data=x)`, `Variable()`).
+    gradients (`Variable(x)`, `Variable(x, requires_grad=False)`, `Variable(x, False)`,
+    `Variable(data=x)`, `Variable()`), under any import spelling (`V`, `ag.Variable`,
+    `torch.autograd.variable.Variable`, a star import).
 
     ## Why is this bad?
     Since PyTorch 0.4 tensors track gradients themselves and `Variable` survives only as a shim.
@@ -20,16 +47,21 @@ class VariableWrapper(Rule):
 
     ## Fix safety
     `Variable(x)` becomes `x.detach()`, which is exactly what the shim does (safe). When `x` is a
-    fresh temporary (a torch factory such as `torch.randn(3)`, a legacy constructor such as
-    `torch.FloatTensor(2, 3)`, `x.new(...)`, or a conversion chain on one of those), nothing else can
-    see it, and the wrapper is dropped (safe). `Variable(h.data)`, the truncated-backprop idiom,
-    becomes `h.detach()`. For any other expression, dropping the wrapper altogether is offered as an
-    unsafe fix: it is equivalent only if `x` does not require grad and nothing changes the result's
-    metadata or identity afterwards. `Variable()` becomes `torch.empty(0)`.
+    fresh temporary that cannot require grad (a torch factory such as `torch.randn(3)`, a legacy
+    constructor from sizes or data such as `torch.FloatTensor(2, 3)`, `x.new(...)`, `x.detach()`, or
+    a conversion chain such as `.float()`/`.cuda()` on one of those), nothing else can see it, and
+    the wrapper is dropped (safe). `Variable(h.data)`, the truncated-backprop idiom, becomes
+    `h.detach()` (safe). For any other expression, dropping the wrapper altogether is offered as an
+    unsafe fix: it is equivalent only if `x` does not require grad and no later code changes the
+    result's metadata or identity (`requires_grad_()`, `resize_()`, hooks, `is`). `Variable()` and
+    `Variable(None)` become `torch.empty(0)` (safe). `Variable([1., 2.])` and other non-tensor data
+    raise `TypeError` on modern PyTorch: reported without a fix. Comments inside the call are kept
+    (in parentheses); a fix that would lose one is downgraded to unsafe.
 
     ## References
     - [PyTorch 0.4.0 migration guide](https://pytorch.org/2018/04/22/0_4_0-migration-guide.html)
     - `torch/csrc/autograd/python_legacy_variable.cpp` (`THPVariable_pynew`)
+    - SEMANTICS.md, table A
     """
 
     CODE = "VM101"
@@ -42,6 +74,8 @@ class VariableWrapper(Rule):
         Valid("import torch\nx = torch.ones(3)\n"),
         Valid("import torch\nclass Variable:\n    pass\nv = Variable(1)\n"),
         Valid("import torch\nfrom torch.autograd import Variable\nv = Variable(torch.ones(3), requires_grad=True)\n"),
+        Valid("import torch\nfrom torch.autograd import Variable\nv = Variable(x, volatile=True)\n"),
+        Valid("import torch\nfrom torch.autograd import Variable\nv = Variable(x, requires_grad=flag)\n"),
     ]
     INVALID = [
         Invalid(
@@ -61,6 +95,19 @@ class VariableWrapper(Rule):
             "import torch.autograd as ag\nv = ag.Variable()\n",
             expected_replacement="import torch\nimport torch.autograd as ag\nv = torch.empty(0)\n",
         ),
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable as V\nv = V(x, False)\n",
+            expected_replacement="import torch\nv = x\n",
+            expected_safe_replacement="import torch\nv = x.detach()\n",
+        ),
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nv = Variable(Variable(x))\n",
+            expected_replacement="import torch\nv = x\n",
+            expected_safe_replacement="import torch\nv = x.detach()\n",
+        ),
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nv = Variable([1.0, 2.0])\n",
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -71,25 +118,43 @@ class VariableWrapper(Rule):
             return  # `name=`/`_grad_fn=` need a person; `volatile=` is variable-volatile's
         if args.requires_grad is not None and literal_bool(args.requires_grad.value) is not False:
             return  # variable-requires-grad
-        if args.data is None:
-            self.report(node, "`Variable()` is a legacy constructor: it returns an empty tensor",
-                        [self.edit(torch_attr(self.ctx, "empty(0)"), title="Replace with `torch.empty(0)`", needs_torch=True)])
+        data_arg = args.data
+        if data_arg is None or (isinstance(data_arg.value, cst.Name) and data_arg.value.value == "None"):
+            empty = torch_attr(self.ctx, "empty(0)")
+            self.report(node, "`Variable()` is a legacy constructor: on PyTorch >= 0.4 it returns an empty tensor",
+                        [self._edit(node, empty, Safety.SAFE, "Replace with `torch.empty(0)`", needs_torch=True)])
             return
-        data = args.data.value
-        loses_comment = "#" in self.ctx.code(node) and "#" not in self.ctx.code(data)
-        keep = Safety.UNSAFE if loses_comment else Safety.SAFE
+        data = data_arg.value
+        if isinstance(data, _NOT_TENSOR_LITERALS):
+            self.report(node, "`Variable(...)` of non-tensor data raises `TypeError` on PyTorch >= 0.4; "
+                              "build the tensor with `torch.tensor(...)`")
+            return
+        inner = unwrap_arg(node, data_arg)
         if isinstance(data, cst.Attribute) and data.attr.value == "data":
-            # Variable(h.data): detach of a detach, without the extra version counter.
-            self.report(node, edits=[self.edit(method_call(data.value, "detach"), keep, "Replace `Variable(h.data)` with `h.detach()`")])
-        elif is_fresh_tensor(self.ctx, data):
+            # Variable(h.data): a detach of a detach, and `.data`'s extra version counter goes away.
+            detached = method_call(unwrap_arg(node, data_arg.with_changes(value=data.value)), "detach")
+            self.report(node, "`Variable(h.data)` is the legacy way to cut the graph: use `h.detach()`",
+                        [self._edit(node, detached, Safety.SAFE, "Replace `Variable(h.data)` with `h.detach()`")])
+        elif is_fresh_tensor(self.ctx, data) or is_detach_call(data):
             self.report(node, "`Variable(...)` around a new tensor is a no-op wrapper on PyTorch >= 0.4",
-                        [self.edit(data, keep, "Remove the `Variable` wrapper")])
+                        [self._edit(node, inner, Safety.SAFE, "Remove the `Variable` wrapper")])
         else:
             self.report(
                 node,
-                "`Variable(x)` is a legacy wrapper that returns `x.detach()`; dropping it is equivalent only if `x` does not require grad",
+                "`Variable(x)` is a legacy wrapper that returns `x.detach()`; dropping it is equivalent only if "
+                "`x` does not require grad and nothing later changes the result's `requires_grad`, size or identity",
                 [
-                    self.edit(data, Safety.UNSAFE, "Remove the `Variable` wrapper (unsafe: only if `x` does not require grad)"),
-                    self.edit(method_call(data, "detach"), keep),
+                    self._edit(node, inner, Safety.UNSAFE,
+                               "Remove the `Variable` wrapper (unsafe: only if `x` does not require grad)"),
+                    self._edit(node, method_call(inner, "detach"), Safety.SAFE),
                 ],
             )
+
+    def _edit(self, node: cst.Call, new: cst.BaseExpression, safety: Safety, title: str | None = None,
+              needs_torch: bool = False) -> Edit:
+        if safety is Safety.SAFE and loses_comments(node, new):
+            safety, title = Safety.UNSAFE, f"{title or self.FIX_TITLE} (drops a comment inside the call)"
+        # Parentheses around the call stay around the replacement.
+        if node.lpar and hasattr(new, "lpar"):
+            new = new.with_changes(lpar=[*node.lpar, *new.lpar], rpar=[*new.rpar, *node.rpar])
+        return self.edit(new, safety, title, needs_torch)
