@@ -56,7 +56,8 @@ class Recorder:
                 result = orig_backward(*args, **kwargs)
             finally:
                 self._depth -= 1
-            self._event("backward", root_info, leaves, [leaf.grad for leaf in leaves])
+            self._event("backward", root_info, leaves, [leaf.grad for leaf in leaves],
+                        root_tensors=roots)
             return result
 
         def grad(*args: Any, **kwargs: Any) -> Any:
@@ -70,7 +71,7 @@ class Recorder:
                 result = orig_grad(*args, **kwargs)
             finally:
                 self._depth -= 1
-            self._event("grad", root_info, inputs, list(result))
+            self._event("grad", root_info, inputs, list(result), root_tensors=roots)
             return result
 
         torch.autograd.backward = backward  # type: ignore[assignment]
@@ -101,10 +102,13 @@ class Recorder:
 
     # -- events -------------------------------------------------------------------------
     def _event(self, kind: str, roots: list[dict[str, Any]], leaves: Sequence[torch.Tensor],
-               grads: Sequence[Optional[torch.Tensor]], extra: Optional[dict[str, Any]] = None) -> None:
+               grads: Sequence[Optional[torch.Tensor]], extra: Optional[dict[str, Any]] = None,
+               root_tensors: Sequence[torch.Tensor] = ()) -> None:
         frames = user_frames(sys._getframe(1))
-        namer = Namer(leaves)
+        namer = Namer([*leaves, *root_tensors])
         namer.scan(frames)
+        for pos, (info, r) in enumerate(zip(roots, root_tensors)):
+            info["name"] = namer.names(r, pos)[0].replace("leaf#", "root#")
         rows = []
         for pos, (leaf, g) in enumerate(zip(leaves, grads)):
             name, aliases = namer.names(leaf, pos)

@@ -1,0 +1,120 @@
+"""``varmigrate verify``: the click command.  Importing this module does not import torch."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import click
+
+_EPILOG = """\b
+Modes:
+  varmigrate verify BEFORE.py AFTER.py            two scripts (or two .ipynb notebooks)
+  varmigrate verify --fixtures DIR                every DIR/*/before.py + after.py pair
+  varmigrate verify --root DIR [--unsafe-fixes] -- ENTRY [ARGS]
+                                                  copy DIR, fix one copy, run ENTRY in both
+                                                  (ENTRY: a script, or -m pytest ...)
+\b
+Exit status: 0 when every pair is IDENTICAL or EQUAL, 1 otherwise, 2 on usage errors.
+"""
+
+
+@click.command(
+    "verify",
+    epilog=_EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    short_help="Run before/after programs and prove the gradients match.",
+)
+@click.argument("paths", nargs=-1, type=click.UNPROCESSED)
+@click.option("--fixtures", "fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Verify every DIR/*/before.py + after.py pair.")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Codebase mode: copy DIR, apply `varmigrate fix` to one copy, run the entry point in both.")
+@click.option("--unsafe-fixes", is_flag=True, help="Codebase mode: pass --unsafe-fixes to `fix`.")
+@click.option("--select", "select", default=None, help="Codebase mode: pass --select to `fix`.")
+@click.option("--ignore", "ignore", default=None, help="Codebase mode: pass --ignore to `fix`.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write report.json, report.md, report.html and junit.xml here.")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Wall-clock seconds per run.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="cpu maps CUDA placement (.cuda(), torch.cuda.*Tensor, device='cuda') to the CPU on both "
+                   "sides; auto is cpu when no GPU is present.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs in parallel.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for torch, random and numpy.")
+@click.option("--executor", type=click.Choice(["fork", "fresh"]), default="fork", show_default=True,
+              help="fork: a warm worker forks one child per run; fresh: a new interpreter per run.")
+def verify(paths: tuple[str, ...], fixtures: Optional[Path], root: Optional[Path], unsafe_fixes: bool,
+           select: Optional[str], ignore: Optional[str], report_dir: Optional[Path], timeout: float,
+           device: str, jobs: int, seed: int, executor: str) -> None:
+    """Run each before/after pair under the gradient harness and compare the traces."""
+    from .pairs import Options, Pair, fixture_pairs, file_pair
+
+    opts = Options(timeout=timeout, device=device, seed=seed, jobs=jobs, executor=executor)
+    modes = sum(x is not None for x in (fixtures, root)) + (1 if paths and root is None else 0)
+    if modes != 1:
+        raise click.UsageError("give BEFORE AFTER, or --fixtures DIR, or --root DIR -- ENTRY")
+    prepared = None
+    pairs: list[Pair]
+    if fixtures is not None:
+        pairs = fixture_pairs(fixtures)
+        if not pairs:
+            raise click.UsageError(f"no */before.py + after.py pairs under {fixtures}")
+    elif root is not None:
+        from .codebase import FixError, prepare
+
+        fix_args = ["--unsafe-fixes"] if unsafe_fixes else []
+        fix_args += ["--select", select] if select else []
+        fix_args += ["--ignore", ignore] if ignore else []
+        try:
+            prepared = prepare(root, list(paths), fix_args)
+        except (ValueError, FixError) as exc:
+            raise click.UsageError(str(exc)) from exc
+        pairs = [prepared.pair]
+    else:
+        if len(paths) != 2:
+            raise click.UsageError("expected exactly two paths: BEFORE AFTER")
+        before, after = (Path(p) for p in paths)
+        for p in (before, after):
+            if not p.is_file():
+                raise click.UsageError(f"no such file: {p}")
+        pairs = [file_pair(before, after)]
+    try:
+        ok = _run(pairs, opts, report_dir)
+    finally:
+        if prepared is not None:
+            prepared.cleanup()
+    sys.exit(0 if ok else 1)
+
+
+def _run(pairs: list["Pair"], opts: "Options", report_dir: Optional[Path]) -> bool:  # noqa: F821
+    from . import report
+    from .pairs import PairResult, verify as verify_pairs
+    from .worker import make_executor
+
+    start = time.perf_counter()
+    ex = make_executor(opts.executor)
+    width = max(len(p.name) for p in pairs)
+
+    def line(res: PairResult) -> None:
+        d = res.decision
+        color = "green" if d.ok else ("yellow" if d.verdict in ("CLOSE", "INCONCLUSIVE") else "red")
+        hits = sum(res.runs["before"].summary.get("shim_hits", {}).values())
+        events = d.diff.compared if d.diff else 0
+        extra = f"  shim×{hits}" if hits else ""
+        click.echo(f"{click.style(f'{d.verdict:<14}', fg=color, bold=True)} {res.pair.name:<{width}}  "
+                   f"{events:>4} events{extra}  {res.seconds:.2f}s")
+        if not d.ok or d.verdict == "EQUAL":
+            click.echo(f"{'':<15}{d.reason}")
+
+    results = verify_pairs(pairs, opts, ex, on_result=line)
+    elapsed = time.perf_counter() - start
+    rep = report.build(results, opts, ex.name, elapsed)
+    counts = ", ".join(f"{n} {v}" for v, n in rep["summary"]["counts"].items() if n)
+    click.echo(f"{len(results)} pair(s): {counts} in {elapsed:.1f}s")
+    if report_dir is not None:
+        written = report.write(rep, report_dir)
+        click.echo("report: " + ", ".join(str(p) for p in written))
+    return bool(rep["summary"]["passed"])

@@ -1,0 +1,138 @@
+"""Pairs of programs and the orchestration of their runs (torch-free).
+
+Each pair is run three times: before, before again (the determinism gate) and after.  All
+runs go to one executor through a thread pool of ``jobs`` threads, so ``-j N`` keeps N
+children alive at once; results are decided and reported in pair order.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from .compare import Trace, loss_series
+from .spec import DEFAULT_TENSOR_BUDGET, RunResult, RunSpec
+from .verdict import Decision, decide
+from .worker import Executor, make_executor
+
+
+@dataclass
+class Side:
+    """How to start one side: a script or notebook path, or ``-m module``."""
+
+    kind: str  # script | notebook | module
+    target: str
+    argv: list[str] = field(default_factory=list)
+    cwd: Optional[str] = None  # None: a fresh empty temporary directory per run
+    sys_path0: str = ""
+    label: str = ""  # what the report shows
+
+    @classmethod
+    def for_file(cls, path: Path, argv: Optional[list[str]] = None) -> "Side":
+        path = path.resolve()
+        kind = "notebook" if path.suffix == ".ipynb" else "script"
+        return cls(kind, str(path), list(argv or []), None, str(path.parent), str(path))
+
+
+@dataclass
+class Pair:
+    name: str
+    before: Side
+    after: Side
+    rerun: Optional[Side] = None  # codebase mode reruns in its own copy of the tree
+    note: str = ""
+
+
+@dataclass
+class Options:
+    timeout: float = 120.0
+    device: str = "auto"
+    seed: int = 0
+    jobs: int = 1
+    executor: str = "fork"
+    tensor_budget: int = DEFAULT_TENSOR_BUDGET
+    gate: bool = True  # run the before side twice
+
+
+@dataclass
+class PairResult:
+    pair: Pair
+    decision: Decision
+    runs: dict[str, RunResult]
+    seconds: float
+    loss: dict[str, list[list[float]]] = field(default_factory=dict)  # the loss curve per side
+
+
+def fixture_pairs(root: Path) -> list[Pair]:
+    """Every ``root/*/before.{py,ipynb}`` with its ``after`` sibling, sorted by name."""
+    pairs = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        for ext in (".py", ".ipynb"):
+            b, a = d / f"before{ext}", d / f"after{ext}"
+            if b.exists() and a.exists():
+                pairs.append(Pair(d.name, Side.for_file(b), Side.for_file(a)))
+                break
+    return pairs
+
+
+def file_pair(before: Path, after: Path, argv: Optional[list[str]] = None) -> Pair:
+    if before.resolve().parent == after.resolve().parent:
+        name = f"{before.resolve().parent.name}: {before.name} -> {after.name}"
+    else:
+        name = f"{before} -> {after}"
+    return Pair(name,
+                Side.for_file(before, argv), Side.for_file(after, argv))
+
+
+def _spec(side: Side, role: str, idx: int, opts: Options, work: Path) -> RunSpec:
+    out = work / f"{idx:03d}-{role}"
+    cwd = side.cwd
+    if cwd is None:
+        cwd_path = out / "cwd"
+        cwd_path.mkdir(parents=True, exist_ok=True)
+        cwd = str(cwd_path)
+    return RunSpec(run_id=f"{idx}:{role}:{time.monotonic_ns()}", kind=side.kind, target=side.target,
+                   out_dir=str(out / "trace"), cwd=cwd, argv=list(side.argv), sys_path0=side.sys_path0,
+                   shim=role != "after", device=opts.device, seed=opts.seed, timeout=opts.timeout,
+                   gradcheck=role == "after", tensor_budget=opts.tensor_budget)
+
+
+def run_pairs(pairs: list[Pair], opts: Options, executor: Optional[Executor] = None,
+              work_dir: Optional[Path] = None) -> Iterator[PairResult]:
+    """Yields one result per pair, in order, as soon as its runs are done."""
+    ex = executor or make_executor(opts.executor)
+    own_work = work_dir is None
+    work = Path(tempfile.mkdtemp(prefix="varmigrate-verify-")) if own_work else Path(work_dir)  # type: ignore[arg-type]
+    pool = ThreadPoolExecutor(max_workers=max(1, opts.jobs))
+    try:
+        jobs: list[tuple[float, dict[str, Future[RunResult]]]] = []
+        for i, pair in enumerate(pairs):
+            roles = {"before": pair.before, "after": pair.after}
+            if opts.gate:
+                roles["before_rerun"] = pair.rerun or pair.before
+            futs = {role: pool.submit(ex.run, _spec(side, role, i, opts, work)) for role, side in roles.items()}
+            jobs.append((time.perf_counter(), futs))
+        for pair, (start, futs) in zip(pairs, jobs):
+            runs = {role: f.result() for role, f in futs.items()}
+            decision = decide(runs["before"], runs.get("before_rerun"), runs["after"])
+            loss = {role: loss_series(Trace.load(runs[role].out_dir)) for role in ("before", "after")}
+            yield PairResult(pair, decision, runs, round(time.perf_counter() - start, 3), loss)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def verify(pairs: list[Pair], opts: Options, executor: Optional[Executor] = None,
+           on_result: Optional[Callable[[PairResult], None]] = None) -> list[PairResult]:
+    results = []
+    for res in run_pairs(pairs, opts, executor):
+        if on_result:
+            on_result(res)
+        results.append(res)
+    return results
