@@ -255,3 +255,15 @@ def unwrap_arg(call: cst.Call, arg: cst.Arg) -> cst.BaseExpression:
         lpar=[cst.LeftParen(whitespace_after=head), *value.lpar],
         rpar=[*value.rpar, cst.RightParen(whitespace_before=tail)],
     )
+
+
+def is_builtin_call(ctx: FileContext, call: cst.Call, name: str) -> bool:
+    """`call` calls the builtin `name` (not a function of that name the file defines or imports)."""
+    func = call.func
+    return (
+        isinstance(func, cst.Name)
+        and func.value == name
+        and name not in ctx.imports.local_defs
+        and name not in ctx.imports.bindings
+        and not any(a.star for a in call.args)
+    )

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from ..helpers import is_builtin_call, is_variable, torch_attr
+from ..rule import Invalid, Rule, Safety, Valid
+
+
+def replace_variable_in_types(ctx, types: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """The class argument of isinstance/issubclass with `Variable` spelled `torch.Tensor`, or None.
+
+    In a tuple that already names `torch.Tensor`, `Variable` is dropped instead of duplicated.
+    """
+    tensor = torch_attr(ctx, "Tensor")
+    if is_variable(ctx, types):
+        return tensor.with_changes(lpar=getattr(types, "lpar", ()), rpar=getattr(types, "rpar", ()))
+    if not isinstance(types, cst.Tuple):
+        return None
+    elements = list(types.elements)
+    hits = [i for i, el in enumerate(elements) if not isinstance(el, cst.StarredElement) and is_variable(ctx, el.value)]
+    if not hits:
+        return None
+    has_tensor = any(
+        not isinstance(el, cst.StarredElement) and ctx.imports.qualified(el.value) == "torch.Tensor" for el in elements
+    )
+    first = None if has_tensor else hits[0]
+    out = []
+    for i, el in enumerate(elements):
+        if i == first:
+            out.append(el.with_changes(value=tensor))
+        elif i not in hits:
+            out.append(el)
+    if len(out) == 1:
+        return out[0].value  # `(torch.Tensor, Variable)` -> `torch.Tensor`
+    if out[-1].comma is not cst.MaybeSentinel.DEFAULT and elements[-1].comma is cst.MaybeSentinel.DEFAULT:
+        out[-1] = out[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return types.with_changes(elements=out)
+
+
+class VariableIsinstance(Rule):
+    """
+    ## What it does
+    Checks for `isinstance(x, Variable)`, also with `Variable` inside a tuple of types and under any
+    import spelling of `torch.autograd.Variable`.
+
+    ## Why is this bad?
+    Since PyTorch 0.4 there are no Variables: every tensor tracks gradients itself. `Variable` is a
+    shim class whose metaclass answers `isinstance(x, Variable)` with `isinstance(x, torch.Tensor)`.
+    Spelling the test against `Variable` suggests a distinction that no longer exists and keeps a
+    dependency on the shim alive.
+
+    ## Fix safety
+    The fix spells the class `torch.Tensor` (and adds `import torch` when the file lacks it). It is
+    safe: `VariableMeta.__instancecheck__` on PyTorch 2.x is literally `isinstance(x, torch.Tensor)`.
+    In a tuple that already contains `torch.Tensor`, `Variable` is removed.
+
+    ## References
+    - `torch/autograd/variable.py` (`VariableMeta.__instancecheck__`)
+    - [PyTorch 0.4.0 migration guide](https://pytorch.org/2018/04/22/0_4_0-migration-guide.html)
+    - SEMANTICS.md, table D
+    """
+
+    CODE = "VM104"
+    MESSAGE = "`isinstance(x, Variable)` is a legacy check: on PyTorch >= 0.4 it means `isinstance(x, torch.Tensor)`"
+    FIX_TITLE = "Replace `Variable` with `torch.Tensor`"
+    FIX = Safety.SAFE
+    TRIGGERS = ("Variable",)
+
+    VALID = [
+        Valid("import torch\nok = isinstance(x, torch.Tensor)\n"),
+        Valid("import torch\nclass Variable:\n    pass\nok = isinstance(x, Variable)\n"),
+        Valid("import torch\nfrom torch.autograd import Variable\ndef isinstance(a, b):\n    return 1\nok = isinstance(x, Variable)\n"),
+    ]
+    INVALID = [
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nif isinstance(x, Variable):\n    x = x.data\n",
+            expected_replacement="import torch\nif isinstance(x, torch.Tensor):\n    x = x.data\n",
+        ),
+        Invalid(
+            "from torch.autograd import Variable\nok = isinstance(x, (Variable, float))\n",
+            expected_replacement="import torch\nok = isinstance(x, (torch.Tensor, float))\n",
+        ),
+        Invalid(
+            "import torch\nimport torch.autograd as ag\nok = isinstance(x, (torch.Tensor, ag.Variable))\n",
+            expected_replacement="import torch\nimport torch.autograd as ag\nok = isinstance(x, torch.Tensor)\n",
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not is_builtin_call(self.ctx, node, "isinstance") or len(node.args) != 2:
+            return
+        types = node.args[1].value
+        new = replace_variable_in_types(self.ctx, types)
+        if new is not None:
+            self.report(types, edits=[self.edit(new, Safety.SAFE, needs_torch=True)])
