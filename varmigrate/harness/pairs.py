@@ -110,18 +110,20 @@ def run_pairs(pairs: list[Pair], opts: Options, executor: Optional[Executor] = N
     work = Path(tempfile.mkdtemp(prefix="varmigrate-verify-")) if own_work else Path(work_dir)  # type: ignore[arg-type]
     pool = ThreadPoolExecutor(max_workers=max(1, opts.jobs))
     try:
-        jobs: list[tuple[float, dict[str, Future[RunResult]]]] = []
+        jobs: list[dict[str, Future[RunResult]]] = []
         for i, pair in enumerate(pairs):
             roles = {"before": pair.before, "after": pair.after}
             if opts.gate:
                 roles["before_rerun"] = pair.rerun or pair.before
             futs = {role: pool.submit(ex.run, _spec(side, role, i, opts, work)) for role, side in roles.items()}
-            jobs.append((time.perf_counter(), futs))
-        for pair, (start, futs) in zip(pairs, jobs):
+            jobs.append(futs)
+        for pair, futs in zip(pairs, jobs):
             runs = {role: f.result() for role, f in futs.items()}
             decision = decide(runs["before"], runs.get("before_rerun"), runs["after"])
             loss = {role: loss_series(Trace.load(runs[role].out_dir)) for role in ("before", "after")}
-            yield PairResult(pair, decision, runs, round(time.perf_counter() - start, 3), loss)
+            # all runs were queued up front, so a pair's cost is its runs' wall time, not its latency
+            seconds = round(sum(r.wall_s for r in runs.values()), 3)
+            yield PairResult(pair, decision, runs, seconds, loss)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         if own_work:
