@@ -267,3 +267,16 @@ def is_builtin_call(ctx: FileContext, call: cst.Call, name: str) -> bool:
         and name not in ctx.imports.bindings
         and not any(a.star for a in call.args)
     )
+
+
+def call_replacement(node: cst.Call, new: cst.BaseExpression, safety: "Safety") -> tuple[cst.BaseExpression, "Safety", bool]:
+    """`new` standing in for the call `node`: keeps the call's own parentheses, and reports whether a
+    comment inside the call is lost (a safe edit that loses one is downgraded to unsafe)."""
+    from .rule import Safety
+
+    lost = loses_comments(node, new)
+    if node.lpar and hasattr(new, "lpar"):
+        new = new.with_changes(lpar=[*node.lpar, *new.lpar], rpar=[*new.rpar, *node.rpar])  # type: ignore[attr-defined]
+    if lost and safety is Safety.SAFE:
+        safety = Safety.UNSAFE
+    return new, safety, lost

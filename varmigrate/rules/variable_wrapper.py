@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..helpers import (
+    call_replacement,
     is_fresh_tensor,
     is_variable,
     literal_bool,
@@ -152,9 +153,7 @@ class VariableWrapper(Rule):
 
     def _edit(self, node: cst.Call, new: cst.BaseExpression, safety: Safety, title: str | None = None,
               needs_torch: bool = False) -> Edit:
-        if safety is Safety.SAFE and loses_comments(node, new):
-            safety, title = Safety.UNSAFE, f"{title or self.FIX_TITLE} (drops a comment inside the call)"
-        # Parentheses around the call stay around the replacement.
-        if node.lpar and hasattr(new, "lpar"):
-            new = new.with_changes(lpar=[*node.lpar, *new.lpar], rpar=[*new.rpar, *node.rpar])
+        new, safety, lost = call_replacement(node, new, safety)
+        if lost:
+            title = f"{title or self.FIX_TITLE} (unsafe: drops a comment inside the call)"
         return self.edit(new, safety, title, needs_torch)
