@@ -13,6 +13,7 @@ _EPILOG = """\b
 Modes:
   varmigrate verify BEFORE.py AFTER.py            two scripts (or two .ipynb notebooks)
   varmigrate verify --fixtures DIR                every DIR/*/before.py + after.py pair
+  varmigrate verify --pairs BEFORE_DIR AFTER_DIR  same-named scripts of two trees
   varmigrate verify --root DIR [--unsafe-fixes] -- ENTRY [ARGS]
                                                   copy DIR, fix one copy, run ENTRY in both
                                                   (ENTRY: a script, or -m pytest ...)
@@ -30,6 +31,8 @@ Exit status: 0 when every pair is IDENTICAL or EQUAL, 1 otherwise, 2 on usage er
 @click.argument("paths", nargs=-1, type=click.UNPROCESSED)
 @click.option("--fixtures", "fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Verify every DIR/*/before.py + after.py pair.")
+@click.option("--pairs", "pair_dirs", nargs=2, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Verify same-named scripts/notebooks of BEFORE_DIR and AFTER_DIR (changed files only).")
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Codebase mode: copy DIR, apply `varmigrate fix` to one copy, run the entry point in both.")
 @click.option("--unsafe-fixes", is_flag=True, help="Codebase mode: pass --unsafe-fixes to `fix`.")
@@ -46,22 +49,31 @@ Exit status: 0 when every pair is IDENTICAL or EQUAL, 1 otherwise, 2 on usage er
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for torch, random and numpy.")
 @click.option("--executor", type=click.Choice(["fork", "fresh"]), default="fork", show_default=True,
               help="fork: a warm worker forks one child per run; fresh: a new interpreter per run.")
-def verify(paths: tuple[str, ...], fixtures: Optional[Path], root: Optional[Path], unsafe_fixes: bool,
+def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional[tuple[Path, Path]],
+           root: Optional[Path], unsafe_fixes: bool,
            select: Optional[str], ignore: Optional[str], report_dir: Optional[Path], timeout: float,
            device: str, jobs: int, seed: int, executor: str) -> None:
     """Run each before/after pair under the gradient harness and compare the traces."""
-    from .pairs import Options, Pair, fixture_pairs, file_pair
+    from .pairs import Options, Pair, dir_pairs, file_pair, fixture_pairs
 
     opts = Options(timeout=timeout, device=device, seed=seed, jobs=jobs, executor=executor)
-    modes = sum(x is not None for x in (fixtures, root)) + (1 if paths and root is None else 0)
+    modes = sum(x is not None for x in (fixtures, pair_dirs, root)) + (1 if paths and root is None else 0)
     if modes != 1:
-        raise click.UsageError("give BEFORE AFTER, or --fixtures DIR, or --root DIR -- ENTRY")
+        raise click.UsageError("give BEFORE AFTER, or --fixtures DIR, or --pairs BEFORE_DIR AFTER_DIR, "
+                               "or --root DIR -- ENTRY")
     prepared = None
     pairs: list[Pair]
     if fixtures is not None:
         pairs = fixture_pairs(fixtures)
         if not pairs:
             raise click.UsageError(f"no */before.py + after.py pairs under {fixtures}")
+    elif pair_dirs is not None:
+        pairs, skipped = dir_pairs(*pair_dirs)
+        if skipped:
+            click.echo(f"skipped {len(skipped)} unchanged file(s): {', '.join(skipped)}")
+        if not pairs:
+            click.echo("no changed scripts or notebooks to verify")
+            sys.exit(0)
     elif root is not None:
         from .codebase import FixError, prepare
 

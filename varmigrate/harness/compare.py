@@ -206,8 +206,11 @@ def compare_event(ea: dict[str, Any], eb: dict[str, Any], dir_a: Path, dir_b: Pa
     return diffs
 
 
-def compare_traces(a: Trace, b: Trace, prefix_only: bool = False) -> TraceDiff:
-    """``prefix_only``: the reference died; compare only the events it produced."""
+def compare_traces(a: Trace, b: Trace, died: str = "") -> TraceDiff:
+    """``died``: "before", "after" or "both" when that run ended early: then only the common
+    prefix is compared, a longer trace on the surviving side is expected, and final values
+    are not compared."""
+    prefix_only = bool(died)
     out = TraceDiff(before_events=len(a.events), after_events=len(b.events))
     first_by_tier: dict[Tier, dict[str, Any]] = {}
     n = min(len(a.events), len(b.events))
@@ -221,7 +224,9 @@ def compare_traces(a: Trace, b: Trace, prefix_only: bool = False) -> TraceDiff:
             worst = min((d for d in diffs if d.tier == tier), key=lambda d: _FIELD_ORDER[d.field])
             first_by_tier[tier] = _first(i, ea, eb, worst)
     out.compared = n
-    if len(a.events) != len(b.events) and not (prefix_only and len(b.events) >= len(a.events)):
+    longer_ok = (died == "both" or (died == "before" and len(b.events) >= len(a.events))
+                 or (died == "after" and len(a.events) >= len(b.events)))
+    if len(a.events) != len(b.events) and not longer_ok:
         out.notes.append(f"the before run recorded {len(a.events)} events, the after run {len(b.events)}")
         if Tier.DIVERGED not in first_by_tier:
             first_by_tier[Tier.DIVERGED] = {

@@ -80,6 +80,22 @@ def fixture_pairs(root: Path) -> list[Pair]:
     return pairs
 
 
+def dir_pairs(before_dir: Path, after_dir: Path) -> tuple[list[Pair], list[str]]:
+    """Same-named scripts/notebooks of two trees; byte-identical files are skipped (nothing
+    was migrated there).  Returns the pairs and the skipped relative paths."""
+    pairs, skipped = [], []
+    for after in sorted(p for ext in ("*.py", "*.ipynb") for p in after_dir.rglob(ext)):
+        rel = after.relative_to(after_dir)
+        before = before_dir / rel
+        if not before.is_file():
+            continue
+        if before.read_bytes() == after.read_bytes():
+            skipped.append(str(rel))
+            continue
+        pairs.append(Pair(str(rel), Side.for_file(before), Side.for_file(after)))
+    return pairs, skipped
+
+
 def file_pair(before: Path, after: Path, argv: Optional[list[str]] = None) -> Pair:
     if before.resolve().parent == after.resolve().parent:
         name = f"{before.resolve().parent.name}: {before.name} -> {after.name}"

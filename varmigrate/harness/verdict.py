@@ -81,7 +81,7 @@ def decide(before: RunResult, rerun: Optional[RunResult], after: RunResult) -> D
             return Decision(INCONCLUSIVE, why + ": the reference is not deterministic", gdiff, gate)
 
     if not before.ok:
-        diff = compare_traces(tb, ta, prefix_only=True)
+        diff = compare_traces(tb, ta, died="before" if after.ok else "both")
         passed, failed = _gradchecks(after)
         if diff.compared and diff.tier == Tier.DIVERGED:
             return Decision(DIVERGED, f"the before run failed ({_describe(before)}), and the "
@@ -102,10 +102,14 @@ def decide(before: RunResult, rerun: Optional[RunResult], after: RunResult) -> D
         return Decision(BEFORE_FAILED, f"the before run failed ({_describe(before)}); "
                         + "; ".join(evidence), diff, gate)
 
-    diff = compare_traces(tb, ta, prefix_only=False)
+    diff = compare_traces(tb, ta, died="" if after.ok else "after")
     if not after.ok:
-        agreed = (f"the traces agree on the first {diff.compared} events" if diff.tier <= Tier.EQUAL
-                  else f"the traces already diverge at event {(diff.first or {}).get('event')}")
+        if diff.tier > Tier.EQUAL:
+            agreed = f"the traces already diverge at event {(diff.first or {}).get('event')}"
+        elif diff.compared:
+            agreed = f"the traces agree on the {diff.compared} events before that"
+        else:
+            agreed = "it failed before its first gradient event"
         return Decision(AFTER_FAILED, f"the after run failed ({_describe(after)}); {agreed}", diff, gate)
     if not tb.events and not ta.events:
         return Decision(NOT_VERIFIABLE, "neither run computed a gradient (no backward, autograd.grad "

@@ -1,0 +1,110 @@
+"""JSON Schema of ``report.json`` (``varmigrate.verify/1``).
+
+Stable: fields are only ever added in version 1; a removal or a change of meaning bumps the
+schema id.  ``docs/harness.md`` describes every field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_NUM = {"type": ["number", "null"]}
+_VERDICT = {"enum": ["IDENTICAL", "EQUAL", "CLOSE", "DIVERGED", "BEFORE-FAILED", "AFTER-FAILED",
+                     "INCONCLUSIVE", "NOT VERIFIABLE"]}
+_TIER = {"enum": ["IDENTICAL", "EQUAL", "CLOSE", "DIVERGED"]}
+
+_RUN: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "message", "events", "wall_s"],
+    "properties": {
+        "status": {"enum": ["ok", "exception", "exit", "crashed", "timeout", "error"]},
+        "exit_code": {"type": ["integer", "null"]},
+        "signal": {"type": ["string", "null"]},
+        "message": {"type": "string"},
+        "frame": {"type": ["object", "null"], "properties": {
+            "file": {"type": "string"}, "line": {"type": "integer"},
+            "function": {"type": "string"}, "code": {"type": "string"}}},
+        "events": {"type": "integer"},
+        "wall_s": {"type": "number"}, "cpu_s": {"type": "number"}, "max_rss_mb": {"type": "number"},
+        "shim_hits": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "stdout_tail": {"type": "string"}, "stderr_tail": {"type": "string"},
+    },
+}
+
+_DIVERGENCE: dict[str, Any] = {
+    "type": ["object", "null"],
+    "required": ["event", "kind", "tensor", "field", "max_abs", "max_rel"],
+    "properties": {
+        "event": {"type": ["integer", "null"]}, "kind": {"type": "string"},
+        "tensor": {"type": ["string", "null"]},
+        "field": {"enum": ["value", "root", "grad", "final", "event"]},
+        "verdict": _TIER, "max_abs": _NUM, "max_rel": _NUM,
+        "mismatched": {"type": ["integer", "null"]}, "numel": {"type": ["integer", "null"]},
+        "before_site": {"type": ["string", "null"]}, "after_site": {"type": ["string", "null"]},
+        "test": {"type": ["string", "null"]}, "note": {"type": "string"},
+    },
+}
+
+_PAIR: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "before", "after", "verdict", "ok", "reason", "first_divergence", "determinism",
+                 "events", "tensors", "runs", "shim", "device", "gradcheck", "loss", "warnings", "tests",
+                 "seconds"],
+    "properties": {
+        "name": {"type": "string"}, "before": {"type": "string"}, "after": {"type": "string"},
+        "verdict": _VERDICT, "ok": {"type": "boolean"}, "reason": {"type": "string"},
+        "note": {"type": "string"},
+        "first_divergence": _DIVERGENCE,
+        "determinism": {"type": "object", "required": ["checked", "identical"], "properties": {
+            "checked": {"type": "boolean"}, "identical": {"type": ["boolean", "null"]},
+            "tier": {"anyOf": [_TIER, {"type": "null"}]}}},
+        "events": {"type": "object", "required": ["before", "after", "compared", "by_verdict"], "properties": {
+            "before": {"type": "integer"}, "after": {"type": "integer"}, "compared": {"type": "integer"},
+            "by_verdict": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+        "tensors": {"type": "array", "items": {
+            "type": "object", "required": ["tensor", "field", "verdict", "first_event", "max_abs", "max_rel"],
+            "properties": {"tensor": {"type": "string"}, "field": {"type": "string"}, "verdict": _TIER,
+                           "first_event": {"type": ["integer", "null"]}, "max_abs": _NUM, "max_rel": _NUM,
+                           "events": {"type": "integer"}, "note": {"type": "string"}}}},
+        "runs": {"type": "object", "required": ["before", "after"], "properties": {
+            "before": _RUN, "after": _RUN,
+            "before_rerun": {"anyOf": [_RUN, {"type": "object", "maxProperties": 0}]}}},
+        "shim": {"type": "object", "required": ["used", "total", "hits"], "properties": {
+            "used": {"type": "boolean"}, "total": {"type": "integer"},
+            "hits": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+        "device": {"type": "object", "properties": {"resolved": {"type": ["string", "null"]},
+                                                     "mapped": {"type": "object"}}},
+        "gradcheck": {"type": "array", "items": {
+            "type": "object", "required": ["function", "status"],
+            "properties": {"function": {"type": "string"},
+                           "status": {"enum": ["passed", "failed", "skipped"]},
+                           "detail": {"type": "string"}, "fast_mode": {"type": "boolean"}}}},
+        "loss": {"type": "object", "properties": {
+            side: {"type": "array", "items": {"type": "array", "items": {"type": "number"},
+                                              "minItems": 2, "maxItems": 2}}
+            for side in ("before", "after")}},
+        "warnings": {"type": "object"},
+        "tests": {"type": "array", "items": {"type": "object", "required": ["test"]}},
+        "seconds": {"type": "number"},
+    },
+}
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "varmigrate.verify/1",
+    "title": "varmigrate verify report",
+    "type": "object",
+    "required": ["schema", "tool", "created", "environment", "summary", "pairs"],
+    "properties": {
+        "schema": {"const": "varmigrate.verify/1"},
+        "tool": {"type": "object", "required": ["name", "version"]},
+        "created": {"type": "string"},
+        "environment": {"type": "object", "required": ["python", "torch", "executor", "seed", "threads",
+                                                       "deterministic", "device", "timeout_s"]},
+        "summary": {"type": "object", "required": ["pairs", "passed", "counts", "seconds"], "properties": {
+            "pairs": {"type": "integer"}, "passed": {"type": "boolean"},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "seconds": {"type": "number"}}},
+        "pairs": {"type": "array", "items": _PAIR},
+    },
+}
