@@ -1,4 +1,8 @@
-"""The library behind the CLI: check and fix files, one file's failure never stopping the others."""
+"""The library behind the CLI: check and fix files, one file's failure never stopping the others.
+
+Import cost matters here: a pre-commit run on clean files must not import libcst, so the engine
+is imported only for files that pass the prefilter (`triggers.py`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,16 @@ import difflib
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 from .config import Settings
-from .engine import SourceError, fix_source, lint_source
-from .rule import Finding
-from .sources import SourceReadError, atomic_write, discover, read_source
+from .parallel import auto_jobs, run_parallel, terminate_gracefully
+from .sources import SourceError, SourceReadError, SourceText, atomic_write, decode_source, discover, read_source
+from .triggers import may_have_findings
+
+if TYPE_CHECKING:
+    from .cache import Cache
+    from .rule import Finding
 
 
 @dataclass
@@ -70,6 +78,12 @@ def _internal_error(path: str, exc: BaseException) -> SourceError:
 
 def process_text(text: str, path: str, settings: Settings, fix: bool) -> FileOutcome:
     outcome = FileOutcome(path=path, old_text=text)
+    if not may_have_findings(text):
+        # Same answer as the engine's prefilter, without importing it.
+        outcome.new_text = text if fix else None
+        return outcome
+    from .engine import fix_source, lint_source
+
     if fix:
         result = fix_source(text, path, settings)
         outcome.errors.extend(result.errors)
@@ -83,20 +97,69 @@ def process_text(text: str, path: str, settings: Settings, fix: bool) -> FileOut
     return outcome
 
 
+def process_source(path: Path, source: SourceText, settings: Settings, fix: bool, write: bool) -> FileOutcome:
+    """Check or fix one decoded file; writes (atomically) only a changed file without input errors."""
+    display = str(path)
+    try:
+        outcome = process_text(source.text, display, settings, fix)
+    except RecursionError:
+        return FileOutcome(display, errors=[SourceError(display, 1, 1, "file is too deeply nested to process; left unchanged")])
+    except Exception as exc:  # a crash in one file never stops the others
+        return FileOutcome(display, errors=[_internal_error(display, exc)])
+    if write and outcome.changed and not any(e.kind == "error" for e in outcome.errors):
+        assert outcome.new_text is not None
+        try:
+            atomic_write(path, source.encode(outcome.new_text))
+        except OSError as exc:
+            outcome.errors.append(SourceError(display, 0, 0, f"cannot write file: {exc.strerror or exc}; left unchanged", kind="io"))
+            outcome.new_text = outcome.old_text
+            outcome.fixed = []
+        except UnicodeEncodeError as exc:
+            # A fix introduced a character the file's declared encoding cannot hold.
+            outcome.errors.append(SourceError(display, 0, 0, f"cannot encode the fixed file as {source.encoding}: {exc.reason}; left unchanged"))
+            outcome.new_text = outcome.old_text
+            outcome.fixed = []
+    return outcome
+
+
 def process_file(path: Path, settings: Settings, fix: bool, write: bool) -> FileOutcome:
     display = str(path)
     try:
         source = read_source(path)
     except SourceReadError as exc:
-        return FileOutcome(display, errors=[SourceError(display, exc.line, exc.column, exc.message)])
-    try:
-        outcome = process_text(source.text, display, settings, fix)
-        if write and outcome.changed and not any(e.kind == "error" for e in outcome.errors):
-            assert outcome.new_text is not None
-            atomic_write(path, source.encode(outcome.new_text))
-    except Exception as exc:  # a crash in one file never stops the others
-        return FileOutcome(display, errors=[_internal_error(display, exc)])
+        return FileOutcome(display, errors=[SourceError(display, exc.line, exc.column, exc.message, kind=exc.kind)])
+    return process_source(path, source, settings, fix, write)
+
+
+def _strip(outcome: FileOutcome) -> FileOutcome:
+    """Drop syntax trees and fix callables: they cannot cross process boundaries, and a whole
+    tree's worth of nodes per file would dominate memory on a large run."""
+    for finding in (*outcome.findings, *outcome.fixed):
+        finding.node = None
+        finding.edits = [type(e)(None, e.safety, e.title, e.needs_torch) for e in finding.edits]  # type: ignore[arg-type]
     return outcome
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: Path
+    source: SourceText
+    settings: Settings
+    fix: bool
+    write: bool
+
+
+def _do_job(job: _Job) -> FileOutcome:
+    return _strip(process_source(job.path, job.source, job.settings, job.fix, job.write))
+
+
+def _crashed(job: _Job, exc: BaseException) -> FileOutcome:
+    display = str(job.path)
+    return FileOutcome(display, errors=[SourceError(display, 1, 1, f"internal error: the worker process died on this file ({type(exc).__name__}); file left unchanged", kind="internal")])
+
+
+def _sort_key(outcome: FileOutcome) -> tuple[str, ...]:
+    return Path(outcome.path).parts
 
 
 def run(
@@ -105,11 +168,62 @@ def run(
     fix: bool = False,
     write: bool = True,
     exclude: Iterable[str] = (),
+    jobs: Optional[int] = None,
+    cache: Optional["Cache"] = None,
 ) -> RunReport:
+    """Check (or fix) every file under `paths`; outcomes are sorted by path.
+
+    `jobs`: worker processes (None: automatic, 1 for a handful of files). `cache`: reuse `check`
+    results of files whose bytes did not change (ignored by `fix`).
+    """
     report = RunReport()
-    for path, error in discover(paths, exclude=list(exclude)):
-        if error is not None:
-            report.files.append(FileOutcome(str(path), errors=[SourceError(str(path), 0, 0, error)]))
-            continue
-        report.files.append(process_file(path, settings, fix, write))
+    pending: list[_Job] = []
+    keys: dict[str, str] = {}
+    use_cache = cache is not None and not fix
+    with terminate_gracefully():
+        for path, error in discover(paths, exclude=list(exclude)):
+            display = str(path)
+            if error is not None:
+                report.files.append(FileOutcome(display, errors=[SourceError(display, 0, 0, error, kind="io")]))
+                continue
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                report.files.append(FileOutcome(display, errors=[SourceError(display, 0, 0, f"cannot read file: {exc.strerror or exc}", kind="io")]))
+                continue
+            key = None
+            if use_cache:
+                assert cache is not None
+                from .cache import content_key
+
+                key = content_key(raw)
+                hit = cache.get(key, display)
+                if hit is not None:
+                    report.files.append(FileOutcome(display, findings=hit[0], errors=hit[1]))
+                    continue
+            try:
+                source = decode_source(raw)
+            except SourceReadError as exc:
+                outcome = FileOutcome(display, errors=[SourceError(display, exc.line, exc.column, exc.message, kind=exc.kind)])
+            else:
+                if may_have_findings(source.text):
+                    pending.append(_Job(path, source, settings, fix, write))
+                    if key is not None:
+                        keys[display] = key
+                    continue
+                outcome = FileOutcome(display, old_text=source.text, new_text=source.text if fix else None)
+            report.files.append(outcome)
+            if key is not None and cache is not None:
+                cache.put(key, outcome.findings, outcome.errors)
+        workers = auto_jobs(len(pending)) if jobs is None else max(1, jobs)
+        if workers > 1:
+            from . import engine  # noqa: F401  (imported once here; forked workers inherit it)
+        for outcome in run_parallel(_do_job, pending, workers, _crashed):
+            report.files.append(outcome)
+            key = keys.get(outcome.path)
+            if key is not None and cache is not None:
+                cache.put(key, outcome.findings, outcome.errors)
+    if cache is not None:
+        cache.save()
+    report.files.sort(key=_sort_key)
     return report

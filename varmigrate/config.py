@@ -1,9 +1,29 @@
-"""Settings: which rules run and which fixes apply. Loaded from `[tool.varmigrate]` and CLI flags."""
+"""Settings: which rules run and which fixes apply. Loaded from `[tool.varmigrate]` and CLI flags.
+
+The keys and their meaning follow ruff's (`select`, `extend-select`, `ignore`, `exclude`,
+`extend-exclude`, `per-file-ignores`, `unsafe-fixes`): the nearest `pyproject.toml` that has a
+`[tool.varmigrate]` table, walking up from the checked paths, applies; `--config PATH` overrides.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import fnmatch
+import os
+import sys
 from dataclasses import dataclass, field
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the file and the key."""
 
 
 def _matches(code: str, patterns: Sequence[str]) -> int:
@@ -23,8 +43,198 @@ class Settings:
     select: list[str] = field(default_factory=lambda: ["VM"])
     ignore: list[str] = field(default_factory=list)
     unsafe_fixes: bool = False
+    extend_select: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    extend_exclude: list[str] = field(default_factory=list)
+    # glob -> codes ignored in the files it matches (paths relative to `root`)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    # The folder exclude and per-file-ignores globs are relative to (the config file's folder).
+    root: Optional[Path] = None
+    config_path: Optional[Path] = None
 
     def is_selected(self, code: str) -> bool:
         # ruff's rule: the more specific of select/ignore wins.
-        chosen = _matches(code, self.select)
+        chosen = _matches(code, [*self.select, *self.extend_select])
         return chosen > 0 and chosen > _matches(code, self.ignore)
+
+    @property
+    def all_exclude(self) -> list[str]:
+        return [*self.exclude, *self.extend_exclude]
+
+    def ignores_for(self, path: str) -> list[str]:
+        """Codes that `per-file-ignores` turns off for this file."""
+        if not self.per_file_ignores:
+            return []
+        candidates = _path_candidates(path, self.root)
+        codes: list[str] = []
+        for pattern, pattern_codes in self.per_file_ignores.items():
+            pattern = pattern.rstrip("/")
+            if any(fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(c, pattern + "/*") for c in candidates):
+                codes.extend(pattern_codes)
+        return codes
+
+    def for_path(self, path: str) -> "Settings":
+        """These settings with the file's per-file-ignores applied (self when none match)."""
+        extra = self.ignores_for(path)
+        if not extra:
+            return self
+        return dataclasses.replace(self, ignore=[*self.ignore, *extra])
+
+    def is_excluded(self, path: str) -> bool:
+        patterns = self.all_exclude
+        if not patterns:
+            return False
+        candidates = _path_candidates(path, self.root)
+        for pattern in patterns:
+            pattern = pattern.rstrip("/")
+            for candidate in candidates:
+                if fnmatch.fnmatch(candidate, pattern) or fnmatch.fnmatch(candidate, pattern + "/*"):
+                    return True
+                if candidate.startswith(pattern + "/"):
+                    return True
+        return False
+
+
+def _path_candidates(path: str, root: Optional[Path]) -> set[str]:
+    """The forms a glob may be written against: as given, relative to the root, the basename."""
+    p = Path(path)
+    candidates = {p.as_posix(), p.name}
+    try:
+        candidates.add(p.resolve().relative_to((root or Path.cwd()).resolve()).as_posix())
+    except (ValueError, OSError):
+        pass
+    return candidates
+
+
+# ------------------------------------------------------------------------------------------
+# pyproject.toml
+# ------------------------------------------------------------------------------------------
+_LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
+_KEYS = _LIST_KEYS | {"per-file-ignores", "unsafe-fixes"}
+
+
+def _has_table(path: Path) -> bool:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        # A broken pyproject.toml that mentions us is still ours: load_config reports it.
+        try:
+            return "[tool.varmigrate" in path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    return isinstance(data.get("tool"), dict) and "varmigrate" in data["tool"]
+
+
+def find_config(paths: Iterable[str] = (), cwd: Optional[Path] = None) -> Optional[Path]:
+    """The nearest pyproject.toml with a [tool.varmigrate] table above the first path (or cwd)."""
+    cwd = cwd or Path.cwd()
+    starts = [Path(p) for p in paths] or [cwd]
+    for start in starts:
+        start = (cwd / start).resolve() if not start.is_absolute() else start
+        folder = start if start.is_dir() else start.parent
+        for candidate in [folder, *folder.parents]:
+            pyproject = candidate / "pyproject.toml"
+            if pyproject.is_file() and _has_table(pyproject):
+                return pyproject
+    return None
+
+
+def _string_list(value: Any, key: str, path: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: [tool.varmigrate] `{key}` must be a list of strings, got {_describe(value)}")
+    return list(value)
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
+def _codes(values: Sequence[str], key: str, path: Path) -> list[str]:
+    codes = [v.strip().upper() for v in values]
+    for code in codes:
+        if not (code == "ALL" or (code.startswith("VM") and code[2:].isdigit()) or code == "VM"):
+            raise ConfigError(f"{path}: [tool.varmigrate] `{key}` has {code!r}, which is not a varmigrate code or prefix (VM, VM1, VM101, ALL)")
+    return codes
+
+
+def load_config(path: Path, base: Optional[Settings] = None) -> Settings:
+    """Settings from `path`'s [tool.varmigrate] table; ConfigError names the key and the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: configuration is not valid UTF-8") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    tool = data.get("tool", {})
+    table = tool.get("varmigrate", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.varmigrate] must be a table")
+    settings = dataclasses.replace(base) if base is not None else Settings()
+    settings.root = path.parent.resolve()
+    settings.config_path = path
+    for key, value in table.items():
+        if key not in _KEYS:
+            hint = difflib.get_close_matches(key.replace("_", "-"), sorted(_KEYS), n=1)
+            suggestion = f" (did you mean `{hint[0]}`?)" if hint else ""
+            raise ConfigError(f"{path}: unknown key `{key}` in [tool.varmigrate]{suggestion}; known keys: {', '.join(sorted(_KEYS))}")
+        if key in _LIST_KEYS:
+            values = _string_list(value, key, path)
+            if key in ("select", "ignore", "extend-select"):
+                values = _codes(values, key, path)
+            setattr(settings, key.replace("-", "_"), values)
+        elif key == "unsafe-fixes":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: [tool.varmigrate] `unsafe-fixes` must be true or false, got {_describe(value)}")
+            settings.unsafe_fixes = value
+        elif key == "per-file-ignores":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [tool.varmigrate] `per-file-ignores` must be a table of glob = [codes], got {_describe(value)}")
+            settings.per_file_ignores = {
+                glob: _codes(_string_list(codes, f"per-file-ignores.{glob}", path), f"per-file-ignores.{glob}", path)
+                for glob, codes in value.items()
+            }
+    return settings
+
+
+def resolve_settings(
+    paths: Sequence[str] = (),
+    config: Optional[str] = None,
+    *,
+    select: Sequence[str] = (),
+    extend_select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    extend_exclude: Sequence[str] = (),
+    unsafe_fixes: Optional[bool] = None,
+    cwd: Optional[Path] = None,
+) -> Settings:
+    """Configuration file first, then the command line on top (ruff's precedence)."""
+    path = Path(config) if config else find_config(paths, cwd)
+    settings = load_config(path) if path is not None else Settings(root=(cwd or Path.cwd()).resolve())
+    if select:
+        settings.select = list(select)
+        # An explicit --select replaces the configured set, extend-select included (as in ruff).
+        settings.extend_select = []
+    if extend_select:
+        settings.extend_select = [*settings.extend_select, *extend_select]
+    if ignore:
+        settings.ignore = [*settings.ignore, *ignore]
+    if extend_exclude:
+        settings.extend_exclude = [*settings.extend_exclude, *extend_exclude]
+    if unsafe_fixes is not None:
+        settings.unsafe_fixes = unsafe_fixes
+    return settings
+
+
+def relative_display(path: str, root: Optional[Path] = None) -> str:
+    """`path` as the user typed it when relative; otherwise relative to cwd when below it."""
+    if not os.path.isabs(path):
+        return path
+    try:
+        return os.path.relpath(path, root or Path.cwd())
+    except ValueError:
+        return path

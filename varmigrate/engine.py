@@ -17,6 +17,7 @@ from .context import FileContext
 from .imports import ImportTracker
 from .registry import all_rules
 from .rule import Edit, Finding, NoGrad, Rule
+from .rules.unused_noqa import unused_noqa_findings
 
 MAX_ITERATIONS = 10
 # Imports that a fix may leave unused and that we then remove.
@@ -90,11 +91,14 @@ def noqa_map(text: str) -> dict[int, Optional[frozenset[str]]]:
     return result
 
 
-def _suppressed(finding: Finding, noqa: dict[int, Optional[frozenset[str]]]) -> bool:
+def _suppressed(finding: Finding, noqa: dict[int, Optional[frozenset[str]]], used: Optional[set[tuple[int, str]]] = None) -> bool:
     for line in {finding.line, finding.end_line}:
         if line in noqa:
             codes = noqa[line]
-            if codes is None or any(finding.code.startswith(c) for c in codes):
+            matched = [c for c in codes if finding.code.startswith(c)] if codes is not None else []
+            if codes is None or matched:
+                if used is not None:  # for unused-noqa (VM901)
+                    used.update((line, c) for c in matched)
                 return True
     return False
 
@@ -110,10 +114,13 @@ def lint_module(
     rules = selected_rules(settings) if rules is None else rules
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     ctx = FileContext(path, module, wrapper, imports)
+    instances = [rule(ctx) for rule in rules]
     if rules and ctx.imports.imports_torch:
-        wrapper.visit_batched([rule(ctx) for rule in rules])
+        wrapper.visit_batched(instances)
     noqa = noqa_map(text if text is not None else module.code)
-    findings = [f for f in ctx.findings if not _suppressed(f, noqa)]
+    used: set[tuple[int, str]] = set()
+    findings = [f for f in ctx.findings if not _suppressed(f, noqa, used)]
+    findings += unused_noqa_findings(instances, used, settings)  # needs `used`: runs after the others
     findings.sort(key=lambda f: (f.line, f.column, f.code))
     return LintResult(findings=findings, module=module, imports=ctx.imports)
 
