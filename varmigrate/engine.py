@@ -15,6 +15,7 @@ from libcst.metadata import MetadataWrapper
 from .config import Settings
 from .context import FileContext
 from .imports import ImportTracker
+from . import prepass, python2
 from .registry import all_rules
 from .rule import Edit, Finding, NoGrad, Rule
 from .rules.unused_noqa import unused_noqa_findings
@@ -134,9 +135,15 @@ def lint_source(
     rules = selected_rules(settings)
     if imports is None and not passes_prefilter(text, rules):
         return LintResult()
+    # `x.cuda(async=True)` parses only after the token pre-pass renames the keyword (same length,
+    # so positions hold); the async-keyword rule reports the renamed spots and its fix spells them.
+    parsed = prepass.prepare(text, {r.CODE for r in rules}, noqa_map(text))
     try:
-        module = cst.parse_module(text)
+        module = cst.parse_module(parsed)
     except cst.ParserSyntaxError as exc:
+        legacy = python2.diagnose(parsed)
+        if legacy is not None:
+            return LintResult(errors=[SourceError(path, legacy.line, legacy.column, legacy.message)])
         return LintResult(errors=[parse_error(path, exc)])
     except RecursionError:
         return LintResult(errors=[SourceError(path, 1, 1, "file is too deeply nested to parse")])
