@@ -280,7 +280,9 @@ class _ImportEditor(cst.CSTTransformer):
             return updated_node
         if not keep:
             return cst.RemoveFromParent()
-        keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        # A parenthesized import keeps its trailing comma (and the newline before `)`).
+        last_comma = updated_node.names[-1].comma if updated_node.rpar is not None else cst.MaybeSentinel.DEFAULT
+        keep[-1] = keep[-1].with_changes(comma=last_comma)
         return updated_node.with_changes(names=keep)
 
     def _statement_line(self, original_node, updated_node):

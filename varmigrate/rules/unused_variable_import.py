@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from typing import Union
+
+import libcst as cst
+
+from ..rule import Invalid, Rule, Safety, Valid
+
+_VARIABLE_MODULES = ("torch.autograd", "torch.autograd.variable")
+
+
+def _strip_names(block: cst.CSTNode, names: frozenset[str]) -> Union[cst.CSTNode, cst.RemovalSentinel]:
+    # The engine's import remover (the one that cleans up after its own fixes): it keeps the other
+    # names of the statement, and moves comments above an emptied statement to the next one.
+    from ..engine import _ImportEditor
+
+    return block.visit(_ImportEditor(set(names)))
+
+
+class _Uses(cst.CSTVisitor):
+    """Counts references to some names outside import statements (strings too: `__all__`)."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.used: set[str] = set()
+        self.names = names
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.used.add(node.value)
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = node.evaluated_value
+        if isinstance(value, str) and value in self.names:
+            self.used.add(value)
+
+
+class UnusedVariableImport(Rule):
+    """
+    ## What it does
+    Checks for an import of `torch.autograd.Variable` (`from torch.autograd import Variable`, also
+    `as V` and `from torch.autograd.variable import Variable`) that nothing in the file uses.
+
+    ## Why is this bad?
+    After a migration, by hand or by `varmigrate fix`, the import is left behind. It keeps a
+    dependency on the 0.3-era shim and invites new code to use `Variable` again.
+
+    ## Fix safety
+    The fix removes the name from the import statement, keeping the other names of the same
+    statement, and the statement itself goes when it is left empty (comments above it move to the
+    next statement). It is safe: nothing in the file refers to the name (a mention in a string,
+    such as `__all__`, counts as a use and suppresses the finding). Modules that import the name
+    *from this file* are not visible to the rule. Notebooks are skipped, since a later cell may
+    use an import of an earlier one.
+
+    ## References
+    - [PyTorch 0.4.0 migration guide](https://pytorch.org/2018/04/22/0_4_0-migration-guide.html)
+    """
+
+    CODE = "VM107"
+    MESSAGE = "`{name}` is imported from `torch.autograd` but never used: a leftover of the legacy `Variable` API"
+    FIX_TITLE = "Remove the unused `Variable` import"
+    FIX = Safety.SAFE
+    TRIGGERS = ("Variable",)
+
+    VALID = [
+        Valid("import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1))\n"),
+        Valid("import torch\nfrom torch.autograd import Variable\n__all__ = ['Variable']\n"),
+        Valid("import torch\nfrom torch.autograd import *\n"),
+        Valid("import torch\nfrom mylib import Variable\n"),
+    ]
+    INVALID = [
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nx = torch.ones(1)\n",
+            expected_replacement="import torch\nx = torch.ones(1)\n",
+        ),
+        Invalid(
+            "import torch\nfrom torch.autograd import Function, Variable as V, grad\nf = Function\n",
+            expected_replacement="import torch\nfrom torch.autograd import Function, grad\nf = Function\n",
+        ),
+        Invalid(
+            "import torch\n\n# autograd\nfrom torch.autograd.variable import Variable\nx = 1\n",
+            expected_replacement="import torch\n\n# autograd\nx = 1\n",
+        ),
+    ]
+
+    def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        self._blocks: list[cst.CSTNode] = []
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._blocks.append(node)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self._blocks.pop()
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._blocks.append(node)
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
+        self._blocks.pop()
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if self.ctx.path.endswith(".ipynb") or node.relative or isinstance(node.names, cst.ImportStar):
+            return
+        module = cst.helpers.get_full_name_for_node(node.module) if node.module is not None else None
+        if module not in _VARIABLE_MODULES:
+            return
+        aliases = {}
+        for alias in node.names:
+            if cst.helpers.get_full_name_for_node(alias.name) == "Variable":
+                local = alias.evaluated_alias or "Variable"
+                aliases[local] = alias
+        if not aliases:
+            return
+        uses = _Uses(set(aliases))
+        self.ctx.module.visit(uses)
+        block = self._blocks[-1]
+        for local, alias in aliases.items():
+            if local in uses.used or local in self.ctx.imports.local_defs:
+                continue
+            names = frozenset([local])
+            self.report(alias, self.MESSAGE.format(name=local),
+                        [self.edit(lambda updated, names=names: _strip_names(updated, names), Safety.SAFE)])
+            # Reported at the name; applied to the enclosing block, so the remover can hand the
+            # comments above an emptied statement to the next statement.
+            self.ctx.findings[-1].node = block
