@@ -1,0 +1,95 @@
+"""The fixture programs: each after.py is what `varmigrate fix --unsafe-fixes` makes of its
+before.py, and the harness proves it computes the same gradients (the deliberately wrong one
+must come out DIVERGED, naming the tensor)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROGRAMS = Path(__file__).parent / "fixtures" / "programs"
+NAMES = sorted(p.name for p in PROGRAMS.iterdir() if (p / "before.py").exists())
+
+
+def header(name: str) -> dict[str, str]:
+    """`# fixture: unsafe-fixes expect=DIVERGED tensor=b hand-written` -> {key: value}."""
+    first = (PROGRAMS / name / "before.py").read_text().splitlines()[0]
+    assert first.startswith("# fixture:"), f"{name}/before.py needs a `# fixture:` header"
+    return {k: v for k, _, v in (w.partition("=") for w in first.split(":", 1)[1].split())}
+
+
+def test_at_least_ten_programs() -> None:
+    assert len([n for n in NAMES if "hand-written" not in header(n)]) >= 10
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "hand-written" not in header(n)])
+def test_after_is_fix_output(name: str, tmp_path: Path) -> None:
+    target = tmp_path / "program.py"
+    shutil.copy(PROGRAMS / name / "before.py", target)
+    args = ["--unsafe-fixes"] if "unsafe-fixes" in header(name) else []
+    proc = subprocess.run([sys.executable, "-m", "varmigrate", "fix", *args, str(target)],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert target.read_text() == (PROGRAMS / name / "after.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def verified() -> dict[str, object]:
+    from varmigrate.harness.pairs import Options, fixture_pairs, verify
+    from varmigrate.harness.worker import shared_worker
+
+    results = verify(fixture_pairs(PROGRAMS), Options(timeout=60, jobs=2), shared_worker())
+    return {r.pair.name: r for r in results}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", NAMES)
+def test_program_verifies(name: str, verified: dict[str, object]) -> None:
+    res = verified[name]
+    expect = header(name).get("expect")
+    d = res.decision  # type: ignore[attr-defined]
+    if expect is None:
+        assert d.verdict in ("IDENTICAL", "EQUAL"), d.reason
+        assert d.diff.compared > 0
+        assert d.gate["identical"] is True
+    else:
+        assert d.verdict == expect, d.reason
+        assert d.diff.first["tensor"] == header(name)["tensor"]
+        assert d.diff.first["event"] is not None
+
+
+@pytest.mark.torch
+def test_shim_hits_are_counted(verified: dict[str, object]) -> None:
+    hits = {name: r.runs["before"].summary["shim_hits"] for name, r in verified.items()}  # type: ignore[attr-defined]
+    assert hits["linear_model"] == {"zero_dim_index": 5}
+    assert hits["custom_function"]["legacy_function"] == 10
+    assert hits["retain_graph"]["retain_variables"] == 5
+    assert hits["cuda_placement"]["async_keyword"] == 1
+    for name, r in verified.items():
+        assert r.runs["after"].summary["shim_hits"] == {}, name  # type: ignore[attr-defined]
+
+
+@pytest.mark.torch
+def test_custom_function_is_gradchecked(verified: dict[str, object]) -> None:
+    checks = verified["custom_function"].runs["after"].summary["gradcheck"]  # type: ignore[attr-defined]
+    assert [(c["function"], c["status"]) for c in checks] == [("__main__.ScaledReLU", "passed")]
+
+
+@pytest.mark.torch
+def test_cuda_placement_is_mapped_on_both_sides(verified: dict[str, object]) -> None:
+    r = verified["cuda_placement"]
+    for role in ("before", "after"):
+        hits = r.runs[role].summary["device_hits"]  # type: ignore[attr-defined]
+        assert hits["Tensor.cuda"] == 16 and hits["Module.cuda"] == 1
+
+
+@pytest.mark.torch
+def test_leaves_are_named_after_the_users_variables(verified: dict[str, object]) -> None:
+    names = {row[0] for row in verified["classifier_volatile"].decision.diff.tensors}  # type: ignore[attr-defined]
+    assert {"model.fc1.weight", "model.fc2.bias", "loss"} <= names
+    names = {row[0] for row in verified["two_layer_net"].decision.diff.tensors}  # type: ignore[attr-defined]
+    assert names == {"w1", "w2", "loss"}

@@ -1,0 +1,255 @@
+"""Verdicts for user code that misbehaves: hangs, crashes, is not deterministic, needs the
+legacy shim, or fails on one side.  Each program is tiny; the warm worker is shared."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from varmigrate.harness.pairs import Options, Pair, PairResult, Side, file_pair, verify
+
+pytestmark = pytest.mark.torch
+
+TRAIN = """
+import torch
+torch.manual_seed(0)
+w = torch.randn(3, requires_grad=True)
+x = torch.randn(8, 3)
+for step in range(4):
+    loss = (x.mv(w) - 1).pow(2).mean()
+    loss.backward()
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+        w.grad.zero_()
+"""
+
+
+@pytest.fixture(scope="module")
+def worker() -> Any:
+    from varmigrate.harness.worker import shared_worker
+
+    return shared_worker()
+
+
+def write(path: Path, source: str) -> Path:
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def run_pair(tmp_path: Path, worker: Any, before: str, after: str, **opts: Any) -> PairResult:
+    b = write(tmp_path / "before.py", before)
+    a = write(tmp_path / "after.py", after)
+    return verify([file_pair(b, a)], Options(**{"timeout": 30, **opts}), worker)[0]
+
+
+def test_hang_in_after_is_a_timeout_with_the_users_frame(tmp_path: Path, worker: Any) -> None:
+    res = run_pair(tmp_path, worker, TRAIN, TRAIN + "while True:\n    pass\n", timeout=3)
+    after = res.runs["after"]
+    assert res.decision.verdict == "AFTER-FAILED"
+    assert after.status == "timeout"
+    assert after.frame is not None and after.frame["file"].endswith("after.py")
+    assert after.frame["line"] in (TRAIN.count("\n") + 1, TRAIN.count("\n") + 2)  # `while` or `pass`
+    assert "agree on the 4 events" in res.decision.reason
+
+
+def test_segfault_in_after_is_a_crash(tmp_path: Path, worker: Any) -> None:
+    res = run_pair(tmp_path, worker, TRAIN, TRAIN + "import ctypes\nctypes.string_at(0)\n")
+    after = res.runs["after"]
+    assert res.decision.verdict == "AFTER-FAILED"
+    assert (after.status, after.signal) == ("crashed", "SIGSEGV")
+    assert after.frame is not None and after.frame["file"].endswith("after.py")
+    assert "Segmentation fault" in after.stderr_tail
+
+
+def test_nondeterministic_before_is_inconclusive(tmp_path: Path, worker: Any) -> None:
+    src = TRAIN.replace("torch.manual_seed(0)", "import time\ntorch.manual_seed(time.time_ns() % 2**31)")
+    res = run_pair(tmp_path, worker, src, src)
+    assert res.decision.verdict == "INCONCLUSIVE"
+    assert res.decision.gate["identical"] is False
+    assert "not deterministic" in res.decision.reason
+
+
+def test_before_that_needs_the_shim(tmp_path: Path, worker: Any) -> None:
+    before = """
+    import torch
+    from torch.autograd import Variable
+    torch.manual_seed(0)
+    w = Variable(torch.randn(3), requires_grad=True)
+    for step in range(3):
+        loss = (w * w).sum()
+        if type(loss) == Variable:
+            loss.backward()
+        print(loss.data[0])
+        w.data -= 0.1 * w.grad.data
+        w.grad.data.zero_()
+    """
+    after = """
+    import torch
+    torch.manual_seed(0)
+    w = torch.randn(3, requires_grad=True)
+    for step in range(3):
+        loss = (w * w).sum()
+        if isinstance(loss, torch.Tensor):
+            loss.backward()
+        print(loss.item())
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+            w.grad.zero_()
+    """
+    res = run_pair(tmp_path, worker, before, after)
+    assert res.decision.verdict == "IDENTICAL", res.decision.reason
+    assert res.runs["before"].summary["shim_hits"] == {"type_eq_variable": 3, "zero_dim_index": 3}
+
+
+def test_after_that_raises(tmp_path: Path, worker: Any) -> None:
+    # a bad rewrite detaches w in place: the next backward finds nothing that requires grad
+    res = run_pair(tmp_path, worker, TRAIN, TRAIN.replace("w.grad.zero_()", "w.grad.zero_()\n        w.detach_()"))
+    assert res.decision.verdict == "AFTER-FAILED"
+    assert res.runs["after"].summary["exception"]["type"] == "RuntimeError"
+    assert res.runs["after"].frame["code"] == "loss.backward()"
+    assert "agree on the 1 events" in res.decision.reason
+
+
+def test_memory_limit_is_a_clean_failure(tmp_path: Path, worker: Any) -> None:
+    res = run_pair(tmp_path, worker, TRAIN, TRAIN + "big = torch.empty(10**11)\n")
+    assert res.decision.verdict == "AFTER-FAILED"
+    assert "can't allocate memory" in res.runs["after"].message
+
+
+LEGACY_FN_BEFORE = """
+import torch
+from torch.autograd import Function
+torch.manual_seed(0)
+x = torch.randn(5, requires_grad=True)
+y = torch.gesv(x, x)  # gone since torch 1.x: the before side cannot run at all
+"""
+
+NEW_FN_AFTER = """
+import torch
+from torch.autograd import Function
+
+class Cube(Function):
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.save_for_backward(x)
+        ctx.k = k
+        return k * x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * ctx.k * GRAD_FACTOR * x ** 2, None
+
+torch.manual_seed(0)
+x = torch.randn(5, requires_grad=True)
+Cube.apply(x, 2.0).sum().backward()
+"""
+
+
+def test_before_that_cannot_run_falls_back_to_gradcheck(tmp_path: Path, worker: Any) -> None:
+    res = run_pair(tmp_path, worker, LEGACY_FN_BEFORE, NEW_FN_AFTER.replace("GRAD_FACTOR", "3"))
+    assert res.decision.verdict == "BEFORE-FAILED"
+    assert "1 custom Function(s) pass gradcheck" in res.decision.reason
+    assert res.runs["before"].summary["exception"]["type"] == "AttributeError"
+
+
+def test_wrong_custom_function_fails_gradcheck(tmp_path: Path, worker: Any) -> None:
+    res = run_pair(tmp_path, worker, LEGACY_FN_BEFORE, NEW_FN_AFTER.replace("GRAD_FACTOR", "2"))
+    assert res.decision.verdict == "DIVERGED"
+    assert "gradcheck of __main__.Cube" in res.decision.reason
+    (check,) = res.runs["after"].summary["gradcheck"]
+    assert check["status"] == "failed" and "Jacobian mismatch" in check["detail"]
+
+
+def test_nothing_to_compare_is_not_verifiable(tmp_path: Path, worker: Any) -> None:
+    res = run_pair(tmp_path, worker, "import torch\ntorch.gesv\n", "import torch\nprint(torch.ones(2))\n")
+    assert res.decision.verdict == "NOT VERIFIABLE"
+    res = run_pair(tmp_path, worker, "print(1)\n", "print(1)\n")
+    assert res.decision.verdict == "NOT VERIFIABLE"
+
+
+def test_reassociated_arithmetic_is_close_not_equal(tmp_path: Path, worker: Any) -> None:
+    base = """
+    import torch
+    torch.manual_seed(0)
+    x = torch.randn(16, 64)
+    w = torch.randn(64, 1, requires_grad=True)
+    for step in range(5):
+        pred = PRED
+        loss = (pred - 1).pow(2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.01 * w.grad
+            w.grad.zero_()
+    """
+    res = run_pair(tmp_path, worker, base.replace("PRED", "x.mm(w)"),
+                   base.replace("PRED", "(x.unsqueeze(2) * w.unsqueeze(0)).sum(1)"))
+    assert res.decision.verdict == "CLOSE", res.decision.reason
+    first = res.decision.diff.first
+    assert 0 < first["max_abs"] < 1e-4 and first["event"] == 0
+
+
+def test_signed_zero_is_equal_not_identical(tmp_path: Path, worker: Any) -> None:
+    base = """
+    import torch
+    w = torch.ones(3, requires_grad=True)
+    (w * ZERO).sum().backward()
+    """
+    res = run_pair(tmp_path, worker, base.replace("ZERO", "0.0"), base.replace("ZERO", "-0.0"))
+    assert res.decision.verdict == "EQUAL", res.decision.reason
+    assert res.decision.diff.first["tensor"] in ("w", "root#0")
+
+
+def test_notebook_pair_drops_magics(tmp_path: Path, worker: Any) -> None:
+    def nb(cells: list[str]) -> str:
+        return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+            {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+             "source": c.splitlines(keepends=True)} for c in cells] + [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# text"]}]})
+
+    setup = "%matplotlib inline\n!pip install nothing\nimport torch\ntorch.manual_seed(0)\n"
+    (tmp_path / "before.ipynb").write_text(nb([
+        setup, "from torch.autograd import Variable\nw = Variable(torch.randn(3), requires_grad=True)\n",
+        "%%time\nloss = (w ** 2).sum()\nloss.backward()\nprint(loss.data[0])\n"]))
+    (tmp_path / "after.ipynb").write_text(nb([
+        setup, "w = torch.randn(3, requires_grad=True)\n",
+        "%%time\nloss = (w ** 2).sum()\nloss.backward()\nprint(loss.item())\n"]))
+    res = verify([file_pair(tmp_path / "before.ipynb", tmp_path / "after.ipynb")], Options(timeout=30), worker)[0]
+    assert res.decision.verdict == "IDENTICAL", res.decision.reason
+    assert res.runs["before"].summary["shim_hits"] == {"zero_dim_index": 1}
+
+
+def test_pytest_entry_reports_each_test(tmp_path: Path, worker: Any) -> None:
+    tests = """
+    import torch
+
+    def test_a():
+        w = torch.ones(2, requires_grad=True)
+        (w * torch.randn(2)).sum().backward()
+
+    def test_b():
+        w = torch.ones(2, requires_grad=True)
+        (w * torch.randn(2)).sum().backward()
+    """
+    for side in ("b", "a"):
+        (tmp_path / side).mkdir()
+        write(tmp_path / side / "test_it.py", tests)
+    pair = Pair("pytest", *(Side("module", "pytest", ["-q", "test_it.py"], str(tmp_path / s), str(tmp_path / s),
+                                 s) for s in ("b", "a")))
+    res = verify([pair], Options(timeout=60), worker)[0]
+    assert res.decision.verdict == "IDENTICAL", res.decision.reason
+    outcomes = [(t["test"], t["outcome"]) for t in res.runs["after"].summary["tests"]]
+    assert outcomes == [("test_it.py::test_a", "passed"), ("test_it.py::test_b", "passed")]
+
+
+def test_fresh_subprocess_executor_gives_the_same_trace(tmp_path: Path) -> None:
+    from varmigrate.harness.worker import FreshExecutor
+
+    src = TRAIN
+    res = run_pair(tmp_path, FreshExecutor(), src, src, gate=False)
+    assert res.decision.verdict == "IDENTICAL"
+    assert res.decision.gate == {"checked": False}
