@@ -10,7 +10,7 @@ import difflib
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from .config import Settings
 from .parallel import auto_jobs, run_parallel, terminate_gracefully
@@ -170,26 +170,36 @@ def run(
     exclude: Iterable[str] = (),
     jobs: Optional[int] = None,
     cache: Optional["Cache"] = None,
+    progress: Optional[Callable[[FileOutcome], None]] = None,
 ) -> RunReport:
     """Check (or fix) every file under `paths`; outcomes are sorted by path.
 
-    `jobs`: worker processes (None: automatic, 1 for a handful of files). `cache`: reuse `check`
-    results of files whose bytes did not change (ignored by `fix`).
+    Folders are walked minus `exclude` and the configured excludes; each file gets its
+    per-file-ignores. `jobs`: worker processes (None: automatic, 1 for a handful of files).
+    `cache`: reuse `check` results of files whose bytes did not change (ignored by `fix`).
+    `progress` is called with each file's outcome as soon as it is known (not in path order).
     """
     report = RunReport()
     pending: list[_Job] = []
     keys: dict[str, str] = {}
     use_cache = cache is not None and not fix
+
+    def done(outcome: FileOutcome) -> None:
+        report.files.append(outcome)
+        if progress is not None:
+            progress(outcome)
+
     with terminate_gracefully():
-        for path, error in discover(paths, exclude=list(exclude)):
+        for path, error in discover(paths, exclude=[*exclude, *settings.all_exclude], root=settings.root):
             display = str(path)
             if error is not None:
-                report.files.append(FileOutcome(display, errors=[SourceError(display, 0, 0, error, kind="io")]))
+                done(FileOutcome(display, errors=[SourceError(display, 0, 0, error, kind="io")]))
                 continue
+            file_settings = settings.for_path(display)
             try:
                 raw = path.read_bytes()
             except OSError as exc:
-                report.files.append(FileOutcome(display, errors=[SourceError(display, 0, 0, f"cannot read file: {exc.strerror or exc}", kind="io")]))
+                done(FileOutcome(display, errors=[SourceError(display, 0, 0, f"cannot read file: {exc.strerror or exc}", kind="io")]))
                 continue
             key = None
             if use_cache:
@@ -197,9 +207,11 @@ def run(
                 from .cache import content_key
 
                 key = content_key(raw)
+                if file_settings is not settings:  # per-file-ignores: a different rule set
+                    key += ":" + ",".join(sorted(file_settings.ignore))
                 hit = cache.get(key, display)
                 if hit is not None:
-                    report.files.append(FileOutcome(display, findings=hit[0], errors=hit[1]))
+                    done(FileOutcome(display, findings=hit[0], errors=hit[1]))
                     continue
             try:
                 source = decode_source(raw)
@@ -207,19 +219,18 @@ def run(
                 outcome = FileOutcome(display, errors=[SourceError(display, exc.line, exc.column, exc.message, kind=exc.kind)])
             else:
                 if may_have_findings(source.text):
-                    pending.append(_Job(path, source, settings, fix, write))
+                    pending.append(_Job(path, source, file_settings, fix, write))
                     if key is not None:
                         keys[display] = key
                     continue
                 outcome = FileOutcome(display, old_text=source.text, new_text=source.text if fix else None)
-            report.files.append(outcome)
+            done(outcome)
             if key is not None and cache is not None:
                 cache.put(key, outcome.findings, outcome.errors)
         workers = auto_jobs(len(pending)) if jobs is None else max(1, jobs)
         if workers > 1:
             from . import engine  # noqa: F401  (imported once here; forked workers inherit it)
-        for outcome in run_parallel(_do_job, pending, workers, _crashed):
-            report.files.append(outcome)
+        for outcome in run_parallel(_do_job, pending, workers, _crashed, progress=done):
             key = keys.get(outcome.path)
             if key is not None and cache is not None:
                 cache.put(key, outcome.findings, outcome.errors)

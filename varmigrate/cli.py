@@ -37,6 +37,19 @@ def _print_errors(report: RunReport) -> None:
 select_option = click.option("--select", multiple=True, metavar="CODES", help="Only these codes or prefixes (comma-separated; repeatable).")
 ignore_option = click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")
 paths_argument = click.argument("paths", nargs=-1, type=click.Path())
+jobs_option = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: automatic; 1 for a few files).")
+no_cache_option = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache folder (default: .varmigrate_cache in the project root, or $VARMIGRATE_CACHE_DIR).")
+
+
+def _cache(no_cache: bool, cache_dir: Optional[str], settings: Settings):  # -> Optional[Cache]
+    if no_cache:
+        return None
+    from pathlib import Path
+
+    from .cache import Cache, default_cache_dir
+
+    return Cache(Path(cache_dir) if cache_dir else default_cache_dir(), settings)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,6 +66,9 @@ def main() -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--show-fixes", is_flag=True, help="Show each finding's fix and its safety.")
 @click.option("--unsafe-fixes", is_flag=True, help="Count unsafe fixes as available ([*]).")
+@jobs_option
+@no_cache_option
+@cache_dir_option
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -61,10 +77,13 @@ def check(
     exit_zero: bool,
     show_fixes: bool,
     unsafe_fixes: bool,
+    jobs: Optional[int],
+    no_cache: bool,
+    cache_dir: Optional[str],
 ) -> None:
     """Report legacy autograd patterns in PATHS (default: the current folder)."""
     settings = _settings(select, ignore, unsafe_fixes)
-    report = run(paths or (".",), settings, fix=False)
+    report = run(paths or (".",), settings, fix=False, jobs=jobs, cache=_cache(no_cache, cache_dir, settings))
     _print_errors(report)
     findings = report.findings
     if show_statistics:
@@ -88,16 +107,18 @@ def check(
 @ignore_option
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that are equivalent only under a stated condition.")
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff of what would change.")
+@jobs_option
 def fix(
     paths: tuple[str, ...],
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     unsafe_fixes: bool,
     show_diff: bool,
+    jobs: Optional[int],
 ) -> None:
     """Rewrite legacy autograd patterns in PATHS into tensor-native code."""
     settings = _settings(select, ignore, unsafe_fixes)
-    report = run(paths or (".",), settings, fix=True, write=not show_diff)
+    report = run(paths or (".",), settings, fix=True, write=not show_diff, jobs=jobs)
     _print_errors(report)
     if show_diff:
         for outcome in report.changed_files:

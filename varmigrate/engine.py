@@ -19,23 +19,12 @@ from . import prepass, python2
 from .registry import all_rules
 from .rule import Edit, Finding, NoGrad, Rule
 from .rules.unused_noqa import unused_noqa_findings
+from .sources import SourceError  # defined there so the CLI fast path need not import libcst
 
 MAX_ITERATIONS = 10
 # Imports that a fix may leave unused and that we then remove.
 _REMOVABLE_IMPORTS = ("torch.autograd.Variable",)
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9]+(?:\s*,\s*[A-Za-z0-9]+)*))?", re.IGNORECASE)
-
-
-@dataclass
-class SourceError:
-    """A problem with the input itself (syntax, encoding) or an internal failure on one file."""
-
-    path: str
-    line: int
-    column: int
-    message: str
-    kind: str = "error"  # "error" (input) or "internal"
-    cell: Optional[int] = None
 
 
 @dataclass

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import fnmatch
 import io
 import os
+import signal
 import stat
 import tempfile
 import tokenize
@@ -20,16 +22,33 @@ SKIP_DIRS = {
     "site-packages", ".ipynb_checkpoints", ".varmigrate_cache",
 }
 SUFFIXES = (".py", ".pyi")
+TEMP_SUFFIX = ".varmigrate-tmp"
+
+
+@dataclass
+class SourceError:
+    """A problem with the input itself (syntax, encoding, I/O) or an internal failure on one file.
+
+    Lives here rather than in engine.py so that reporting needs no libcst import.
+    """
+
+    path: str
+    line: int
+    column: int
+    message: str
+    kind: str = "error"  # "error" (input), "io" (could not read or write: never cached) or "internal"
+    cell: Optional[int] = None
 
 
 class SourceReadError(Exception):
     """A file that cannot be read or decoded; carries a location for the message."""
 
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+    def __init__(self, message: str, line: int = 1, column: int = 1, kind: str = "error") -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.kind = kind
 
 
 @dataclass
@@ -74,29 +93,54 @@ def read_source(path: Path) -> SourceText:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise SourceReadError(f"cannot read file: {exc.strerror or exc}") from None
+        raise SourceReadError(f"cannot read file: {exc.strerror or exc}", 0, 0, kind="io") from None
     return decode_source(raw)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a reader (or a crash) only ever sees old or new content."""
-    path = Path(path)
-    mode = stat.S_IMODE(os.stat(path).st_mode) if path.exists() else None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".varmigrate-tmp", dir=path.parent)
+# Signals that would otherwise kill us between creating a temporary file and renaming it.
+_DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} if hasattr(signal, "SIGHUP") else {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM/SIGHUP until the block ends: they are delivered right after, not lost."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: os.replace is still atomic
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that a reader, a crash or a signal only ever sees old or new content.
+
+    The temporary file lives in the same folder (rename is atomic only within a file system) and
+    gets the original's permission bits. A read-only file in a writable folder is replaced (as ruff
+    and editors do): its mode is kept, so it stays read-only. Interrupting signals are held for the
+    few milliseconds this takes, so neither a half-written file nor a temporary file is left behind.
+    """
+    path = Path(path)
+    target = Path(os.path.realpath(path))  # write through a symlink, never replace the link itself
+    with _signals_deferred():
+        mode = stat.S_IMODE(os.stat(target).st_mode) if target.exists() else None
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
 
 
 def _excluded(path: Path, patterns: Sequence[str], root: Optional[Path] = None) -> bool:

@@ -1,0 +1,24 @@
+"""The prefilter's words, importable without libcst.
+
+`check` on a clean tree (the common pre-commit case) must not pay for importing libcst and the
+rules: the union of every rule's TRIGGERS is spelled out here, and
+`tests/test_reliability.py::test_static_triggers_match_rules` fails when a rule adds, drops or
+renames a trigger without updating this set.
+"""
+
+from __future__ import annotations
+
+# A file can have a finding only if it mentions torch and one of these words.
+TRIGGERS: frozenset[str] = frozenset({
+    "Variable",  # VM101, VM102, VM104, VM105, VM106
+    "volatile",  # VM108
+    "retain_variables",  # VM302
+    "variables",  # VM303
+    "async", "\u0251sync",  # VM304 (the second is the pre-pass placeholder)
+    "noqa", "NOQA",  # VM901
+})
+
+
+def may_have_findings(text: str) -> bool:
+    """False when no rule could report anything in `text` (the engine then never parses it)."""
+    return "torch" in text and any(word in text for word in TRIGGERS)
