@@ -15,6 +15,7 @@ TRIGGERS: frozenset[str] = frozenset({
     "retain_variables",  # VM302
     "variables",  # VM303
     "async", "\u0251sync",  # VM304 (the second is the pre-pass placeholder)
+    "Function",  # VM301
     "noqa", "NOQA",  # VM901
 })
 
