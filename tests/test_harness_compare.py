@@ -132,7 +132,10 @@ def test_stored_tensors_separate_equal_close_and_diverged(tmp_path: Path) -> Non
     ref = torch.tensor([1.0, 0.0, float("nan"), 3.0])
 
     def cmp(other: torch.Tensor) -> Any:
-        return compare_info(sa.record(ref), sb.record(other), tmp_path / "a", tmp_path / "b", "w", "grad")
+        ia, ib = sa.record(ref), sb.record(other)
+        sa.flush()
+        sb.flush()
+        return compare_info(ia, ib, tmp_path / "a", tmp_path / "b", "w", "grad")
 
     assert cmp(ref.clone()).tier == Tier.IDENTICAL
     assert cmp(torch.tensor([1.0, -0.0, float("nan"), 3.0])).tier == Tier.EQUAL
@@ -142,7 +145,9 @@ def test_stored_tensors_separate_equal_close_and_diverged(tmp_path: Path) -> Non
     assert (far.tier, far.max_abs, far.max_rel, far.mismatched) == (Tier.DIVERGED, 0.5, 0.5, 1)
     assert cmp(torch.tensor([1.0, 0.0, 2.0, 3.0])).tier == Tier.DIVERGED  # NaN only on one side
     tiny = TensorStore(tmp_path / "c", 0)  # over budget: hashes still decide, amounts are a bound
-    d = compare_info(sa.record(ref), tiny.record(ref + 1), tmp_path / "a", tmp_path / "c", "w", "grad")
+    ia, ic = sa.record(ref), tiny.record(ref + 1)
+    sa.flush()
+    d = compare_info(ia, ic, tmp_path / "a", tmp_path / "c", "w", "grad")
     assert d.tier == Tier.DIVERGED and "not stored" in d.note
 
 

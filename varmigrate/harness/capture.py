@@ -130,6 +130,7 @@ class Recorder:
         }
         if extra:
             event.update(extra)
+        self.store.flush()
         self._events.write(json.dumps(event) + "\n")
         self._events.flush()
         self.count += 1
@@ -139,6 +140,7 @@ class Recorder:
         self.enabled = False
         final = {name: self.store.record(t) for name, t in sorted(self._tracked.items())}
         self._events.close()
+        self.store.close()
         return {
             "events": self.count,
             "final": final,

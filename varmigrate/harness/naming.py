@@ -46,16 +46,22 @@ def _library_prefixes() -> tuple[str, ...]:
 
 
 _LIBS: Optional[tuple[str, ...]] = None
+_USER_CACHE: dict[str, bool] = {}
 
 
 def is_user_file(filename: str) -> bool:
     global _LIBS
+    known = _USER_CACHE.get(filename)
+    if known is not None:
+        return known
     if filename.startswith("<"):
-        return False
-    if _LIBS is None:
-        _LIBS = _library_prefixes()
-    real = os.path.realpath(filename.split("#cell", 1)[0])
-    return not real.startswith(_LIBS)
+        result = False
+    else:
+        if _LIBS is None:
+            _LIBS = _library_prefixes()
+        result = not os.path.realpath(filename.split("#cell", 1)[0]).startswith(_LIBS)
+    _USER_CACHE[filename] = result
+    return result
 
 
 def user_frames(start: Optional[types.FrameType] = None) -> list[types.FrameType]:
