@@ -1,32 +1,68 @@
-"""Command line: a thin click layer over `varmigrate.api` (exit codes are bit flags, as in Fixit)."""
+"""Command line: a thin click layer over `varmigrate.api` (exit codes are bit flags, as in Fixit).
+
+Options follow ruff's names. Nothing here may import libcst at module level: a pre-commit run on
+clean files never needs it.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Optional, Sequence
+from pathlib import Path
+from typing import IO, Any, Callable, Optional, Sequence
 
 import click
 
 from . import __version__
-from .api import RunReport, run
-from .config import Settings
-from .output import check_summary, format_error, format_finding, statistics
+from .api import FileOutcome, RunReport, process_text, run
+from .config import ConfigError, Settings, resolve_settings
+from .output import (
+    OUTPUT_FORMATS,
+    check_summary,
+    fix_edits,
+    fixed_summary,
+    format_error,
+    format_finding,
+    github,
+    json_report,
+    sarif_report,
+    statistics,
+    statistics_rows,
+)
 
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+# Below this many files a progress bar is noise.
+PROGRESS_MIN_FILES = 20
 
 
 def _codes(values: Sequence[str]) -> list[str]:
     return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
 
 
-def _settings(select: Sequence[str], ignore: Sequence[str], unsafe_fixes: bool) -> Settings:
-    settings = Settings(unsafe_fixes=unsafe_fixes)
-    if select:
-        settings.select = _codes(select)
-    if ignore:
-        settings.ignore = _codes(ignore)
-    return settings
+def _settings(
+    paths: Sequence[str],
+    config: Optional[str],
+    select: Sequence[str] = (),
+    extend_select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    extend_exclude: Sequence[str] = (),
+    unsafe_fixes: Optional[bool] = None,
+) -> Settings:
+    """Configuration file, then the command line; a bad file ends the run with exit 2."""
+    try:
+        return resolve_settings(
+            paths,
+            config,
+            select=_codes(select),
+            extend_select=_codes(extend_select),
+            ignore=_codes(ignore),
+            extend_exclude=[p for v in extend_exclude for p in v.split(",") if p],
+            unsafe_fixes=unsafe_fixes,
+        )
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 def _print_errors(report: RunReport) -> None:
@@ -34,22 +70,123 @@ def _print_errors(report: RunReport) -> None:
         click.echo(format_error(error), err=True)
 
 
-select_option = click.option("--select", multiple=True, metavar="CODES", help="Only these codes or prefixes (comma-separated; repeatable).")
-ignore_option = click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")
-paths_argument = click.argument("paths", nargs=-1, type=click.Path())
-jobs_option = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: automatic; 1 for a few files).")
-no_cache_option = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
-cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache folder (default: .varmigrate_cache in the project root, or $VARMIGRATE_CACHE_DIR).")
+def _explicit_paths(paths: Sequence[str], settings: Settings, force_exclude: bool) -> list[str]:
+    """ruff's --force-exclude: excludes apply to files named on the command line (pre-commit)."""
+    if not force_exclude:
+        return list(paths)
+    return [p for p in paths if not (os.path.isfile(p) and settings.is_excluded(p))]
+
+
+class _Progress:
+    """`[####......] 12/80 files` on stderr, redrawn in place; only for a terminal unless forced."""
+
+    def __init__(self, total: int, stream: IO[str], label: str) -> None:
+        self.total, self.stream, self.label, self.done = total, stream, label, 0
+
+    def __call__(self, outcome: FileOutcome) -> None:
+        self.done += 1
+        width = 30
+        filled = width * self.done // max(self.total, 1)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} files")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.done:
+            self.stream.write("\r" + " " * (len(self.label) + 50) + "\r")
+            self.stream.flush()
+
+
+def _progress(paths: Sequence[str], settings: Settings, forced: Optional[bool], label: str) -> Optional[_Progress]:
+    stream = sys.stderr
+    if forced is False or (forced is None and not (stream.isatty() and not os.environ.get("CI"))):
+        return None
+    from .sources import discover
+
+    total = sum(1 for _ in discover(paths, exclude=settings.all_exclude, root=settings.root))
+    if forced is None and total < PROGRESS_MIN_FILES:
+        return None
+    return _Progress(total, stream, label)
+
+
+def _run(paths: Sequence[str], settings: Settings, progress_flag: Optional[bool], label: str, **kwargs: Any) -> RunReport:
+    bar = _progress(paths, settings, progress_flag, label)
+    try:
+        return run(paths, settings, progress=bar, **kwargs)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _cache(no_cache: bool, cache_dir: Optional[str], settings: Settings):  # -> Optional[Cache]
     if no_cache:
         return None
-    from pathlib import Path
-
     from .cache import Cache, default_cache_dir
 
     return Cache(Path(cache_dir) if cache_dir else default_cache_dir(), settings)
+
+
+def _stdin(stdin_filename: str, settings: Settings, fix: bool) -> FileOutcome:
+    from .sources import SourceError, SourceReadError, decode_source
+
+    raw = sys.stdin.buffer.read()
+    try:
+        source = decode_source(raw)
+    except SourceReadError as exc:
+        return FileOutcome(stdin_filename, errors=[SourceError(stdin_filename, exc.line, exc.column, exc.message)])
+    return process_text(source.text, stdin_filename, settings.for_path(stdin_filename), fix)
+
+
+def _source_text(outcome: FileOutcome) -> Optional[str]:
+    if outcome.old_text is not None:
+        return outcome.old_text
+    from .sources import SourceReadError, read_source
+
+    try:  # a cache hit carries findings but not the text
+        return read_source(Path(outcome.path)).text
+    except SourceReadError:
+        return None
+
+
+def _all_edits(report: RunReport, settings: Settings) -> dict[int, Any]:
+    edits: dict[int, Any] = {}
+    for outcome in report.files:
+        if outcome.findings and not outcome.path.endswith(".ipynb"):
+            text = _source_text(outcome)
+            if text is not None:
+                edits.update(fix_edits(text, outcome.path, settings, outcome.findings))
+    return edits
+
+
+def _emit(text: str, output_file: Optional[str]) -> None:
+    if output_file is None:
+        if text:
+            click.echo(text)
+        return
+    Path(output_file).parent.mkdir(parents=True, exist_ok=True)
+    Path(output_file).write_text(text + ("\n" if text else ""), encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------
+# Options shared by check and fix
+# ------------------------------------------------------------------------------------------
+def _shared(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path()),
+        click.option("--select", multiple=True, metavar="CODES", help="Only these codes or prefixes (comma-separated; repeatable). Replaces the configured `select`."),
+        click.option("--extend-select", multiple=True, metavar="CODES", help="Add these codes or prefixes to the selection."),
+        click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes."),
+        click.option("--extend-exclude", multiple=True, metavar="GLOBS", help="Also skip files and folders matching these globs."),
+        click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too (for pre-commit)."),
+        click.option("--config", "config", type=click.Path(dir_okay=False), default=None, help="Use this pyproject.toml instead of the nearest one."),
+        click.option("--stdin-filename", metavar="NAME", default=None, help="Read the source from standard input and report it as NAME (for editors)."),
+        click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors still exit 2)."),
+        click.option("--show-fixes", is_flag=True, help="check: show each finding's fix and its edit; fix: list what was fixed."),
+        click.option("--progress/--no-progress", "progress_flag", default=None, help="Progress bar on stderr (default: only on a terminal, for many files, never in CI)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: automatic; 1 for a few files)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,103 +196,204 @@ def main() -> None:
 
 
 @main.command()
-@paths_argument
-@select_option
-@ignore_option
-@click.option("--statistics", "show_statistics", is_flag=True, help="Count findings per rule instead of listing them.")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--show-fixes", is_flag=True, help="Show each finding's fix and its safety.")
-@click.option("--unsafe-fixes", is_flag=True, help="Count unsafe fixes as available ([*]).")
-@jobs_option
-@no_cache_option
-@cache_dir_option
+@_shared
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Count unsafe fixes as available ([*]); overrides `unsafe-fixes` in the configuration.")
+@click.option("--statistics", "show_statistics", is_flag=True, help="Count findings per rule (code, count, fixable) instead of listing them.")
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="text", envvar="VARMIGRATE_OUTPUT_FORMAT", show_default=True, help="How to print findings.")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False), default=None, help="Write the report to this file instead of standard output.")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` comments on every finding's line (baseline a codebase).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache folder (default: .varmigrate_cache in the project root, or $VARMIGRATE_CACHE_DIR).")
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],
+    extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
-    show_statistics: bool,
+    extend_exclude: tuple[str, ...],
+    force_exclude: bool,
+    config: Optional[str],
+    stdin_filename: Optional[str],
     exit_zero: bool,
     show_fixes: bool,
-    unsafe_fixes: bool,
+    progress_flag: Optional[bool],
     jobs: Optional[int],
+    unsafe_fixes: Optional[bool],
+    show_statistics: bool,
+    output_format: str,
+    output_file: Optional[str],
+    add_noqa: bool,
     no_cache: bool,
     cache_dir: Optional[str],
 ) -> None:
     """Report legacy autograd patterns in PATHS (default: the current folder)."""
-    settings = _settings(select, ignore, unsafe_fixes)
-    report = run(paths or (".",), settings, fix=False, jobs=jobs, cache=_cache(no_cache, cache_dir, settings))
-    _print_errors(report)
-    findings = report.findings
-    if show_statistics:
-        if findings:
-            click.echo(statistics(findings, unsafe_fixes))
+    anchor = paths or ((stdin_filename,) if stdin_filename else ())
+    settings = _settings(anchor, config, select, extend_select, ignore, extend_exclude, unsafe_fixes)
+    if stdin_filename is not None:
+        report = RunReport()
+        if not (force_exclude and settings.is_excluded(stdin_filename)):
+            report.files.append(_stdin(stdin_filename, settings, fix=False))
     else:
-        for finding in findings:
-            click.echo(format_finding(finding, unsafe_fixes, show_fixes))
-    click.echo(check_summary(findings, report.errors, unsafe_fixes))
+        targets = _explicit_paths(paths or (".",), settings, force_exclude)
+        report = _run(targets, settings, progress_flag, "Checking", fix=False, jobs=jobs,
+                      cache=_cache(no_cache, cache_dir, settings)) if targets else RunReport()
+    if add_noqa and stdin_filename is None:
+        sys.exit(_add_noqa(report))
+    findings, errors = report.findings, report.errors
+    unsafe = settings.unsafe_fixes
+    if output_format == "text":
+        _print_errors(report)
+    if show_statistics:
+        rows = statistics_rows(findings, unsafe)
+        if output_format == "json":
+            import json
+
+            _emit(json.dumps(rows, indent=2), output_file)
+        else:
+            _emit(statistics(findings, unsafe), output_file)
+    elif output_format == "text":
+        edits = _all_edits(report, settings) if show_fixes else {}
+        lines = [format_finding(f, unsafe, show_fixes, edits.get(id(f))) for f in findings]
+        lines.append(check_summary(findings, errors, unsafe))
+        _emit("\n".join(lines), output_file)
+    elif output_format == "github":
+        _emit(github(findings, errors), output_file)
+    elif output_format == "json":
+        _emit(json_report(findings, errors, unsafe, _all_edits(report, settings), len(report.files)), output_file)
+    else:
+        _emit(sarif_report(findings, errors, unsafe, _all_edits(report, settings)), output_file)
     code = 0
     if findings and not exit_zero:
         code |= EXIT_FINDINGS
-    if report.errors:
+    if errors:
         code = EXIT_ERROR
     sys.exit(code)
 
 
+def _add_noqa(report: RunReport) -> int:
+    from .sources import SourceReadError, atomic_write, read_source
+    from .suppressions import add_noqa
+
+    _print_errors(report)
+    total, files, skipped = 0, 0, 0
+    for outcome in report.files:
+        # unused-noqa findings are what a baseline must not freeze.
+        findings = [f for f in outcome.findings if f.code != "VM901"]
+        if not findings or outcome.path.endswith(".ipynb"):
+            continue
+        path = Path(outcome.path)
+        try:
+            source = read_source(path)
+        except SourceReadError as exc:
+            click.echo(f"{path}: error: {exc.message}", err=True)
+            continue
+        new, added, missed = add_noqa(source.text, findings)
+        skipped += missed
+        if added:
+            atomic_write(path, source.encode(new))
+            total, files = total + added, files + 1
+    click.echo(f"Added {total} noqa directive{'s' if total != 1 else ''} in {files} file{'s' if files != 1 else ''}.")
+    if skipped:
+        click.echo(f"{skipped} finding{'s' if skipped != 1 else ''} could not take a noqa comment (the line ends inside a "
+                   "multi-line string or continues with a backslash): review them by hand.")
+    return EXIT_ERROR if report.errors else 0
+
+
 @main.command()
-@paths_argument
-@select_option
-@ignore_option
-@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that are equivalent only under a stated condition.")
+@_shared
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply fixes that are equivalent only under a stated condition.")
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff of what would change.")
-@jobs_option
 def fix(
     paths: tuple[str, ...],
     select: tuple[str, ...],
+    extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
-    unsafe_fixes: bool,
-    show_diff: bool,
+    extend_exclude: tuple[str, ...],
+    force_exclude: bool,
+    config: Optional[str],
+    stdin_filename: Optional[str],
+    exit_zero: bool,
+    show_fixes: bool,
+    progress_flag: Optional[bool],
     jobs: Optional[int],
+    unsafe_fixes: Optional[bool],
+    show_diff: bool,
 ) -> None:
-    """Rewrite legacy autograd patterns in PATHS into tensor-native code."""
-    settings = _settings(select, ignore, unsafe_fixes)
-    report = run(paths or (".",), settings, fix=True, write=not show_diff, jobs=jobs)
+    """Rewrite legacy autograd patterns in PATHS into tensor-native code.
+
+    Exits 1 when it changed something or findings remain (the pre-commit convention), 2 on errors.
+    """
+    anchor = paths or ((stdin_filename,) if stdin_filename else ())
+    settings = _settings(anchor, config, select, extend_select, ignore, extend_exclude, unsafe_fixes)
+    if stdin_filename is not None:
+        sys.exit(_fix_stdin(stdin_filename, settings, force_exclude, show_diff, exit_zero))
+    targets = _explicit_paths(paths or (".",), settings, force_exclude)
+    report = _run(targets, settings, progress_flag, "Fixing", fix=True, write=not show_diff, jobs=jobs) if targets else RunReport()
     _print_errors(report)
     if show_diff:
         for outcome in report.changed_files:
             click.echo(outcome.diff(), nl=False)
     remaining = report.findings
     for finding in remaining:
-        click.echo(format_finding(finding, unsafe_fixes), err=show_diff)
-    fixed = len(report.fixed)
+        click.echo(format_finding(finding, settings.unsafe_fixes), err=show_diff)
+    if show_fixes and report.fixed:
+        click.echo(fixed_summary(report.fixed), err=show_diff)
+    click.echo(_fix_summary(report, settings, show_diff), err=show_diff)
+    sys.exit(_fix_exit(report, exit_zero))
+
+
+def _fix_summary(report: RunReport, settings: Settings, show_diff: bool) -> str:
+    remaining = report.findings
+    fixed, changed = len(report.fixed), len(report.changed_files)
     verb = "Would fix" if show_diff else "Fixed"
-    summary = [f"{verb} {fixed} finding{'s' if fixed != 1 else ''} in {len(report.changed_files)} file{'s' if len(report.changed_files) != 1 else ''}."]
+    summary = [f"{verb} {fixed} finding{'s' if fixed != 1 else ''} in {changed} file{'s' if changed != 1 else ''}."]
     if remaining:
-        unsafe = sum(1 for f in remaining if f.edit_for(True) is not None and f.edit_for(unsafe_fixes) is None)
+        unsafe = sum(1 for f in remaining if f.edit_for(True) is not None and f.edit_for(settings.unsafe_fixes) is None)
         summary.append(f"{len(remaining)} remaining" + (f" ({unsafe} fixable with --unsafe-fixes)" if unsafe else "") + ".")
-    click.echo(" ".join(summary), err=show_diff)
-    code = 0
-    if report.changed_files or remaining:
-        code |= EXIT_FINDINGS
+    return " ".join(summary)
+
+
+def _fix_exit(report: RunReport, exit_zero: bool) -> int:
     if report.errors:
-        code = EXIT_ERROR
-    sys.exit(code)
+        return EXIT_ERROR
+    if (report.changed_files or report.findings) and not exit_zero:
+        return EXIT_FINDINGS
+    return 0
+
+
+def _fix_stdin(name: str, settings: Settings, force_exclude: bool, show_diff: bool, exit_zero: bool) -> int:
+    """Editors: source on stdin, fixed source (or a diff) on stdout, findings on stderr."""
+    if force_exclude and settings.is_excluded(name):
+        click.echo(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"), nl=False)
+        return 0
+    outcome = _stdin(name, settings, fix=True)
+    report = RunReport(files=[outcome])
+    _print_errors(report)
+    if show_diff:
+        click.echo(outcome.diff(), nl=False)
+    elif outcome.new_text is not None:
+        click.echo(outcome.new_text, nl=False)
+    elif outcome.old_text is not None:
+        click.echo(outcome.old_text, nl=False)
+    for finding in outcome.findings:
+        click.echo(format_finding(finding, settings.unsafe_fixes), err=True)
+    return _fix_exit(report, exit_zero)
 
 
 @main.command()
 @click.argument("code", required=False)
-@click.option("--all", "show_all", is_flag=True, help="List every rule.")
+@click.option("--all", "show_all", is_flag=True, help="List every rule (code, name, fix safety, message).")
 def rule(code: Optional[str], show_all: bool) -> None:
     """Explain a rule (`varmigrate rule VM101`), or list them all (`--all`)."""
     from .docs import render_rule, rule_table
     from .registry import rule_by_code
 
     if show_all or code is None:
-        click.echo(rule_table())
+        click.echo(rule_table(markdown=False))
         return
     found = rule_by_code(code)
     if found is None:
         raise click.UsageError(f"unknown rule {code!r}; `varmigrate rule --all` lists them")
-    click.echo(render_rule(found))
+    click.echo(render_rule(found), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

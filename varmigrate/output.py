@@ -78,25 +78,43 @@ def _position(starts: list[int], offset: int) -> tuple[int, int]:
     return index + 1, offset - starts[index] + 1
 
 
-def text_edits(old: str, new: str) -> list[TextEdit]:
-    """The smallest line-diff hunks (trimmed to characters) that turn `old` into `new`."""
+def text_edits(old: str, new: str, span: Optional[tuple[int, int, int, int]] = None) -> list[TextEdit]:
+    """The line-diff hunks (trimmed to characters) that turn `old` into `new`.
+
+    `span` (the finding's row, column, end row, end column): a hunk inside it is widened to the
+    whole span, so that an editor replaces `Variable(torch.ones(3))` by `torch.ones(3)` rather than
+    a minimal but unreadable slice of it.
+    """
     a, b = _LINE.findall(old), _LINE.findall(new)
     starts = _line_starts(old)
     offsets = [0]
     for line in a:
         offsets.append(offsets[-1] + len(line))
-    edits = []
+    hunks: list[tuple[int, int, str]] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "equal":
             continue
         before, after = "".join(a[i1:i2]), "".join(b[j1:j2])
         prefix = len(_common_prefix(before, after))
         suffix = len(_common_prefix(before[prefix:][::-1], after[prefix:][::-1]))
-        start, end = offsets[i1] + prefix, offsets[i2] - suffix
+        hunks.append((offsets[i1] + prefix, offsets[i2] - suffix, after[prefix: len(after) - suffix]))
+    if span is not None:
+        lo = _offset(starts, span[0], span[1])
+        hi = _offset(starts, span[2], span[3])
+        for k, (start, end, content) in enumerate(hunks):
+            others = [h for i, h in enumerate(hunks) if i != k]
+            if lo <= start <= end <= hi and not any(o[0] < hi and o[1] > lo for o in others):
+                hunks[k] = (lo, hi, old[lo:start] + content + old[end:hi])
+    edits = []
+    for start, end, content in hunks:
         row, column = _position(starts, start)
         end_row, end_column = _position(starts, end)
-        edits.append(TextEdit(row, column, end_row, end_column, after[prefix: len(after) - suffix]))
+        edits.append(TextEdit(row, column, end_row, end_column, content))
     return edits
+
+
+def _offset(starts: list[int], row: int, column: int) -> int:
+    return starts[min(row, len(starts)) - 1] + column - 1
 
 
 def _common_prefix(x: str, y: str) -> str:
@@ -136,7 +154,7 @@ def fix_edits(text: str, path: str, settings: Settings, findings: Sequence[Findi
         assert edit is not None
         module, applied = _apply_round(lint.module, lint.imports, [(twin, edit)])
         if applied and _parses(module.code):
-            result[id(finding)] = text_edits(text, module.code)
+            result[id(finding)] = text_edits(text, module.code, (twin.line, twin.column, twin.end_line, twin.end_column))
     return result
 
 
