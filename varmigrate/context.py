@@ -49,7 +49,14 @@ class FileContext:
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 
-    def add_finding(self, rule: "Rule", node: cst.CSTNode, message: str, edits: list["Edit"]) -> None:
+    def add_finding(
+        self,
+        rule: "Rule",
+        node: cst.CSTNode,
+        message: str,
+        edits: list["Edit"],
+        fix_node: Optional[cst.CSTNode] = None,
+    ) -> None:
         from .rule import Finding
 
         rng = self.position(node)
@@ -64,6 +71,7 @@ class FileContext:
                 end_line=rng.end.line,
                 end_column=rng.end.column + 1,
                 node=node,
+                fix_node=fix_node,
                 edits=edits,
             )
         )

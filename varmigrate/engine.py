@@ -330,7 +330,7 @@ def _apply_round(
     module: cst.Module, ctx_imports: ImportTracker, chosen: list[tuple[Finding, Edit]]
 ) -> tuple[cst.Module, list[tuple[Finding, Edit]]]:
     torch_name = ctx_imports.alias_of("torch") or "torch"
-    applier = _Applier({id(f.node): (f, e) for f, e in chosen}, ctx_imports, torch_name)
+    applier = _Applier({id(f.fix_node or f.node): (f, e) for f, e in chosen}, ctx_imports, torch_name)
     removable = set(ctx_imports.locals_bound_to(_REMOVABLE_IMPORTS))
     before_uses = _count_name_uses(module, removable) if removable else {}
     new_module = module.visit(applier)

@@ -70,6 +70,9 @@ class Finding:
     end_line: int
     end_column: int
     node: Optional[cst.CSTNode] = field(default=None, repr=False, compare=False)
+    # The node the edits replace, when it is not the reported one (a finding on a name whose fix
+    # rewrites the enclosing block).
+    fix_node: Optional[cst.CSTNode] = field(default=None, repr=False, compare=False)
     # Candidates, most idiomatic first; fix applies the first one allowed by the safety setting.
     edits: list[Edit] = field(default_factory=list, compare=False)
     cell: Optional[int] = None  # notebooks: 1-based code cell number
@@ -140,8 +143,10 @@ class Rule(cst.BatchableCSTVisitor):
         node: cst.CSTNode,
         message: Optional[str] = None,
         edits: Sequence[Edit] = (),
+        fix_node: Optional[cst.CSTNode] = None,
     ) -> None:
-        self.ctx.add_finding(self, node, message or self.MESSAGE, list(edits))
+        """Report `node`; `edits` replace `fix_node` (default: `node` itself)."""
+        self.ctx.add_finding(self, node, message or self.MESSAGE, list(edits), fix_node)
 
     def edit(
         self,

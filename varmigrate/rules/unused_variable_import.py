@@ -126,8 +126,8 @@ class UnusedVariableImport(Rule):
             if local in uses.used or local in self.ctx.imports.local_defs:
                 continue
             names = frozenset([local])
-            self.report(alias, self.MESSAGE.format(name=local),
-                        [self.edit(lambda updated, names=names: _strip_names(updated, names), Safety.SAFE)])
             # Reported at the name; applied to the enclosing block, so the remover can hand the
             # comments above an emptied statement to the next statement.
-            self.ctx.findings[-1].node = block
+            self.report(alias, self.MESSAGE.format(name=local),
+                        [self.edit(lambda updated, names=names: _strip_names(updated, names), Safety.SAFE)],
+                        fix_node=block)

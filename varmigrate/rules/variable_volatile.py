@@ -344,13 +344,12 @@ class VariableVolatile(Rule):
                     "inspects `requires_grad`/`grad_fn` of the results")
         original_code = self.ctx.code(node)
         rewrite = _rewrite_call(self.ctx, original_code, dropped)
-        self.report(node, message, [
+        # Reported at the call; both edits rewrite the enclosing block (one replacement node per finding).
+        self.report(node, message, fix_node=scope.block, edits=[
             self.edit(_wrap(scope, rewrite, f"{self.ctx.torch}.{manager}"), Safety.UNSAFE,
                       f"Remove `volatile=` and put {scope.where} under `torch.{manager}` (unsafe: lexical scope)", needs_torch=True),
             self.edit(lambda block, scope=scope: _in_block(scope, block, rewrite), drop_safety),
         ])
-        # Reported at the call; both edits rewrite the enclosing block (one replacement node per finding).
-        self.ctx.findings[-1].node = scope.block
 
     def _drop(self, node: cst.Call, dropped: cst.Call, safety: Safety) -> Edit:
         new, safety, lost = call_replacement(node, dropped, safety)
