@@ -1,0 +1,122 @@
+"""[tool.varmigrate] in pyproject.toml: discovery, keys, errors (exit 2), CLI precedence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from varmigrate.cli import main
+from varmigrate.config import ConfigError, Settings, find_config, load_config, resolve_settings
+
+LEGACY = "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(3))\nif type(x) == Variable:\n    pass\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "sub" / "m.py").write_text(LEGACY)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "t.py").write_text(LEGACY)
+    return tmp_path
+
+
+def write_config(root: Path, body: str) -> Path:
+    path = root / "pyproject.toml"
+    path.write_text("[project]\nname = 'x'\n\n[tool.varmigrate]\n" + body)
+    return path
+
+
+def check(*args: str):
+    return CliRunner().invoke(main, ["check", "--no-cache", *args])
+
+
+def test_nearest_pyproject_with_our_table_wins(project: Path) -> None:
+    write_config(project, "ignore = ['VM105']\n")
+    (project / "pkg" / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")  # not ours
+    found = find_config(["pkg/sub/m.py"])
+    assert found is not None and found.resolve() == (project / "pyproject.toml").resolve()
+    (project / "pkg" / "pyproject.toml").write_text("[tool.varmigrate]\nselect = ['VM105']\n")
+    assert find_config(["pkg/sub"]).resolve() == (project / "pkg" / "pyproject.toml").resolve()
+    assert find_config([], cwd=project / "tests").resolve() == (project / "pyproject.toml").resolve()
+
+
+def test_keys_apply(project: Path) -> None:
+    write_config(project, """
+select = ["VM1"]
+ignore = ["VM105"]
+extend-select = ["VM901"]
+extend-exclude = ["build_*"]
+unsafe-fixes = true
+[tool.varmigrate.per-file-ignores]
+"tests/*" = ["VM101"]
+""")
+    settings = load_config(project / "pyproject.toml")
+    assert settings.is_selected("VM101") and not settings.is_selected("VM105") and settings.is_selected("VM901")
+    assert not settings.is_selected("VM201")
+    assert settings.unsafe_fixes
+    assert settings.for_path("tests/t.py").ignore == ["VM105", "VM101"]
+    assert settings.for_path("pkg/sub/m.py") is settings
+    assert settings.is_excluded("build_x/a.py") and not settings.is_excluded("pkg/a.py")
+
+
+def test_per_file_ignores_through_the_cli(project: Path) -> None:
+    write_config(project, "[tool.varmigrate.per-file-ignores]\n\"tests/*\" = [\"VM1\"]\n")
+    result = check(".")
+    assert "pkg/sub/m.py:3:5: VM101" in result.output
+    assert "tests/t.py" not in result.output
+
+
+def test_exclude_and_force_exclude(project: Path) -> None:
+    write_config(project, "extend-exclude = [\"tests\"]\n")
+    assert "tests/t.py" not in check(".").output
+    # A file named explicitly is checked, unless --force-exclude (what pre-commit passes).
+    assert "tests/t.py:3:5" in check("tests/t.py").output
+    result = check("--force-exclude", "tests/t.py")
+    assert "tests/t.py" not in result.output and result.exit_code == 0
+
+
+def test_command_line_overrides_configuration(project: Path) -> None:
+    write_config(project, "select = ['VM105']\nunsafe-fixes = true\n")
+    assert "VM101" not in check("pkg").output
+    assert "VM101" in check("--select", "VM101", "pkg").output
+    assert "VM105 [*]" in check("pkg").output  # unsafe fix counts as available
+    assert "VM105 [*]" not in check("--no-unsafe-fixes", "pkg").output
+    settings = resolve_settings(["pkg"], select=["VM1"], ignore=["VM102"])
+    assert settings.select == ["VM1"] and "VM102" in settings.ignore
+
+
+def test_explicit_config_path(project: Path) -> None:
+    other = project / "other.toml"
+    other.write_text("[tool.varmigrate]\nselect = ['VM105']\n")
+    write_config(project, "select = ['VM101']\n")
+    result = check("--config", str(other), "pkg")
+    assert "VM105" in result.output and "VM101" not in result.output
+
+
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ("selct = ['VM1']\n", "unknown key `selct` in [tool.varmigrate] (did you mean `select`?)"),
+        ("select = 'VM1'\n", "`select` must be a list of strings"),
+        ("unsafe-fixes = 'yes'\n", "`unsafe-fixes` must be true or false"),
+        ("ignore = ['E501']\n", "`ignore` has 'E501', which is not a varmigrate code"),
+        ("per-file-ignores = ['x']\n", "`per-file-ignores` must be a table"),
+        ("select = [\n", "invalid TOML"),
+    ],
+)
+def test_bad_configuration_exits_2_naming_key_and_file(project: Path, body: str, needle: str) -> None:
+    path = write_config(project, body)
+    with pytest.raises(ConfigError, match="pyproject.toml"):
+        load_config(path)
+    result = check("pkg")
+    assert result.exit_code == 2
+    assert needle in result.output
+    assert str(path) in result.output
+
+
+def test_default_settings_without_configuration(project: Path) -> None:
+    settings = resolve_settings(["pkg"], cwd=project)
+    assert settings.select == Settings().select and settings.config_path is None

@@ -1,0 +1,55 @@
+"""Generated rule docs are up to date, and every page has the generated parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from varmigrate.docs import GENERATED, README_END, README_START, generate, readme_catalogue, render_rule
+from varmigrate.registry import all_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES_DIR = ROOT / "docs" / "rules"
+STALE = "generated docs are stale: run `python -m varmigrate.docs` and commit docs/rules/"
+
+
+def test_generated_docs_are_up_to_date(tmp_path: Path) -> None:
+    written = generate(tmp_path)
+    expected = {p.name: p.read_text(encoding="utf-8") for p in written}
+    actual = {p.name: p.read_text(encoding="utf-8") for p in RULES_DIR.glob("*.md")}
+    assert sorted(actual) == sorted(expected), STALE
+    for name, text in expected.items():
+        assert actual[name] == text, f"{name}: {STALE}"
+
+
+def test_readme_catalogue_is_up_to_date() -> None:
+    readme = ROOT / "README.md"
+    if not readme.exists() or README_START not in readme.read_text(encoding="utf-8"):
+        pytest.skip("README.md has no rules catalogue markers")
+    text = readme.read_text(encoding="utf-8")
+    assert readme_catalogue(text) == text, STALE
+
+
+def test_readme_catalogue_replaces_only_between_markers() -> None:
+    text = f"intro\n{README_START}\nold\n{README_END}\noutro\n"
+    new = readme_catalogue(text)
+    assert new.startswith("intro\n" + README_START + "\n| Code |") and new.endswith(README_END + "\noutro\n")
+    assert "](docs/rules/VM101.md)" in new
+    assert readme_catalogue("no markers") == "no markers"
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.CODE)
+def test_page_structure(rule, tmp_path: Path) -> None:
+    page = render_rule(rule)
+    assert page.startswith(f"# {rule.slug()} ({rule.CODE})\n")
+    assert "## What it does" in page and "## Why is this bad?" in page
+    assert "## Example\n\n```python\n" + rule.INVALID[0].code.rstrip("\n") in page
+    if rule.INVALID[0].expected_replacement not in (None, rule.INVALID[0].code):
+        assert rule.INVALID[0].expected_replacement.rstrip("\n") in page
+    assert "## Verified by" in page
+    for case in (ROOT / "tests" / "fixtures" / rule.slug()).glob("*.before.py"):
+        assert case.relative_to(ROOT).as_posix() in page
+    generate(tmp_path)
+    assert (tmp_path / f"{rule.CODE}.md").read_text(encoding="utf-8").startswith(GENERATED)
+    assert f"[{rule.CODE}]({rule.CODE}.md)" in (tmp_path / "index.md").read_text(encoding="utf-8")
