@@ -259,8 +259,8 @@ def _collect(out: TraceDiff, diffs: list[TensorDiff], event: int) -> None:
                                       "first_event": None, "max_abs": 0.0, "max_rel": 0.0, "events": 0,
                                       "note": ""}
         row["events"] += 1
-        if d.tier > Tier[row["verdict"]]:
-            row["verdict"], row["first_event"], row["note"] = d.tier.name, event, d.note
+        if d.tier > Tier[row["verdict"]]:  # event -1: the final values (first_event stays None)
+            row["verdict"], row["first_event"], row["note"] = d.tier.name, (event if event >= 0 else None), d.note
         for k in ("max_abs", "max_rel"):
             v = getattr(d, k)
             if v is not None and (row[k] is None or v > row[k]):
