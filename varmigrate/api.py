@@ -78,6 +78,14 @@ def _internal_error(path: str, exc: BaseException) -> SourceError:
 
 def process_text(text: str, path: str, settings: Settings, fix: bool) -> FileOutcome:
     outcome = FileOutcome(path=path, old_text=text)
+    if path.endswith(".ipynb"):
+        from .notebook import process_notebook
+
+        notebook = process_notebook(text, path, settings, fix)
+        outcome.errors.extend(notebook.errors)
+        outcome.findings, outcome.fixed = notebook.findings, notebook.fixed
+        outcome.new_text = notebook.source if fix else None
+        return outcome
     if not may_have_findings(text):
         # Same answer as the engine's prefilter, without importing it.
         outcome.new_text = text if fix else None
@@ -218,7 +226,7 @@ def run(
             except SourceReadError as exc:
                 outcome = FileOutcome(display, errors=[SourceError(display, exc.line, exc.column, exc.message, kind=exc.kind)])
             else:
-                if may_have_findings(source.text):
+                if display.endswith(".ipynb") or may_have_findings(source.text):
                     pending.append(_Job(path, source, file_settings, fix, write))
                     if key is not None:
                         keys[display] = key

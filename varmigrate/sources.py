@@ -21,7 +21,7 @@ SKIP_DIRS = {
     "node_modules", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs",
     "site-packages", ".ipynb_checkpoints", ".varmigrate_cache",
 }
-SUFFIXES = (".py", ".pyi")
+SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: see notebook.py
 TEMP_SUFFIX = ".varmigrate-tmp"
 
 
