@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import libcst as cst
 
@@ -280,3 +280,47 @@ def call_replacement(node: cst.Call, new: cst.BaseExpression, safety: "Safety") 
     if lost and safety is Safety.SAFE:
         safety = Safety.UNSAFE
     return new, safety, lost
+
+
+if TYPE_CHECKING:
+    from .tensors import DataUse
+
+
+def data_use(ctx: FileContext, node: cst.Attribute) -> "Optional[DataUse]":
+    """How the `.data` attribute `node` is used (None: not `.data`, or its base is not a tensor)."""
+    if node.attr.value != "data":
+        return None
+    return ctx.tensors.data_uses.use(node)
+
+
+# The deprecated scalar-first overloads, e.g. `add_(Number alpha, Tensor other)`: the keyword-only
+# scalar of the modern signature, and how many positional arguments the legacy form takes.
+_SCALAR_FIRST_OVERLOADS = {
+    "add": ("alpha", 2), "add_": ("alpha", 2), "sub": ("alpha", 2), "sub_": ("alpha", 2),
+    "addcmul": ("value", 3), "addcmul_": ("value", 3), "addcdiv": ("value", 3), "addcdiv_": ("value", 3),
+}
+
+
+def fix_add_scalar_overload(call: cst.Call) -> Optional[cst.Call]:
+    """`x.add_(scalar, tensor)` -> `x.add_(tensor, alpha=scalar)` (also `add`, `sub(_)`, and
+    `addcmul(_)`/`addcdiv(_)(value, t1, t2)` -> `(t1, t2, value=value)`); None when `call` is not a
+    deprecated overload. The modern scalar is keyword-only, so the positional count decides."""
+    if not isinstance(call.func, cst.Attribute):
+        return None
+    spec = _SCALAR_FIRST_OVERLOADS.get(call.func.attr.value)
+    if spec is None:
+        return None
+    keyword, count = spec
+    args = list(call.args)
+    if len(args) != count or any(a.keyword is not None or a.star for a in args):
+        return None
+    scalar, rest = args[0], args[1:]
+    last = rest[-1]
+    rest[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    moved = cst.Arg(
+        value=scalar.value,
+        keyword=cst.Name(keyword),
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+        comma=last.comma,  # keeps a trailing comma (and the line break before `)`)
+    )
+    return call.with_changes(args=[*rest, moved])

@@ -17,6 +17,7 @@ TRIGGERS: frozenset[str] = frozenset({
     "async", "\u0251sync",  # VM304 (the second is the pre-pass placeholder)
     "Function",  # VM301
     "noqa", "NOQA",  # VM901
+    ".data",  # VM201-VM208
 })
 
 

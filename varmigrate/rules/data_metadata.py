@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from ..helpers import data_use
+from ..rule import Invalid, Rule, Safety, Valid
+from ..tensors import METADATA, DataUses
+
+
+class DataMetadata(Rule):
+    """
+    ## What it does
+    Checks for metadata read through `.data`: `x.data.size()`, `.shape`, `.dim()`, `.ndimension()`,
+    `.dtype`, `.type()`, `.is_cuda`, `.device`, `.numel()`, `.tolist()`, `len(x.data)`.
+
+    ## Why is this bad?
+    In PyTorch 0.3 a `Variable` did not expose all of its tensor's metadata, so legacy code went
+    through `.data`. Modern tensors answer these directly, with or without autograd history, and the
+    detour makes code look as if it needed a detached view.
+
+    ## Fix safety
+    `.data` is dropped. Shape, dtype, device, element count, `len()` and the `tolist()` values are the
+    same for a tensor and its `.data` (and `tolist()` works on tensors that require grad), so the fix is
+    safe. `.type(T)` with an argument is a conversion, not metadata, and is left to `data-read`.
+
+    ## References
+    - SEMANTICS.md, section E (metadata and `tolist()` rows)
+    """
+
+    CODE = "VM204"
+    MESSAGE = "`.data` is not needed to read a tensor's metadata"
+    FIX_TITLE = "Remove `.data`"
+    FIX = Safety.SAFE
+    TRIGGERS = (".data",)
+
+    VALID = [
+        Valid("import torch\nx = torch.ones(2, 3)\nn = x.size(0)\n"),
+        Valid("import torch\nfrom scipy import sparse\nm = sparse.csr_matrix((3, 3))\nprint(m.data.shape, len(m.data))\n"),
+        Valid("import torch\nclass Batch:\n    def __init__(self, data):\n        self.data = data\n    def __len__(self):\n        return len(self.data)\n"),
+    ]
+    INVALID = [
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.randn(4, 3))\n"
+            "batch_size = x.data.size(0)\nprint(x.data.shape, len(x.data), x.data.type())\n",
+            expected_replacement="import torch\nfrom torch.autograd import Variable\nx = Variable(torch.randn(4, 3))\n"
+            "batch_size = x.size(0)\nprint(x.shape, len(x), x.type())\n",
+        ),
+    ]
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        use = data_use(self.ctx, node)
+        if use is not None and use.kind == METADATA:
+            self.report(node, f"`.data` is not needed to read {_what(self.ctx.tensors.data_uses, node)}", [self.edit(node.value)])
+
+
+def _what(uses: DataUses, node: cst.Attribute) -> str:
+    parent = uses.parent(node)
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        call = uses.parent(parent)
+        name = parent.attr.value
+        return f"`.{name}()`" if isinstance(call, cst.Call) and call.func is parent else f"`.{name}`"
+    return "`len()`"

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from ..helpers import data_use
+from ..rule import Invalid, Rule, Safety, Valid
+from ..tensors import GRAD
+
+
+class GradData(Rule):
+    """
+    ## What it does
+    Checks for `w.grad.data` (outside in-place updates, which `data-inplace-update` rewrites as a
+    whole): `w.grad.data.norm()`, `d_p = p.grad.data`, `w1 - lr * w1.grad.data`.
+
+    ## Why is this bad?
+    In PyTorch 0.3 `.grad` was a `Variable` and its values lived in `.grad.data`. Since 0.4 the gradient
+    is a plain tensor that does not require grad, so `.data` adds nothing but a second tensor object.
+
+    ## Fix safety
+    `w.grad.data` becomes `w.grad`. Since a gradient does not require grad, the two are the same
+    values with the same storage, and the fix is safe. The exception is a file that calls
+    `backward(create_graph=True)` (or `autograd.grad(..., create_graph=True)`): there gradients do
+    require grad, `.data` cuts their history and `.grad` keeps it, so the fix is unsafe and the message
+    says so.
+
+    ## References
+    - [PyTorch 0.4.0 migration guide](https://pytorch.org/2018/04/22/0_4_0-migration-guide.html)
+    - SEMANTICS.md, section E (`w.grad.data.zero_()` row)
+    """
+
+    CODE = "VM206"
+    MESSAGE = "`w.grad.data`: the gradient is a plain tensor since PyTorch 0.4, `.data` is not needed"
+    FIX_TITLE = "Replace `w.grad.data` with `w.grad`"
+    FIX = Safety.SAFE
+    TRIGGERS = (".data",)
+
+    VALID = [
+        Valid("import torch\nw = torch.ones(3, requires_grad=True)\nprint(w.grad.norm())\n"),
+        Valid("import torch\nclass Opt:\n    def __init__(self):\n        self.grad = {}\n"),
+    ]
+    INVALID = [
+        Invalid(
+            "import torch\ndef grad_norm(model):\n"
+            "    return sum(p.grad.data.norm() ** 2 for p in model.parameters())\n",
+            expected_replacement="import torch\ndef grad_norm(model):\n"
+            "    return sum(p.grad.norm() ** 2 for p in model.parameters())\n",
+        ),
+        Invalid(
+            "import torch\ndef hvp(loss, w):\n    loss.backward(create_graph=True)\n    g = w.grad.data\n    return g\n",
+            expected_replacement="import torch\ndef hvp(loss, w):\n    loss.backward(create_graph=True)\n    g = w.grad\n    return g\n",
+            expected_safe_replacement="import torch\ndef hvp(loss, w):\n    loss.backward(create_graph=True)\n    g = w.grad.data\n    return g\n",
+        ),
+    ]
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        use = data_use(self.ctx, node)
+        if use is None or use.kind != GRAD:
+            return
+        if self.ctx.tensors.uses_create_graph:
+            self.report(
+                node,
+                "`w.grad.data`: this file uses `create_graph=True`, where gradients carry history that `.data` cuts "
+                "and `.grad` keeps; `w.grad` is equivalent only if this gradient does not require grad",
+                [self.edit(node.value, Safety.UNSAFE, "Replace `w.grad.data` with `w.grad` (unsafe: only if the gradient does not require grad)")],
+            )
+            return
+        self.report(node, edits=[self.edit(node.value)])
