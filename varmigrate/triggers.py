@@ -16,6 +16,7 @@ TRIGGERS: frozenset[str] = frozenset({
     "variables",  # VM303
     "async", "\u0251sync",  # VM304 (the second is the pre-pass placeholder)
     "Function",  # VM301
+    ".add(", ".add_(", ".sub(", ".sub_(", "addcmul", "addcdiv",  # VM305
     "noqa", "NOQA",  # VM901
     ".data",  # VM201-VM208
 })
