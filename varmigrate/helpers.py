@@ -324,3 +324,20 @@ def fix_add_scalar_overload(call: cst.Call) -> Optional[cst.Call]:
         comma=last.comma,  # keeps a trailing comma (and the line break before `)`)
     )
     return call.with_changes(args=[*rest, moved])
+
+
+def drop_attribute(node: cst.Attribute) -> cst.BaseExpression:
+    """`x.data` -> `x`, keeping a comment written before the dot (`(x  # why\n .data\n .cpu())`)."""
+    base = node.value
+    ws = node.dot.whitespace_before
+    if not comments_in(ws):
+        return base
+    if getattr(base, "rpar", None):
+        last = base.rpar[-1]  # type: ignore[attr-defined]
+        return base.with_changes(rpar=[*base.rpar[:-1], last.with_changes(whitespace_after=ws)])  # type: ignore[attr-defined]
+    return base.with_changes(lpar=[cst.LeftParen(), *base.lpar], rpar=[*base.rpar, cst.RightParen(whitespace_before=ws)])  # type: ignore[attr-defined]
+
+
+def replace_attribute_call(node: cst.Attribute, method: str) -> cst.Call:
+    """`x.data` -> `x.<method>()`, keeping the dot (and any comment around it) where it was."""
+    return cst.Call(func=node.with_changes(attr=cst.Name(method)))

@@ -210,6 +210,12 @@ class TensorInference:
             return self.is_scalar(node.expression)
         return False
 
+    def is_per_element(self, node: cst.BaseExpression) -> bool:
+        """Known to hold one value per sample: an unreduced loss (`reduce=False`, `reduction='none'`)."""
+        if isinstance(node, cst.Name):
+            return node.value in self.vector_names
+        return isinstance(node, cst.Call) and self._is_unreduced_loss(node)
+
     def _tensor(self, node: cst.BaseExpression, depth: int) -> bool:
         if depth > 40:
             return False
@@ -325,16 +331,22 @@ class TensorInference:
                     if not isinstance(el, cst.StarredElement) and not isinstance(val, cst.StarredElement):
                         self._classify(el.value, val.value)
                 return
-            for el in target.elements:
-                # `out, hidden = rnn(x)`: each part of a module's output is a tensor (or tuple of them).
-                if isinstance(value, cst.Call) and self._tensor(value, 0):
-                    self._mark_tensor_target(el.value)
+            # `out, (h, c) = rnn(x)`: each part of a module's output is a tensor (or tuple of them).
+            if isinstance(value, cst.Call) and self._tensor(value, 0):
+                self._mark_all_tensor_targets(target)
 
     def _is_unreduced_loss(self, call: cst.Call) -> bool:
         q = self.imports.qualified(call.func)
         if q is not None and q.startswith("torch.nn.functional.") and q.rsplit(".", 1)[-1] in _LOSS_FUNCTIONS:
             return not _reduces_to_scalar(call)
         return isinstance(call.func, cst.Name) and call.func.value in self.vector_loss_modules
+
+    def _mark_all_tensor_targets(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.tensor_names.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for el in target.elements:
+                self._mark_all_tensor_targets(el.value)
 
     def _mark_tensor_target(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name):
@@ -529,7 +541,7 @@ class DataUses:
     def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
         return self.parents.get(id(node))
 
-    def _expr_parent(self, node: cst.CSTNode) -> tuple[Optional[cst.CSTNode], cst.CSTNode]:
+    def expr_parent(self, node: cst.CSTNode) -> tuple[Optional[cst.CSTNode], cst.CSTNode]:
         """The nearest ancestor that is not a wrapper node (Arg, Index, SubscriptElement, Element ...),
         and the child of it on the way."""
         child = node
@@ -558,7 +570,7 @@ class DataUses:
         if isinstance(parent, cst.Attribute) and parent.value is data and parent.attr.value in TENSOR_ONLY_METHODS:
             return True
         # An argument of a known tensor's method (`pred.eq(target.data)`, `w.copy_(src.data)`).
-        expr_parent, child = self._expr_parent(data)
+        expr_parent, child = self.expr_parent(data)
         return (
             isinstance(expr_parent, cst.Call)
             and isinstance(child, cst.Arg)
@@ -595,7 +607,7 @@ class DataUses:
                 return DataUse(INPLACE, data, statement=holder)
             return DataUse(INPLACE_EXPR, data)
         # 3. `torch.nn.init.normal_(w.data, ...)`: the init function writes in place under no_grad.
-        expr_parent, child = self._expr_parent(data)
+        expr_parent, child = self.expr_parent(data)
         if isinstance(expr_parent, cst.Call) and isinstance(child, cst.Arg) and expr_parent.args and expr_parent.args[0] is child:
             q = self.imports.qualified(expr_parent.func) or ""
             if q.startswith("torch.nn.init."):
@@ -680,9 +692,15 @@ class DataUses:
         if isinstance(parent, cst.Attribute) and parent.value is data and parent.attr.value in METADATA_ATTRS:
             holder = self.parent(parent)
             return not isinstance(holder, (cst.AssignTarget, cst.AugAssign))
-        expr_parent, child = self._expr_parent(data)
-        if isinstance(expr_parent, cst.Call) and isinstance(expr_parent.func, cst.Name) and expr_parent.func.value == "len":
-            return len(expr_parent.args) == 1 and "len" not in self.imports.local_defs
+        expr_parent, child = self.expr_parent(data)
+        if isinstance(expr_parent, cst.Call) and isinstance(expr_parent.func, cst.Name) and isinstance(child, cst.Arg):
+            name = expr_parent.func.value
+            if name in self.imports.local_defs or name in self.imports.bindings:
+                return False
+            if name == "len":
+                return len(expr_parent.args) == 1
+            # `isinstance(x.data, torch.cuda.FloatTensor)`: legacy tensor types match by dtype and device.
+            return name == "isinstance" and expr_parent.args[0] is child
         return False
 
     def _is_indices(self, data: cst.Attribute) -> bool:
@@ -697,7 +715,7 @@ class DataUses:
             if not has_dim:
                 return False
         else:
-            expr_parent, child = self._expr_parent(data)
+            expr_parent, child = self.expr_parent(data)
             if isinstance(expr_parent, cst.Call) and isinstance(child, cst.Arg) and expr_parent.args[0] is child:
                 q = self.imports.qualified(expr_parent.func)
                 if q in ("torch.max", "torch.min") and len(expr_parent.args) >= 2:
@@ -717,16 +735,21 @@ class DataUses:
         return False
 
     def _compared(self, data: cst.Attribute) -> bool:
-        """The `.data` value, through view/conversion methods only, feeds a comparison."""
+        """The `.data` value, through methods that are not in-place, ends in something that never
+        carries gradient: a comparison, `.item()` or `.tolist()` (so `.data` can simply go)."""
         node: cst.CSTNode = data
         while True:
             method = self._method_called(node)
-            if method in COMPARISON_METHODS:
+            if method in COMPARISON_METHODS or method in ("item", "tolist"):
                 return True
-            if method is not None and method in ALIAS_METHODS:
+            if method is not None and not is_inplace_method(method) and method not in ("numpy", "backward"):
                 node = self._call_of(node)  # type: ignore[assignment]
                 continue
-            parent, child = self._expr_parent(node)
+            parent = self.parent(node)
+            if isinstance(parent, cst.Subscript) and parent.value is node and not isinstance(self.parent(parent), (cst.AssignTarget, cst.AugAssign, cst.Del)):
+                node = parent
+                continue
+            parent, child = self.expr_parent(node)
             if isinstance(parent, cst.Comparison):
                 return all(isinstance(t.operator, (cst.Equal, cst.NotEqual, cst.LessThan, cst.GreaterThan,
                                                    cst.LessThanEqual, cst.GreaterThanEqual)) for t in parent.comparisons)
@@ -737,6 +760,24 @@ class DataUses:
                 q = self.imports.qualified(parent.func) or ""
                 return q.rsplit(".", 1)[-1] in COMPARISON_METHODS and q.startswith("torch.")
             return False
+
+    def number_ok(self, node: cst.CSTNode) -> bool:
+        """A Python number can stand in for the tensor value of `node`: it is not used as a tensor
+        (no `.attr`, indexing or in-place update on it, directly or through the name it is bound to)."""
+        parent = self.parent(node)
+        if isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is node:
+            return False
+        if isinstance(parent, cst.Assign) and parent.value is node:
+            targets = [t.target for t in parent.targets]
+            if len(targets) != 1 or not isinstance(targets[0], cst.Name):
+                return False
+            for use in self._uses(targets[0]):
+                holder = self.parent(use)
+                if isinstance(holder, (cst.Attribute, cst.Subscript)) and holder.value is use:
+                    return False
+                if isinstance(holder, cst.AugAssign) and holder.target is use:
+                    return False
+        return True
 
     # -- can the alias be written in place? ---------------------------------------------------
     def escape(self, node: cst.CSTNode) -> Optional[str]:
@@ -751,7 +792,7 @@ class DataUses:
                     node = self._call_of(node)  # type: ignore[assignment]
                     continue
                 return None  # a new tensor (or a number / ndarray)
-            parent, child = self._expr_parent(node)
+            parent, child = self.expr_parent(node)
             if isinstance(parent, cst.Attribute) and parent.value is node:
                 if parent.attr.value in ("T", "mT", "data", "real", "imag"):
                     node = parent
@@ -775,6 +816,12 @@ class DataUses:
             return None if parent.value is node else "an augmented assignment writes through it"
         if isinstance(parent, cst.Call) and isinstance(child, cst.Arg):
             return None if self._reads_args(parent) else f"it is passed to `{_callee(parent)}`"
+        if isinstance(parent, (cst.Tuple, cst.List)):
+            # `rnn(x, (h, c))`: a tuple built for a call that reads its arguments.
+            outer, outer_child = self.expr_parent(parent)
+            if isinstance(outer, cst.Call) and isinstance(outer_child, cst.Arg) and self._reads_args(outer):
+                return None
+            return "it is stored in a container"
         if isinstance(parent, cst.AssignTarget):
             return "it is assigned"
         if isinstance(parent, cst.Assign):
@@ -784,7 +831,7 @@ class DataUses:
             return "it is stored"
         if isinstance(parent, (cst.Return, cst.Yield)):
             return "it is returned"
-        return "it escapes into a container or another name"
+        return "it is stored or bound elsewhere"
 
     def _reads_args(self, call: cst.Call) -> bool:
         func = call.func
@@ -793,7 +840,8 @@ class DataUses:
             last = q.rsplit(".", 1)[-1]
             if q.startswith("torch.nn.init.") or is_inplace_method(last):
                 return False
-            return q.startswith(("torch.", "numpy.", "math.")) or q in ("torch", "numpy")
+            # torchvision.utils (save_image, make_grid) only reads its tensors.
+            return q.startswith(("torch.", "numpy.", "math.", "torchvision.utils.")) or q in ("torch", "numpy")
         if isinstance(func, cst.Name):
             if func.value in _READING_BUILTINS and func.value not in self.imports.local_defs:
                 return True
@@ -826,7 +874,7 @@ class DataUses:
             if isinstance(holder, cst.AssignTarget) or (isinstance(holder, cst.AugAssign) and holder.target is parent):
                 return f"`{use.value}[...] =` writes through it"
             return None
-        expr_parent, child = self._expr_parent(use)
+        expr_parent, child = self.expr_parent(use)
         if isinstance(expr_parent, cst.Assign) and isinstance(child, cst.AssignTarget):
             return None  # a rebinding
         reason = self._consumer_escape(expr_parent, child, use)

@@ -23,8 +23,10 @@ class DataIndexZero(Rule):
     The replacement is `x.item()`, the Python number that 0.3 gave. It is safe where `x` is known to
     be 0-dim: a loss (a loss-like name, a call of a criterion module or `F.*_loss` that reduces, a
     sum of such) or a full reduction such as `x.sum()`. Elsewhere `.item()` is equivalent only if `x`
-    has exactly one element (with more it raises), so it is an unsafe fix; `x.detach()[0]` is
-    offered as the exact alternative, which keeps what the line does on modern PyTorch.
+    has exactly one element (with more it raises) and the value is used as a number (arithmetic,
+    formatting, comparison: not as a tensor), so it is an unsafe fix, not offered where the value is used
+    as a tensor. `x.detach()[0]` is offered as the exact alternative, which keeps what the line does on
+    modern PyTorch, where nothing can write in place through the row it returns.
 
     ## References
     - [PyTorch 0.4.0 migration guide](https://pytorch.org/2018/04/22/0_4_0-migration-guide.html)
@@ -82,7 +84,9 @@ class DataIndexZero(Rule):
             self.report(subscript, edits=[self.edit(item, keep, f"Replace with `{code}.item()`")])
             return
         detached = subscript.with_changes(value=method_call(base, "detach"))
-        edits = [self.edit(item, Safety.UNSAFE, f"Replace with `{code}.item()` (unsafe: only if `{code}` has exactly one element)")]
+        edits = []
+        if self.ctx.tensors.data_uses.number_ok(subscript) and not self.ctx.tensors.is_per_element(base):
+            edits.append(self.edit(item, Safety.UNSAFE, f"Replace with `{code}.item()` (unsafe: only if `{code}` has exactly one element)"))
         if use.escape is None:
             edits.append(self.edit(detached, keep, f"Replace with `{code}.detach()[0]`"))
         name = code if len(code) <= 30 and "\n" not in code else "x"

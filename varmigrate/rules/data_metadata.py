@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use
+from ..helpers import data_use, drop_attribute
 from ..rule import Invalid, Rule, Safety, Valid
 from ..tensors import METADATA, DataUses
 
@@ -11,7 +11,8 @@ class DataMetadata(Rule):
     """
     ## What it does
     Checks for metadata read through `.data`: `x.data.size()`, `.shape`, `.dim()`, `.ndimension()`,
-    `.dtype`, `.type()`, `.is_cuda`, `.device`, `.numel()`, `.tolist()`, `len(x.data)`.
+    `.dtype`, `.type()`, `.is_cuda`, `.device`, `.numel()`, `.tolist()`, `len(x.data)`, and
+    `isinstance(x.data, torch.cuda.FloatTensor)`.
 
     ## Why is this bad?
     In PyTorch 0.3 a `Variable` did not expose all of its tensor's metadata, so legacy code went
@@ -20,8 +21,9 @@ class DataMetadata(Rule):
 
     ## Fix safety
     `.data` is dropped. Shape, dtype, device, element count, `len()` and the `tolist()` values are the
-    same for a tensor and its `.data` (and `tolist()` works on tensors that require grad), so the fix is
-    safe. `.type(T)` with an argument is a conversion, not metadata, and is left to `data-read`.
+    same for a tensor and its `.data` (and `tolist()` works on tensors that require grad), and
+    `isinstance` against a legacy tensor type matches on dtype, device and layout (a `Parameter` included),
+    so the fix is safe. `.type(T)` with an argument is a conversion, not metadata, and is left to `data-read`.
 
     ## References
     - SEMANTICS.md, section E (metadata and `tolist()` rows)
@@ -50,7 +52,7 @@ class DataMetadata(Rule):
     def visit_Attribute(self, node: cst.Attribute) -> None:
         use = data_use(self.ctx, node)
         if use is not None and use.kind == METADATA:
-            self.report(node, f"`.data` is not needed to read {_what(self.ctx.tensors.data_uses, node)}", [self.edit(node.value)])
+            self.report(node, f"`.data` is not needed to read {_what(self.ctx.tensors.data_uses, node)}", [self.edit(drop_attribute(node))])
 
 
 def _what(uses: DataUses, node: cst.Attribute) -> str:
@@ -59,4 +61,5 @@ def _what(uses: DataUses, node: cst.Attribute) -> str:
         call = uses.parent(parent)
         name = parent.attr.value
         return f"`.{name}()`" if isinstance(call, cst.Call) and call.func is parent else f"`.{name}`"
-    return "`len()`"
+    call = uses.expr_parent(node)[0]
+    return "`len()`" if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "len" else "its type"

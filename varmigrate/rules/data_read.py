@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, method_call
+from ..helpers import data_use, drop_attribute, replace_attribute_call
 from ..rule import Invalid, Rule, Safety, Valid
 from ..tensors import READ
 
@@ -31,8 +31,10 @@ class DataRead(Rule):
       a read: that is the truncated-BPTT case `h = h.data; out, h = rnn(x, h)`, which SEMANTICS.md rates
       equivalent "always in practice" (a module that wrote its input in place would be the exception).
     Otherwise (returned, stored, passed to an unknown function, written in place) the fix is unsafe, and
-    the message names what makes it so. In a comparison (`pred.eq(target.data)`, `a.data == b`) the
-    result never carries gradient, so `.data` is simply dropped (safe).
+    the message names what makes it so. Where the result never carries gradient (a comparison such as
+    `pred.eq(target.data)` or `a.data == b`, or a chain of ops ending in `.item()`/`.tolist()` such as
+    `out.data.max().item()`), `.data` is simply dropped (safe: same values, and the result is a number
+    or a boolean tensor either way).
     `Variable(x.data)` is left to the `Variable` rules, which turn it into `x.detach()`.
 
     ## References
@@ -78,16 +80,15 @@ class DataRead(Rule):
         use = data_use(self.ctx, node)
         if use is None or use.kind != READ:
             return
-        base = node.value
         if use.compared:
-            self.report(node, "`.data` is not needed in a comparison: its result never carries gradient",
-                        [self.edit(base, title="Remove `.data`")])
+            self.report(node, "`.data` is not needed here: the result (a comparison, `.item()`, `.tolist()`) never carries gradient",
+                        [self.edit(drop_attribute(node), title="Remove `.data`")])
         elif use.escape is None:
-            self.report(node, edits=[self.edit(method_call(base, "detach"))])
+            self.report(node, edits=[self.edit(replace_attribute_call(node, "detach"))])
         else:
             self.report(
                 node,
                 f"`x.data` reads a tensor behind autograd's back; `x.detach()` is equivalent only if nothing writes in place "
                 f"through the alias while a graph that saved `x` waits for backward ({use.escape})",
-                [self.edit(method_call(base, "detach"), Safety.UNSAFE, "Replace `x.data` with `x.detach()` (unsafe: see the condition)")],
+                [self.edit(replace_attribute_call(node, "detach"), Safety.UNSAFE, "Replace `x.data` with `x.detach()` (unsafe: see the condition)")],
             )

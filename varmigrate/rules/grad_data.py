@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use
+from ..helpers import data_use, drop_attribute
 from ..rule import Invalid, Rule, Safety, Valid
 from ..tensors import GRAD
 
@@ -62,7 +62,7 @@ class GradData(Rule):
                 node,
                 "`w.grad.data`: this file uses `create_graph=True`, where gradients carry history that `.data` cuts "
                 "and `.grad` keeps; `w.grad` is equivalent only if this gradient does not require grad",
-                [self.edit(node.value, Safety.UNSAFE, "Replace `w.grad.data` with `w.grad` (unsafe: only if the gradient does not require grad)")],
+                [self.edit(drop_attribute(node), Safety.UNSAFE, "Replace `w.grad.data` with `w.grad` (unsafe: only if the gradient does not require grad)")],
             )
             return
-        self.report(node, edits=[self.edit(node.value)])
+        self.report(node, edits=[self.edit(drop_attribute(node))])
