@@ -11,6 +11,7 @@ worker start-up included).  Also checks that both executors record bitwise-ident
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -121,6 +122,7 @@ def main() -> int:
         startup = time.perf_counter() - t0
         fork_specs = specs(pairs, tmp / "fork")
         fork_s, fork_res = run_all(worker, fork_specs, args.jobs)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         fork2_s = None
         if args.jobs == 1:
             fork2_s, _ = run_all(worker, specs(pairs, tmp / "fork2"), 2)
@@ -129,30 +131,38 @@ def main() -> int:
         fresh_specs = specs(pairs[:n_fresh], tmp / "fresh")
         fresh_s, fresh_res = run_all(FreshExecutor(), fresh_specs, args.jobs)
 
-        print(f"{'pair':<8} {'events':>6} {'verdict':<10} {'fork s/pair':>11} {'fresh s/pair':>12} {'ratio':>6} trace")
+        print(f"{'pair':<8} {'events':>6} {'verdict':<10} {'fork s/pair':>11} {'(cpu)':>6} "
+              f"{'fresh s/pair':>12} {'(cpu)':>6} {'ratio':>6} trace")
         same_all = True
         for i, (name, _, _) in enumerate(pairs):
             fb, fa = fork_res[2 * i], fork_res[2 * i + 1]
             verdict = decide(fb, None, fa).verdict
             fork_pair = fb.wall_s + fa.wall_s
-            row = f"{name:<8} {fb.summary.get('events', 0):>6} {verdict:<10} {fork_pair:>11.3f}"
+            row = (f"{name:<8} {fb.summary.get('events', 0):>6} {verdict:<10} {fork_pair:>11.3f} "
+                   f"{fb.cpu_s + fa.cpu_s:>6.3f}")
             if i < n_fresh:
                 rb, ra = fresh_res[2 * i], fresh_res[2 * i + 1]
                 fresh_pair = rb.wall_s + ra.wall_s
                 same = all(compare_traces(Trace.load(x.out_dir, x.summary), Trace.load(y.out_dir, y.summary)).tier
                            == Tier.IDENTICAL for x, y in ((fb, rb), (fa, ra)))
                 same_all &= same
-                row += f" {fresh_pair:>12.3f} {fresh_pair / fork_pair:>5.1f}x {'identical' if same else 'DIFFERENT'}"
+                row += (f" {fresh_pair:>12.3f} {rb.cpu_s + ra.cpu_s:>6.3f} {fresh_pair / fork_pair:>5.1f}x "
+                        f"{'identical' if same else 'DIFFERENT'}")
             print(row)
         per_fork = (fork_s + startup) / len(pairs)
         per_fresh = fresh_s / n_fresh
         print()
+        print(f"load average: {load:.2f} on {os.cpu_count()} cores (figures inflate above ~1 per core)")
         print(f"fork worker : start-up {startup:.2f} s, {len(pairs)} pairs in {fork_s:.2f} s "
               f"({fork_s / len(pairs):.3f} s/pair, {per_fork:.3f} s/pair amortized incl. start-up, -j {args.jobs})")
         if fork2_s is not None:
             print(f"fork worker : {len(pairs)} pairs in {fork2_s:.2f} s with -j 2 "
                   f"({(fork2_s) / len(pairs):.3f} s/pair)")
         print(f"fresh       : {n_fresh} pairs in {fresh_s:.2f} s ({per_fresh:.3f} s/pair, -j {args.jobs})")
+        cpu_fork = sum(r.cpu_s for r in fork_res) / len(pairs)
+        cpu_fresh = sum(r.cpu_s for r in fresh_res) / n_fresh
+        print(f"cpu time    : fork {cpu_fork:.3f} s/pair, fresh {cpu_fresh:.3f} s/pair "
+              f"({cpu_fresh / cpu_fork:.1f}x; children only, load-independent)")
         ratio = per_fresh / per_fork
         print(f"ratio       : {ratio:.1f}x faster per pair (amortized); traces "
               f"{'bitwise identical' if same_all else 'DIFFERENT'} across executors")

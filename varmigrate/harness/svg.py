@@ -8,6 +8,7 @@ from html import escape
 from typing import Optional, Sequence
 
 W, H, PAD = 560, 220, 40
+LEFT = 64  # room for y labels such as 0.0114
 
 
 def loss_overlay(before: Sequence[Sequence[float]], after: Sequence[Sequence[float]],
@@ -27,7 +28,7 @@ def loss_overlay(before: Sequence[Sequence[float]], after: Sequence[Sequence[flo
         y1 = y0 + 1
 
     def sx(x: float) -> float:
-        return PAD + (x - x0) / (x1 - x0) * (W - 2 * PAD)
+        return LEFT + (x - x0) / (x1 - x0) * (W - LEFT - PAD)
 
     def sy(y: float) -> float:
         return H - PAD + (ty(y) - y0) / (y1 - y0) * (2 * PAD - H)
@@ -41,12 +42,12 @@ def loss_overlay(before: Sequence[Sequence[float]], after: Sequence[Sequence[flo
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
         f'role="img" aria-label="{escape(title)}">',
         f'<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>',
-        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="#999"/>',
-        f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" stroke="#999"/>',
-        f'<text x="{PAD}" y="{H - PAD + 16}" font-size="11">{x0:g}</text>',
+        f'<line x1="{LEFT}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="#999"/>',
+        f'<line x1="{LEFT}" y1="{PAD}" x2="{LEFT}" y2="{H - PAD}" stroke="#999"/>',
+        f'<text x="{LEFT}" y="{H - PAD + 16}" font-size="11">{x0:g}</text>',
         f'<text x="{W - PAD}" y="{H - PAD + 16}" font-size="11" text-anchor="end">{x1:g} (event)</text>',
-        f'<text x="{PAD - 4}" y="{PAD}" font-size="11" text-anchor="end">{max(ys):.3g}</text>',
-        f'<text x="{PAD - 4}" y="{H - PAD}" font-size="11" text-anchor="end">{min(ys):.3g}</text>',
+        f'<text x="{LEFT - 4}" y="{PAD}" font-size="11" text-anchor="end">{max(ys):.3g}</text>',
+        f'<text x="{LEFT - 4}" y="{H - PAD}" font-size="11" text-anchor="end">{min(ys):.3g}</text>',
         f'<text x="{W / 2}" y="16" font-size="12" text-anchor="middle">{escape(title)} ({scale})</text>',
     ]
     if diverged_at is not None and x0 <= diverged_at <= x1:
