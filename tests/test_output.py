@@ -140,3 +140,10 @@ def test_text_edits_round_trip() -> None:
     widened = text_edits(old, new, (2, 5, 2, 16))
     assert TextEdit(2, 5, 2, 16, "x") in widened
     assert apply(old, widened) == new
+
+
+def test_sarif_absolute_paths_are_file_uris(tree: Path) -> None:
+    log = json.loads(check("--output-format", "sarif", str(tree / "legacy.py")))
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": (tree / "legacy.py").as_uri()}

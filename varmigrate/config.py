@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,12 +228,3 @@ def resolve_settings(
         settings.unsafe_fixes = unsafe_fixes
     return settings
 
-
-def relative_display(path: str, root: Optional[Path] = None) -> str:
-    """`path` as the user typed it when relative; otherwise relative to cwd when below it."""
-    if not os.path.isabs(path):
-        return path
-    try:
-        return os.path.relpath(path, root or Path.cwd())
-    except ValueError:
-        return path

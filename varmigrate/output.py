@@ -328,11 +328,14 @@ def json_report(findings: Sequence[Finding], errors: Sequence[SourceError], unsa
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
-def _uri(path: str) -> str:
-    from pathlib import PurePath
+def _artifact(path: str) -> dict[str, str]:
+    """Relative paths are relative to the checkout (%SRCROOT%); absolute ones become file URIs."""
+    from pathlib import Path, PurePath
     from urllib.parse import quote
 
-    return quote(PurePath(path).as_posix())
+    if PurePath(path).is_absolute():
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(PurePath(path).as_posix()), "uriBaseId": "%SRCROOT%"}
 
 
 def _sarif_rules() -> list[dict[str, Any]]:
@@ -366,7 +369,7 @@ def sarif_report(findings: Sequence[Finding], errors: Sequence[SourceError], uns
     index = {r["id"]: i for i, r in enumerate(rules)}
     results = []
     for f in findings:
-        artifact = {"uri": _uri(f.path), "uriBaseId": "%SRCROOT%"}
+        artifact = _artifact(f.path)
         result: dict[str, Any] = {
             "ruleId": f.code,
             "level": "error",
@@ -399,7 +402,7 @@ def sarif_report(findings: Sequence[Finding], errors: Sequence[SourceError], uns
         "level": "error",
         "message": {"text": e.message},
         "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": _uri(e.path), "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": _artifact(e.path),
             **({"region": {"startLine": e.line, "startColumn": max(e.column, 1)}} if e.line else {}),
         }}],
     } for e in errors]
