@@ -54,7 +54,12 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
            select: Optional[str], ignore: Optional[str], report_dir: Optional[Path], timeout: float,
            device: str, jobs: int, seed: int, executor: str) -> None:
     """Run each before/after pair under the gradient harness and compare the traces."""
+    import importlib.util
+
     from .pairs import Options, Pair, dir_pairs, file_pair, fixture_pairs
+
+    if importlib.util.find_spec("torch") is None:
+        raise click.UsageError("`varmigrate verify` needs torch: pip install 'varmigrate[verify]'")
 
     opts = Options(timeout=timeout, device=device, seed=seed, jobs=jobs, executor=executor)
     modes = sum(x is not None for x in (fixtures, pair_dirs, root)) + (1 if paths and root is None else 0)

@@ -102,17 +102,20 @@ def compare_info(a: Optional[dict[str, Any]], b: Optional[dict[str, Any]], dir_a
 
 def _compare_stored(a: dict[str, Any], b: dict[str, Any], dir_a: Path, dir_b: Path, name: str,
                     fld: str, numel: int) -> TensorDiff:
-    import torch
+    stored = a.get("at") is not None and b.get("at") is not None
+    ta = tb = None
+    if stored:  # torch only when there are bytes to compare
+        from .tensorio import load
 
-    from .tensorio import load
-
-    ta, tb = load(dir_a, a), load(dir_b, b)
+        ta, tb = load(dir_a, a), load(dir_b, b)
     if ta is None or tb is None:
         diff = None
         if "absmax" in a and "absmax" in b:
             diff = abs(a["absmax"] - b["absmax"])
         return TensorDiff(name, fld, Tier.DIVERGED, max_abs=diff, numel=numel,
                           note="hashes differ; tensor not stored (budget), lower bound from stats")
+    import torch
+
     nan_same = True
     if ta.is_floating_point() or ta.is_complex():
         na, nb = torch.isnan(ta), torch.isnan(tb)

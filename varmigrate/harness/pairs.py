@@ -118,6 +118,15 @@ def _spec(side: Side, role: str, idx: int, opts: Options, work: Path) -> RunSpec
                    gradcheck=role == "after", tensor_budget=opts.tensor_budget)
 
 
+def _safe_run(ex: Executor, spec: RunSpec) -> RunResult:
+    """A dead worker is reported as this run's harness error, not as a crash of verify."""
+    try:
+        return ex.run(spec)
+    except Exception as exc:  # noqa: BLE001 - any executor failure becomes a verdict input
+        return RunResult(run_id=spec.run_id, out_dir=spec.out_dir, status="error",
+                         message=f"harness error: {exc}")
+
+
 def run_pairs(pairs: list[Pair], opts: Options, executor: Optional[Executor] = None,
               work_dir: Optional[Path] = None) -> Iterator[PairResult]:
     """Yields one result per pair, in order, as soon as its runs are done."""
@@ -131,7 +140,7 @@ def run_pairs(pairs: list[Pair], opts: Options, executor: Optional[Executor] = N
             roles = {"before": pair.before, "after": pair.after}
             if opts.gate:
                 roles["before_rerun"] = pair.rerun or pair.before
-            futs = {role: pool.submit(ex.run, _spec(side, role, i, opts, work)) for role, side in roles.items()}
+            futs = {role: pool.submit(_safe_run, ex, _spec(side, role, i, opts, work)) for role, side in roles.items()}
             jobs.append(futs)
         for pair, futs in zip(pairs, jobs):
             runs = {role: f.result() for role, f in futs.items()}
