@@ -341,3 +341,20 @@ def drop_attribute(node: cst.Attribute) -> cst.BaseExpression:
 def replace_attribute_call(node: cst.Attribute, method: str) -> cst.Call:
     """`x.data` -> `x.<method>()`, keeping the dot (and any comment around it) where it was."""
     return cst.Call(func=node.with_changes(attr=cst.Name(method)))
+
+
+def drop_data(ctx: FileContext, node: cst.Attribute) -> tuple[cst.CSTNode, cst.BaseExpression]:
+    """(node to replace, replacement) that removes `.data` from `node`. A comment before the dot of
+    `.data` moves to the next dot of the chain (`p.grad  # why` / `.data` / `.size()` -> `p.grad  # why`
+    / `.size()`); with no next dot it stays inside parentheses (`drop_attribute`)."""
+    parent = ctx.tensors.data_uses.parent(node)
+    ws = node.dot.whitespace_before
+    if (
+        comments_in(ws)
+        and isinstance(parent, cst.Attribute)
+        and parent.value is node
+        and not comments_in(parent.dot.whitespace_before)
+        and not comments_in(node.dot.whitespace_after)
+    ):
+        return parent, parent.with_changes(value=node.value, dot=parent.dot.with_changes(whitespace_before=ws))
+    return node, drop_attribute(node)

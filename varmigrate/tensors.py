@@ -256,6 +256,9 @@ class TensorInference:
                 return True
         if isinstance(func, cst.Name) and _criterion_like(func.value) and func.value not in self.non_tensor_names:
             return True
+        # `next(model.parameters())`
+        if isinstance(func, cst.Name) and func.value == "next" and node.args and _iterates_parameters(node.args[0].value):
+            return True
         # A module's forward: `model(x)`, `self.fc1(x)`, `nn.Linear(3, 4)(x)`.
         return self.is_module(func)
 
@@ -588,7 +591,12 @@ class DataUses:
     def _classify(self, data: cst.Attribute) -> Optional[DataUse]:
         parent = self.parent(data)
         base = data.value
-        # 1. Assignment targets.
+        # 1. Assignment targets (also inside a tuple target: `p.data, extra = new, None`).
+        holder = parent
+        while isinstance(holder, (cst.Element, cst.Tuple, cst.List)):
+            holder = self.parent(holder)
+        if holder is not parent and isinstance(holder, (cst.AssignTarget, cst.For, cst.CompFor)):
+            return DataUse(ASSIGN, data)
         if isinstance(parent, cst.AssignTarget):
             return DataUse(ASSIGN, data, statement=self.parent(parent))
         if isinstance(parent, cst.AugAssign) and parent.target is data:

@@ -167,10 +167,14 @@ class DataInplaceUpdate(Rule):
                 safety = Safety.UNSAFE
             self.report(line, message, [self.edit(replace, safety, needs_torch=True)])
         else:
-            def replace_inline(updated: cst.CSTNode) -> cst.CSTNode:
-                return rewriter.rewrite(updated, detach=True)  # type: ignore[return-value]
+            # A gradient zeroed or clamped by constants needs neither `no_grad` nor `.detach()`.
+            detach = not (grad and _constant_args(small))
 
-            self.report(small, message, [self.edit(replace_inline, safety, "Update `w.detach()` in place instead of `w.data`")])
+            def replace_inline(updated: cst.CSTNode) -> cst.CSTNode:
+                return rewriter.rewrite(updated, detach=detach)  # type: ignore[return-value]
+
+            title = "Update `w.detach()` in place instead of `w.data`" if detach else "Remove `.data`"
+            self.report(small, message, [self.edit(replace_inline, safety, title)])
 
 
 def _update_name(small: cst.CSTNode) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, drop_attribute
+from ..helpers import data_use, drop_data
 from ..rule import Invalid, Rule, Safety, Valid
 from ..tensors import ITEM
 
@@ -44,4 +44,5 @@ class DataItem(Rule):
     def visit_Attribute(self, node: cst.Attribute) -> None:
         use = data_use(self.ctx, node)
         if use is not None and use.kind == ITEM:
-            self.report(node, edits=[self.edit(drop_attribute(node))])
+            target, new = drop_data(self.ctx, node)
+            self.report(target, edits=[self.edit(new)])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, drop_attribute
+from ..helpers import data_use, drop_data
 from ..rule import Invalid, Rule, Safety, Valid
 from ..tensors import METADATA, DataUses
 
@@ -52,7 +52,8 @@ class DataMetadata(Rule):
     def visit_Attribute(self, node: cst.Attribute) -> None:
         use = data_use(self.ctx, node)
         if use is not None and use.kind == METADATA:
-            self.report(node, f"`.data` is not needed to read {_what(self.ctx.tensors.data_uses, node)}", [self.edit(drop_attribute(node))])
+            target, new = drop_data(self.ctx, node)
+            self.report(target, f"`.data` is not needed to read {_what(self.ctx.tensors.data_uses, node)}", [self.edit(new)])
 
 
 def _what(uses: DataUses, node: cst.Attribute) -> str:

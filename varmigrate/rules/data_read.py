@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, drop_attribute, replace_attribute_call
+from ..helpers import data_use, drop_data, replace_attribute_call
 from ..rule import Invalid, Rule, Safety, Valid
 from ..tensors import READ
 
@@ -81,8 +81,9 @@ class DataRead(Rule):
         if use is None or use.kind != READ:
             return
         if use.compared:
-            self.report(node, "`.data` is not needed here: the result (a comparison, `.item()`, `.tolist()`) never carries gradient",
-                        [self.edit(drop_attribute(node), title="Remove `.data`")])
+            target, new = drop_data(self.ctx, node)
+            self.report(target, "`.data` is not needed here: the result (a comparison, `.item()`, `.tolist()`) never carries gradient",
+                        [self.edit(new, title="Remove `.data`")])
         elif use.escape is None:
             self.report(node, edits=[self.edit(replace_attribute_call(node, "detach"))])
         else:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, drop_attribute
+from ..helpers import data_use, drop_data
 from ..rule import Invalid, Rule, Safety, Valid
 from ..tensors import GRAD
 
@@ -57,12 +57,13 @@ class GradData(Rule):
         use = data_use(self.ctx, node)
         if use is None or use.kind != GRAD:
             return
+        target, new = drop_data(self.ctx, node)
         if self.ctx.tensors.uses_create_graph:
             self.report(
-                node,
+                target,
                 "`w.grad.data`: this file uses `create_graph=True`, where gradients carry history that `.data` cuts "
                 "and `.grad` keeps; `w.grad` is equivalent only if this gradient does not require grad",
-                [self.edit(drop_attribute(node), Safety.UNSAFE, "Replace `w.grad.data` with `w.grad` (unsafe: only if the gradient does not require grad)")],
+                [self.edit(new, Safety.UNSAFE, "Replace `w.grad.data` with `w.grad` (unsafe: only if the gradient does not require grad)")],
             )
             return
-        self.report(node, edits=[self.edit(drop_attribute(node))])
+        self.report(target, edits=[self.edit(new)])
