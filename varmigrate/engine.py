@@ -298,6 +298,97 @@ class _ImportEditor(cst.CSTTransformer):
         return updated_node
 
 
+def _self_assignment(stmt: cst.CSTNode) -> bool:
+    """`x = x` / `a, b = a, b` (names only): what dropping `Variable` leaves of `x = Variable(x)`."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return False
+    assign = stmt.body[0]
+    if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+        return False
+
+    def names(node: cst.BaseExpression) -> Optional[list[str]]:
+        if isinstance(node, cst.Name):
+            return [node.value]
+        if isinstance(node, (cst.Tuple, cst.List)) and all(
+            isinstance(e, cst.Element) and isinstance(e.value, cst.Name) for e in node.elements
+        ):
+            return [e.value.value for e in node.elements]  # type: ignore[attr-defined]
+        return None
+
+    target, value = names(assign.targets[0].target), names(assign.value)
+    return target is not None and target == value
+
+
+class _SelfAssignmentRemover(cst.CSTTransformer):
+    """Drops `x = x` statements that a fix created (not ones the user wrote, counted by their code).
+
+    Such a statement is a no-op at module and function level (in a class body it would copy an
+    outer binding, so it stays). Its comments stay: leading lines move to the next statement, and a
+    statement with a trailing comment or no next sibling is kept.
+    """
+
+    def __init__(self, module: cst.Module, preexisting: dict[str, int]) -> None:
+        super().__init__()
+        self.module = module
+        self.allowance = dict(preexisting)
+        self._class_depth = [False]
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._class_depth.append(True)
+
+    def leave_ClassDef(self, original_node, updated_node):  # type: ignore[override]
+        self._class_depth.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._class_depth.append(False)
+
+    def leave_FunctionDef(self, original_node, updated_node):  # type: ignore[override]
+        self._class_depth.pop()
+        return updated_node
+
+    def _filter(self, body: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        out: list[cst.BaseStatement] = []
+        carry: list[cst.EmptyLine] = []
+        for i, stmt in enumerate(body):
+            if carry:
+                stmt = stmt.with_changes(leading_lines=[*carry, *stmt.leading_lines])
+                carry = []
+            last = i + 1 == len(body)
+            if not self._class_depth[-1] and _self_assignment(stmt) and not (last and not out):
+                code = self.module.code_for_node(stmt.with_changes(leading_lines=()))
+                assert isinstance(stmt, cst.SimpleStatementLine)
+                if self.allowance.get(code, 0) > 0:
+                    self.allowance[code] -= 1
+                elif stmt.trailing_whitespace.comment is None and not (
+                    last and any(line.comment is not None for line in stmt.leading_lines)
+                ):
+                    carry = [line for line in stmt.leading_lines if line.comment is not None]
+                    continue
+            out.append(stmt)
+        return out
+
+    def leave_IndentedBlock(self, original_node, updated_node):  # type: ignore[override]
+        return updated_node.with_changes(body=self._filter(updated_node.body))
+
+    def leave_Module(self, original_node, updated_node):  # type: ignore[override]
+        return updated_node.with_changes(body=self._filter(updated_node.body))
+
+
+def _self_assignment_codes(module: cst.Module) -> dict[str, int]:
+    counts: dict[str, int] = {}
+
+    class Collector(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            if _self_assignment(node):
+                code = module.code_for_node(node.with_changes(leading_lines=()))
+                counts[code] = counts.get(code, 0) + 1
+            return False
+
+    module.visit(Collector())
+    return counts
+
+
 def _insert_import_torch(module: cst.Module) -> cst.Module:
     """Add `import torch` before the first torch import (after docstring and __future__)."""
     body = list(module.body)
@@ -336,6 +427,7 @@ def _apply_round(
     new_module = module.visit(applier)
     if not applier.applied:
         return module, []
+    new_module = new_module.visit(_SelfAssignmentRemover(new_module, _self_assignment_codes(module)))
     if removable:
         after_uses = _count_name_uses(new_module, removable)
         gone = {n for n in removable if before_uses[n] > 0 and after_uses[n] == 0}
