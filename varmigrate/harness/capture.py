@@ -74,8 +74,8 @@ class Recorder:
             self._event("grad", root_info, inputs, list(result), root_tensors=roots)
             return result
 
-        torch.autograd.backward = backward  # type: ignore[assignment]
-        torch.autograd.grad = grad  # type: ignore[assignment]
+        torch.autograd.backward = backward
+        torch.autograd.grad = grad
 
         def step_pre_hook(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             if not self.enabled or self._depth:
@@ -90,8 +90,8 @@ class Recorder:
         handle = register_optimizer_step_pre_hook(step_pre_hook)
 
         def undo() -> None:
-            torch.autograd.backward = orig_backward  # type: ignore[assignment]
-            torch.autograd.grad = orig_grad  # type: ignore[assignment]
+            torch.autograd.backward = orig_backward
+            torch.autograd.grad = orig_grad
             handle.remove()
 
         self._undo.append(undo)

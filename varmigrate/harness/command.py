@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
+
+if TYPE_CHECKING:
+    from .pairs import Options, Pair
 
 _EPILOG = """\b
 Modes:
@@ -106,7 +109,7 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
     sys.exit(0 if ok else 1)
 
 
-def _run(pairs: list["Pair"], opts: "Options", report_dir: Optional[Path]) -> bool:  # noqa: F821
+def _run(pairs: list[Pair], opts: Options, report_dir: Optional[Path]) -> bool:
     from . import report
     from .pairs import PairResult, verify as verify_pairs
     from .worker import make_executor

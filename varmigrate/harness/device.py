@@ -67,8 +67,8 @@ def map_cuda_to_cpu() -> None:
         HITS["Module.cuda"] += 1
         return self
 
-    torch.Tensor.cuda = tensor_cuda  # type: ignore[method-assign]
-    torch.nn.Module.cuda = module_cuda  # type: ignore[method-assign]
+    setattr(torch.Tensor, "cuda", tensor_cuda)
+    setattr(torch.nn.Module, "cuda", module_cuda)
     torch.Tensor.to = _wrap(torch.Tensor.to, "to(cuda)")  # type: ignore[method-assign]
     torch.nn.Module.to = _wrap(torch.nn.Module.to, "to(cuda)")  # type: ignore[method-assign]
     for name in _FACTORIES:
@@ -85,11 +85,11 @@ def map_cuda_to_cpu() -> None:
             return orig_type(self, *args, **kwargs)
         return orig_type(self, dtype, *args, **kwargs)
 
-    torch.Tensor.type = tensor_type  # type: ignore[method-assign]
+    setattr(torch.Tensor, "type", tensor_type)
     for name in _TENSOR_TYPES:
         if hasattr(torch, name):
             setattr(torch.cuda, name, getattr(torch, name))
-    torch.cuda.synchronize = lambda *a, **k: None  # type: ignore[assignment]
+    torch.cuda.synchronize = lambda *a, **k: None
 
 
 def setup(device: str) -> str:

@@ -66,7 +66,7 @@ def is_user_file(filename: str) -> bool:
 
 def user_frames(start: Optional[types.FrameType] = None) -> list[types.FrameType]:
     """The user's frames, innermost first."""
-    frame = start if start is not None else sys._getframe(1)
+    frame: Optional[types.FrameType] = start if start is not None else sys._getframe(1)
     out = []
     while frame is not None:
         if is_user_file(frame.f_code.co_filename):

@@ -60,7 +60,7 @@ def _patch_zero_dim_index() -> None:
             return self if self.requires_grad else self.item()
         return orig(self, idx)
 
-    torch.Tensor.__getitem__ = __getitem__  # type: ignore[method-assign]
+    setattr(torch.Tensor, "__getitem__", __getitem__)
 
 
 def _patch_type_eq_variable() -> None:
@@ -85,7 +85,7 @@ def _patch_type_eq_variable() -> None:
     # type.__eq__ answers NotImplemented for distinct classes.  Hash stays identity-based.
     VariableMeta.__eq__ = __eq__  # type: ignore[method-assign,assignment]
     VariableMeta.__ne__ = __ne__  # type: ignore[method-assign,assignment]
-    VariableMeta.__hash__ = type.__hash__  # type: ignore[method-assign,assignment]
+    VariableMeta.__hash__ = type.__hash__  # type: ignore[method-assign]
 
 
 class _LegacySelf:
@@ -183,7 +183,7 @@ def _patch_backward_keywords() -> None:
             kwargs["retain_graph"] = kwargs.pop("retain_variables")
         return orig_backward(*args, **kwargs)
 
-    torch.autograd.backward = autograd_backward  # type: ignore[assignment]
+    torch.autograd.backward = autograd_backward
 
 
 def install() -> None:
