@@ -48,6 +48,10 @@ def test_two_files_with_reports(tmp_path: Path) -> None:
     (pair,) = rep["pairs"]
     assert pair["first_divergence"]["tensor"] == "b" and pair["first_divergence"]["event"] == 1
     assert pair["shim"]["hits"] == {"zero_dim_index": 5}
+    # the op-level drill-down names the lost `b.grad.data.zero_()` (before.py line 26)
+    assert pair["drilldown"]["change"] == "delete"
+    assert pair["drilldown"]["before"] == {"op": "aten.zero_.default", "site": "before.py:26", "event": 1}
+    assert "aten.zero_.default at before.py:26 (event 1) runs only before" in result.output
     assert len(pair["loss"]["before"]) == 50
     html = (tmp_path / "report.html").read_text()
     assert "<svg" in html and "first divergence (event 1)" in html and "<script" not in html

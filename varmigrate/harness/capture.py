@@ -36,6 +36,7 @@ class Recorder:
         self.count = 0
         self.enabled = True
         self._depth = 0  # re-entrant backward (checkpointing) is part of the outer event
+        self.internal = False  # the recorder's own tensor work, hidden from the op drill-down
         self._tracked: dict[str, torch.Tensor] = {}
         self._undo: list[Callable[[], None]] = []
 
@@ -50,7 +51,7 @@ class Recorder:
             roots = _as_list(args[0] if args else kwargs.get("tensors"))
             inputs = _as_list(kwargs.get("inputs"))
             leaves = inputs or leaves_of(roots)
-            root_info = [self.store.record(r) for r in roots]
+            root_info = self._record_all(roots)
             self._depth += 1
             try:
                 result = orig_backward(*args, **kwargs)
@@ -65,7 +66,7 @@ class Recorder:
                 return orig_grad(*args, **kwargs)
             roots = _as_list(args[0] if args else kwargs.get("outputs"))
             inputs = _as_list(args[1] if len(args) > 1 else kwargs.get("inputs"))
-            root_info = [self.store.record(r) for r in roots]
+            root_info = self._record_all(roots)
             self._depth += 1
             try:
                 result = orig_grad(*args, **kwargs)
@@ -101,10 +102,24 @@ class Recorder:
             self._undo.pop()()
 
     # -- events -------------------------------------------------------------------------
-    def _event(self, kind: str, roots: list[dict[str, Any]], leaves: Sequence[torch.Tensor],
+    def _record_all(self, tensors: Sequence[torch.Tensor]) -> list[dict[str, Any]]:
+        self.internal = True
+        try:
+            return [self.store.record(t) for t in tensors]
+        finally:
+            self.internal = False
+
+    def _event(self, *args: Any, **kwargs: Any) -> None:
+        self.internal = True
+        try:
+            self._write_event(*args, **kwargs)
+        finally:
+            self.internal = False
+
+    def _write_event(self, kind: str, roots: list[dict[str, Any]], leaves: Sequence[torch.Tensor],
                grads: Sequence[Optional[torch.Tensor]], extra: Optional[dict[str, Any]] = None,
                root_tensors: Sequence[torch.Tensor] = ()) -> None:
-        frames = user_frames(sys._getframe(1))
+        frames = user_frames(sys._getframe(2))
         namer = Namer([*leaves, *root_tensors])
         namer.scan(frames)
         for pos, (info, r) in enumerate(zip(roots, root_tensors)):
@@ -138,6 +153,7 @@ class Recorder:
     def finish(self) -> dict[str, Any]:
         """Final values of every leaf seen in an event, by name."""
         self.enabled = False
+        self.internal = True
         final = {name: self.store.record(t) for name, t in sorted(self._tracked.items())}
         self._events.close()
         self.store.close()

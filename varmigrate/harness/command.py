@@ -128,6 +128,8 @@ def _run(pairs: list[Pair], opts: Options, report_dir: Optional[Path]) -> bool:
                    f"{events:>4} events{extra}  {res.seconds:.2f}s")
         if not d.ok or d.verdict == "EQUAL":
             click.echo(f"{'':<15}{d.reason}")
+        if res.drilldown:
+            click.echo(f"{'':<15}{res.drilldown['summary']}")
 
     results = verify_pairs(pairs, opts, ex, on_result=line)
     elapsed = time.perf_counter() - start

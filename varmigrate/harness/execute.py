@@ -146,6 +146,12 @@ def run(spec: RunSpec) -> dict[str, Any]:
         os.environ["VARMIGRATE_SEED"] = str(spec.seed)
         spec.argv = ["-p", "varmigrate.harness.pytest_plugin", "-p", "no:cacheprovider", *spec.argv]
     seed_everything(spec.seed)
+    mode = None
+    if spec.optrace_until >= 0:
+        from .optrace import make_mode
+
+        mode = make_mode(out / "ops.jsonl", recorder, spec.optrace_until)
+        mode.__enter__()
     start = time.perf_counter()
     try:
         _run_target(spec)
@@ -162,6 +168,9 @@ def run(spec: RunSpec) -> dict[str, Any]:
             "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-6000:],
         }
     summary["program_s"] = round(time.perf_counter() - start, 4)
+    if mode is not None:
+        mode.__exit__(None, None, None)
+        mode.close()
     summary.update(recorder.finish())
     recorder.uninstall()
     if probe:

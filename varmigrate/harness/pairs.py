@@ -13,11 +13,11 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from .compare import Trace, loss_series
 from .spec import DEFAULT_TENSOR_BUDGET, RunResult, RunSpec
-from .verdict import Decision, decide
+from .verdict import DIVERGED, Decision, decide
 from .worker import Executor, make_executor
 
 
@@ -57,6 +57,7 @@ class Options:
     executor: str = "fork"
     tensor_budget: int = DEFAULT_TENSOR_BUDGET
     gate: bool = True  # run the before side twice
+    drilldown: bool = True  # re-run a DIVERGED pair with an op-level trace
 
 
 @dataclass
@@ -66,6 +67,7 @@ class PairResult:
     runs: dict[str, RunResult]
     seconds: float
     loss: dict[str, list[list[float]]] = field(default_factory=dict)  # the loss curve per side
+    drilldown: Optional[dict[str, Any]] = None  # first differing aten op, for DIVERGED pairs
 
 
 def fixture_pairs(root: Path) -> list[Pair]:
@@ -127,6 +129,20 @@ def _safe_run(ex: Executor, spec: RunSpec) -> RunResult:
                          message=f"harness error: {exc}")
 
 
+def _drilldown(pair: Pair, event: int, idx: int, opts: Options, work: Path, ex: Executor) -> Optional[dict[str, Any]]:
+    from .optrace import first_difference
+
+    specs = {}
+    for role, side in (("before", pair.before), ("after", pair.after)):
+        spec = _spec(side, f"ops-{role}", idx, opts, work)
+        spec.shim, spec.gradcheck, spec.optrace_until = role == "before", False, event
+        specs[role] = spec
+    runs = {role: _safe_run(ex, spec) for role, spec in specs.items()}
+    if any(r.status == "error" for r in runs.values()):
+        return None
+    return first_difference(*(Path(specs[r].out_dir) / "ops.jsonl" for r in ("before", "after")))
+
+
 def run_pairs(pairs: list[Pair], opts: Options, executor: Optional[Executor] = None,
               work_dir: Optional[Path] = None) -> Iterator[PairResult]:
     """Yields one result per pair, in order, as soon as its runs are done."""
@@ -142,13 +158,17 @@ def run_pairs(pairs: list[Pair], opts: Options, executor: Optional[Executor] = N
                 roles["before_rerun"] = pair.rerun or pair.before
             futs = {role: pool.submit(_safe_run, ex, _spec(side, role, i, opts, work)) for role, side in roles.items()}
             jobs.append(futs)
-        for pair, futs in zip(pairs, jobs):
+        for i, (pair, futs) in enumerate(zip(pairs, jobs)):
             runs = {role: f.result() for role, f in futs.items()}
             decision = decide(runs["before"], runs.get("before_rerun"), runs["after"])
             loss = {role: loss_series(Trace.load(runs[role].out_dir)) for role in ("before", "after")}
+            drill = None
+            first = (decision.diff.first or {}) if decision.diff else {}
+            if opts.drilldown and decision.verdict == DIVERGED and first.get("event") is not None:
+                drill = _drilldown(pair, int(first["event"]), i, opts, work, ex)
             # all runs were queued up front, so a pair's cost is its runs' wall time, not its latency
             seconds = round(sum(r.wall_s for r in runs.values()), 3)
-            yield PairResult(pair, decision, runs, seconds, loss)
+            yield PairResult(pair, decision, runs, seconds, loss, drill)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         if own_work:

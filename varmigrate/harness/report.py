@@ -55,6 +55,7 @@ def pair_dict(res: PairResult) -> dict[str, Any]:
         "reason": d.reason,
         "note": res.pair.note,
         "first_divergence": diff.first if diff and d.verdict not in ("IDENTICAL", "INCONCLUSIVE") else None,
+        "drilldown": res.drilldown,
         "determinism": {"checked": bool(d.gate.get("checked")), "identical": d.gate.get("identical"),
                         "tier": d.gate.get("tier"), "first": d.gate.get("first")},
         "events": {"before": diff.before_events if diff else 0, "after": diff.after_events if diff else 0,
@@ -145,6 +146,9 @@ def to_markdown(rep: dict[str, Any]) -> str:
                       f"| {fd.get('verdict', '')} | {fd.get('event')} | {fd.get('kind')} | "
                       f"{fd.get('before_site')} / {fd.get('after_site')} | {fd.get('tensor')} {fd.get('field')} | "
                       f"{_g(fd.get('max_abs'))} | {_g(fd.get('max_rel'))} |"]
+        if p["drilldown"]:
+            lines += ["", f"Op-level drill-down: {p['drilldown']['summary']} "
+                          f"({p['drilldown']['matched_ops']} ops matched before it)."]
         bad = [t for t in p["tensors"] if t["verdict"] != "IDENTICAL"]
         if bad:
             lines += ["", "| tensor | field | verdict | first event | max abs | max rel | note |",
@@ -221,6 +225,9 @@ def to_html(rep: dict[str, Any]) -> str:
         for g in p["gradcheck"]:
             out.append(f"<li>gradcheck (float64) of <code>{escape(g['function'])}</code>: {escape(g['status'])}</li>")
         out.append("</ul>")
+        if p["drilldown"]:
+            out.append(f"<p>Op-level drill-down: {escape(p['drilldown']['summary'])} "
+                       f"({p['drilldown']['matched_ops']} ops matched before it).</p>")
         svg = loss_overlay(p["loss"].get("before", []), p["loss"].get("after", []), fd.get("event"),
                            f"{p['name']}: loss per event")
         if svg:

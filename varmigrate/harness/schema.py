@@ -55,6 +55,10 @@ _PAIR: dict[str, Any] = {
         "verdict": _VERDICT, "ok": {"type": "boolean"}, "reason": {"type": "string"},
         "note": {"type": "string"},
         "first_divergence": _DIVERGENCE,
+        "drilldown": {"type": ["object", "null"], "properties": {
+            "before_ops": {"type": "integer"}, "after_ops": {"type": "integer"},
+            "matched_ops": {"type": "integer"}, "change": {"enum": ["replace", "delete", "insert", "none"]},
+            "before": {"type": "object"}, "after": {"type": "object"}, "summary": {"type": "string"}}},
         "determinism": {"type": "object", "required": ["checked", "identical"], "properties": {
             "checked": {"type": "boolean"}, "identical": {"type": ["boolean", "null"]},
             "tier": {"anyOf": [_TIER, {"type": "null"}]}}},

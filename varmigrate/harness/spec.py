@@ -36,6 +36,7 @@ class RunSpec:
     seed: int = 0
     timeout: float = 120.0
     gradcheck: bool = False  # after-runs: float64 gradcheck of user autograd.Functions
+    optrace_until: int = -1  # >= 0: record aten ops up to this event (the DIVERGED drill-down)
     tensor_budget: int = DEFAULT_TENSOR_BUDGET
     memory_bytes: int = DEFAULT_MEMORY_BYTES
     file_bytes: int = DEFAULT_FILE_BYTES
