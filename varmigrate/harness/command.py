@@ -123,7 +123,8 @@ def _run(pairs: list[Pair], opts: Options, report_dir: Optional[Path]) -> bool:
         color = "green" if d.ok else ("yellow" if d.verdict in ("CLOSE", "INCONCLUSIVE") else "red")
         hits = sum(res.runs["before"].summary.get("shim_hits", {}).values())
         events = d.diff.compared if d.diff else 0
-        extra = f"  shim×{hits}" if hits else ""
+        mapped = sum(res.runs["after"].summary.get("device_hits", {}).values())
+        extra = (f"  shim×{hits}" if hits else "") + (f"  cuda→cpu×{mapped}" if mapped else "")
         click.echo(f"{click.style(f'{d.verdict:<14}', fg=color, bold=True)} {res.pair.name:<{width}}  "
                    f"{events:>4} events{extra}  {res.seconds:.2f}s")
         if not d.ok or d.verdict == "EQUAL":
