@@ -202,13 +202,13 @@ def to_html(rep: dict[str, Any]) -> str:
            f"{env['threads']} thread(s), deterministic algorithms on, device <code>{escape(str(env['device']))}</code>, "
            f"executor <code>{escape(env['executor'])}</code>.</p>",
            "<table><tr><th>pair</th><th>verdict</th><th>events</th><th>shim hits</th><th>reason</th></tr>"]
-    for p in rep["pairs"]:
-        out.append(f"<tr><td><a href='#{escape(p['name'])}'>{escape(p['name'])}</a></td><td>{_badge(p['verdict'])}"
+    for n, p in enumerate(rep["pairs"]):
+        out.append(f"<tr><td><a href='#pair{n}'>{escape(p['name'])}</a></td><td>{_badge(p['verdict'])}"
                    f"</td><td>{p['events']['compared']}</td><td>{p['shim']['total']}</td><td>{escape(p['reason'])}</td></tr>")
     out.append("</table>")
-    for p in rep["pairs"]:
+    for n, p in enumerate(rep["pairs"]):
         fd = p["first_divergence"] or {}
-        out += [f"<section id='{escape(p['name'])}'><h2>{escape(p['name'])} {_badge(p['verdict'])}</h2>",
+        out += [f"<section id='pair{n}'><h2>{escape(p['name'])} {_badge(p['verdict'])}</h2>",
                 f"<p>{escape(p['reason'])}</p>" + (f"<p>{escape(p['note'])}</p>" if p["note"] else "") + "<ul>",
                 f"<li>before: <code>{escape(p['before'])}</code> ({escape(_run_line(p['runs']['before']))})</li>",
                 f"<li>after: <code>{escape(p['after'])}</code> ({escape(_run_line(p['runs']['after']))})</li>"]
