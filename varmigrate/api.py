@@ -6,7 +6,9 @@ is imported only for files that pass the prefilter (`triggers.py`).
 
 from __future__ import annotations
 
+import ast
 import difflib
+import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +78,43 @@ def _internal_error(path: str, exc: BaseException) -> SourceError:
     return SourceError(path, 1, 1, f"internal error: {type(exc).__name__}: {exc}{where}; file left unchanged", kind="internal")
 
 
+# Beyond this naive bracket depth (or unary-operator run) CPython's own parser is asked first:
+# libcst's parser takes many seconds on such input before its visitors hit the recursion limit.
+_SUSPICIOUS_DEPTH = 50
+_UNARY_RUN = re.compile(r"(?:[-+~]\s*){50}|(?:\bnot\s+){50}|(?:\bawait\s+){50}|(?:\blambda\s*:\s*){50}")
+
+
+class _OnlyBrackets(dict):  # type: ignore[type-arg]
+    """A str.translate table that deletes every character but brackets."""
+
+    def __missing__(self, key: int) -> None:
+        return None
+
+
+_ONLY_BRACKETS = _OnlyBrackets({ord(c): c for c in "()[]{}"})
+
+
+def nesting_error(text: str) -> Optional[tuple[int, str]]:
+    """(line, message) when `text` is nested too deeply to process, found in milliseconds."""
+    depth = deepest = 0
+    for char in text.translate(_ONLY_BRACKETS):
+        depth += 1 if char in "([{" else -1
+        if depth > deepest:
+            deepest = depth
+    if deepest < _SUSPICIOUS_DEPTH and not _UNARY_RUN.search(text):
+        return None
+    try:
+        compile(text, "<nesting check>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except RecursionError:
+        return 1, "expressions are nested too deeply to process (Python's own parser gives up too); file left unchanged"
+    except SyntaxError as exc:
+        if "too many nested" in str(exc.msg) or "too complex" in str(exc.msg):
+            return exc.lineno or 1, f"{exc.msg} (Python's own parser rejects it too); file left unchanged"
+    except (ValueError, MemoryError):
+        pass
+    return None
+
+
 def process_text(text: str, path: str, settings: Settings, fix: bool) -> FileOutcome:
     outcome = FileOutcome(path=path, old_text=text)
     if path.endswith(".ipynb"):
@@ -88,6 +127,11 @@ def process_text(text: str, path: str, settings: Settings, fix: bool) -> FileOut
         return outcome
     if not may_have_findings(text):
         # Same answer as the engine's prefilter, without importing it.
+        outcome.new_text = text if fix else None
+        return outcome
+    too_deep = nesting_error(text)
+    if too_deep is not None:
+        outcome.errors.append(SourceError(path, too_deep[0], 1, too_deep[1]))
         outcome.new_text = text if fix else None
         return outcome
     from .engine import fix_source, lint_source
@@ -111,7 +155,7 @@ def process_source(path: Path, source: SourceText, settings: Settings, fix: bool
     try:
         outcome = process_text(source.text, display, settings, fix)
     except RecursionError:
-        return FileOutcome(display, errors=[SourceError(display, 1, 1, "file is too deeply nested to process; left unchanged")])
+        return FileOutcome(display, errors=[SourceError(display, 1, 1, "expressions are nested too deeply to process; file left unchanged")])
     except Exception as exc:  # a crash in one file never stops the others
         return FileOutcome(display, errors=[_internal_error(display, exc)])
     if write and outcome.changed and not any(e.kind == "error" for e in outcome.errors):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,7 @@ def _path_candidates(path: str, root: Optional[Path]) -> set[str]:
     candidates = {p.as_posix(), p.name}
     try:
         candidates.add(p.resolve().relative_to((root or Path.cwd()).resolve()).as_posix())
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         pass
     return candidates
 
@@ -129,7 +130,7 @@ def find_config(paths: Iterable[str] = (), cwd: Optional[Path] = None) -> Option
     cwd = cwd or Path.cwd()
     starts = [Path(p) for p in paths] or [cwd]
     for start in starts:
-        start = (cwd / start).resolve() if not start.is_absolute() else start
+        start = Path(os.path.realpath(cwd / start)) if not start.is_absolute() else start  # realpath: no error on a symlink loop
         folder = start if start.is_dir() else start.parent
         for candidate in [folder, *folder.parents]:
             pyproject = candidate / "pyproject.toml"

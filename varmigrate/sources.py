@@ -149,7 +149,7 @@ def _excluded(path: Path, patterns: Sequence[str], root: Optional[Path] = None) 
     candidates = {path.as_posix(), path.name}
     try:
         candidates.add(path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix())
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         pass
     for pattern in patterns:
         pattern = pattern.rstrip("/")
@@ -159,6 +159,11 @@ def _excluded(path: Path, patterns: Sequence[str], root: Optional[Path] = None) 
             if candidate.startswith(pattern + "/"):
                 return True
     return False
+
+
+def _identity(path: Path) -> str:
+    """The file a path names, for de-duplication; a dangling or looping link is its own file."""
+    return os.path.realpath(path) if os.path.exists(path) else os.path.abspath(path)
 
 
 def discover(
@@ -175,7 +180,7 @@ def discover(
             yield path, "no such file or directory"
             continue
         if path.is_file() or (path.is_symlink() and not path.is_dir()):
-            key = os.path.realpath(path)
+            key = _identity(path)
             if key not in seen:
                 seen.add(key)
                 yield path, None
@@ -192,7 +197,7 @@ def discover(
                 file = current / name
                 if _excluded(file, exclude, root):
                     continue
-                key = os.path.realpath(file)
+                key = _identity(file)
                 if key in seen:
                     continue
                 seen.add(key)
