@@ -92,6 +92,23 @@ class _Reads(cst.CSTVisitor):
         return False
 
 
+def grad_enabled_code(ctx: FileContext, flag: cst.BaseExpression) -> str:
+    """The `set_grad_enabled` argument meaning "not volatile": a real `bool` (it rejects ints and None),
+    with the precedence right: `not (a or b)`, never `not a or b`."""
+    if isinstance(flag, cst.UnaryOperation) and isinstance(flag.operator, cst.Not):
+        inner = flag.expression
+        already_bool = isinstance(inner, cst.Comparison) or (
+            isinstance(inner, cst.UnaryOperation) and isinstance(inner.operator, cst.Not))
+        code = ctx.code(inner)
+        if inner.lpar:  # `not (a or b)`: the parentheses belong to the operand
+            code = ctx.code(inner.with_changes(lpar=(), rpar=()))
+        return code if already_bool else f"bool({code})"
+    code = ctx.code(flag)
+    if isinstance(flag, (cst.BooleanOperation, cst.IfExp, cst.Lambda, cst.NamedExpr)) and not flag.lpar:
+        code = f"({code})"
+    return f"not {code}"
+
+
 def _reads(node: Optional[cst.CSTNode], graph_only: bool = True, seed: Optional[cst.CSTNode] = None) -> set[str]:
     if node is None:
         return set()
@@ -325,7 +342,7 @@ class VariableVolatile(Rule):
             return
         message = self.MESSAGE if volatile else (
             f"`volatile={flag_code}` has no effect on PyTorch >= 0.4 (a graph is built anyway); "
-            f"`with torch.set_grad_enabled(not {flag_code}):` restores the intent")
+            f"`with torch.set_grad_enabled({grad_enabled_code(self.ctx, args.volatile.value)}):` restores the intent")
         drop_safety = Safety.SAFE
         if args.requires_grad is not None and rg is not False:
             drop_safety = Safety.UNSAFE
@@ -338,7 +355,7 @@ class VariableVolatile(Rule):
         if scope is None:
             self.report(node, message, [self._drop(node, dropped, drop_safety)])
             return
-        manager = "no_grad()" if volatile else f"set_grad_enabled(not {flag_code})"
+        manager = "no_grad()" if volatile else f"set_grad_enabled({grad_enabled_code(self.ctx, args.volatile.value)})"
         message += (f"; the unsafe fix puts {scope.where} under `torch.{manager}`, which is equivalent only if that "
                     "block holds every use of the volatile value, nothing else in it needs gradients, and nothing "
                     "inspects `requires_grad`/`grad_fn` of the results")
