@@ -124,6 +124,10 @@ def lint_source(
     rules = selected_rules(settings)
     if imports is None and not passes_prefilter(text, rules):
         return LintResult()
+    if imports is None:
+        # A rule none of whose trigger words occur cannot report anything: not even instantiated.
+        # (Not for notebook cells: an alias imported in an earlier cell hides the word.)
+        rules = [r for r in rules if not r.TRIGGERS or any(word in text for word in r.TRIGGERS)]
     # `x.cuda(async=True)` parses only after the token pre-pass renames the keyword (same length,
     # so positions hold); the async-keyword rule reports the renamed spots and its fix spells them.
     parsed = prepass.prepare(text, {r.CODE for r in rules}, noqa_map(text))

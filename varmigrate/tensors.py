@@ -526,20 +526,9 @@ class DataUses:
         self._build_parents(inference.module)
 
     def _build_parents(self, module: cst.Module) -> None:
-        parents = self.parents
-        stack: list[cst.CSTNode] = []
+        from .walk import parent_map  # 5x cheaper than a CSTVisitor pass (no node is rebuilt)
 
-        class _Parents(cst.CSTVisitor):
-            def on_visit(self, node: cst.CSTNode) -> bool:
-                if stack:
-                    parents[id(node)] = stack[-1]
-                stack.append(node)
-                return True
-
-            def on_leave(self, original_node: cst.CSTNode) -> None:
-                stack.pop()
-
-        module.visit(_Parents())
+        self.parents.update(parent_map(module))
 
     def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
         return self.parents.get(id(node))
