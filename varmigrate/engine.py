@@ -6,6 +6,7 @@ Text in, text out: file handling (encodings, notebooks, atomic writes) lives in 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -61,7 +62,19 @@ def passes_prefilter(text: str, rules: Sequence[type[Rule]]) -> bool:
     return any(word in text for rule in rules for word in rule.TRIGGERS)
 
 
-def parse_error(path: str, exc: cst.ParserSyntaxError) -> SourceError:
+def parse_error(path: str, exc: cst.ParserSyntaxError, text: Optional[str] = None) -> SourceError:
+    """Prefer CPython's location and wording: libcst's can be a line late (CRLF files, IPython
+    magics) or `1:1` with the bare "Syntax Error" (an indentation mix-up)."""
+    if text is not None:
+        try:
+            with warnings.catch_warnings():  # e.g. SyntaxWarning for "\d" must not reach stderr
+                warnings.simplefilter("ignore")
+                compile(text, path, "exec", dont_inherit=True)
+        except SyntaxError as err:
+            if err.lineno:
+                return SourceError(path, err.lineno, err.offset or 1, f"SyntaxError: {err.msg}")
+        except (ValueError, RecursionError, MemoryError):
+            pass
     message = str(exc).splitlines()[0] if str(exc) else "invalid syntax"
     return SourceError(path, exc.raw_line, exc.raw_column + 1, f"SyntaxError: {message}")
 
@@ -137,7 +150,7 @@ def lint_source(
         legacy = python2.diagnose(parsed)
         if legacy is not None:
             return LintResult(errors=[SourceError(path, legacy.line, legacy.column, legacy.message)])
-        return LintResult(errors=[parse_error(path, exc)])
+        return LintResult(errors=[parse_error(path, exc, parsed)])
     except RecursionError:
         return LintResult(errors=[SourceError(path, 1, 1, "file is too deeply nested to parse")])
     return lint_module(module, path, settings, text, imports, rules)
