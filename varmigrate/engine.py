@@ -261,6 +261,13 @@ def _count_name_uses(module: cst.Module, names: set[str]) -> dict[str, int]:
         def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
             return False
 
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+            return not isinstance(node.target, cst.Name)  # `V = torch.autograd.Variable` binds, not uses
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)  # the `Variable` of `torch.autograd.Variable` is no local name
+            return False
+
         def visit_Name(self, node: cst.Name) -> None:
             if node.value in counts:
                 counts[node.value] += 1
@@ -293,8 +300,9 @@ class _ImportEditor(cst.CSTTransformer):
 
     def _statement_line(self, original_node, updated_node):
         if not updated_node.body:
-            if any(line.comment is not None for line in original_node.leading_lines):
-                self._carry = original_node.leading_lines
+            # updated_node: it may hold comments carried from a removed statement just above.
+            if any(line.comment is not None for line in updated_node.leading_lines):
+                self._carry = updated_node.leading_lines
             return cst.RemoveFromParent()
         return updated_node
 
@@ -307,12 +315,25 @@ class _ImportEditor(cst.CSTTransformer):
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
         if isinstance(original_node, cst.ImportFrom):
             return self._import_from(updated_node)
+        if _is_alias_assignment(original_node, self.remove):
+            return cst.RemoveFromParent()
         if id(original_node) == self._receiver and self._carry is not None:
             carry, self._carry, self._receiver = self._carry, None, None
             updated_node = updated_node.with_changes(leading_lines=[*carry, *updated_node.leading_lines])
         if isinstance(original_node, cst.SimpleStatementLine):
             return self._statement_line(original_node, updated_node)
         return updated_node
+
+
+def _is_alias_assignment(node: cst.CSTNode, names: set[str]) -> bool:
+    """`V = torch.autograd.Variable` (a name bound to a dotted name) for one of `names`."""
+    return (
+        isinstance(node, cst.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0].target, cst.Name)
+        and node.targets[0].target.value in names
+        and isinstance(node.value, (cst.Name, cst.Attribute))
+    )
 
 
 def _self_assignment(stmt: cst.CSTNode) -> bool:

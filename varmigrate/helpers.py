@@ -358,3 +358,21 @@ def drop_data(ctx: FileContext, node: cst.Attribute) -> tuple[cst.CSTNode, cst.B
     ):
         return parent, parent.with_changes(value=node.value, dot=parent.dot.with_changes(whitespace_before=ws))
     return node, drop_attribute(node)
+
+
+def short_code(ctx: FileContext, node: cst.CSTNode, limit: int = 40) -> str:
+    """The node's source on one line, shortened to `limit` characters, for messages."""
+    text = " ".join(ctx.code(node).split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def strip_device_moves(node: cst.BaseExpression) -> cst.BaseExpression:
+    """`loss.cpu()` -> `loss` (also `.cuda()`): the value `.item()` reads is the same."""
+    while (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("cpu", "cuda")
+    ):
+        node = node.func.value
+    return node

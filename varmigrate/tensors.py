@@ -61,7 +61,17 @@ TENSOR_ONLY_METHODS = {
     "norm", "eq", "ne", "gt", "lt", "ge", "le", "mm", "masked_fill", "index_select", "new", "exp",
     "log", "sqrt", "pow", "topk", "is_cuda", "storage", "to", "permute", "view_as", "zero_", "normal_",
     "uniform_", "fill_", "copy_", "add_", "sub_", "mul_", "div_", "clamp_", "addcmul_", "addcdiv_",
+    "div", "mul", "sigmoid", "softmax", "log_softmax", "new_zeros", "new_ones", "new_full", "new_empty",
+    "new_tensor",
 }
+# Methods ndarrays share with tensors: a chain through them after `.data` still needs a tensor-only
+# method further on (`out.data.view(-1).div(t).exp()`) to count as evidence.
+_SHARED_ARRAY_METHODS = {
+    "view", "reshape", "squeeze", "transpose", "flatten", "sum", "mean", "max", "min", "abs", "clip",
+    "round", "cumsum", "prod", "std", "var", "argmax", "argmin", "repeat",
+}
+# `.new(...)` and friends make a fresh tensor that never requires grad: `.data` before them is noise.
+NEW_METHODS = {"new", "new_zeros", "new_ones", "new_full", "new_empty", "new_tensor"}
 # `torch.nn` loss classes / `torch.nn.functional` loss functions: their result is 0-dim unless they
 # are asked not to reduce.
 _LOSS_FUNCTIONS = {
@@ -389,7 +399,8 @@ def _torch_callable_returns_tensor(q: str) -> bool:
     if last in _NON_TENSOR_FUNCS:
         return False
     if q.startswith("torch.nn."):
-        return q.startswith(("torch.nn.functional.", "torch.nn.init."))
+        # `nn.parallel.data_parallel(module, input)` is a module's forward (dcgan's netD).
+        return q.startswith(("torch.nn.functional.", "torch.nn.init.")) or q == "torch.nn.parallel.data_parallel"
     if q.startswith("torch.autograd."):
         return last in ("grad",)
     return last.endswith("Tensor") or last[:1].islower()
@@ -508,6 +519,8 @@ class DataUse:
     compared: bool = False
     # INPLACE: the statement (SimpleStatementLine) or small statement that performs the update.
     statement: Optional[cst.CSTNode] = None
+    # INDEX_ZERO through a numpy conversion (`loss.cpu().data.numpy()[0]`): the `[0]` subscript.
+    subscript: Optional[cst.Subscript] = None
 
     @property
     def base(self) -> cst.BaseExpression:
@@ -558,8 +571,7 @@ class DataUses:
         # look like a dataset, loader or options object.
         if not isinstance(base, cst.Name) or _container_like(base.value):
             return False
-        parent = self.parent(data)
-        if isinstance(parent, cst.Attribute) and parent.value is data and parent.attr.value in TENSOR_ONLY_METHODS:
+        if self._tensor_only_chain(data):
             return True
         # An argument of a known tensor's method (`pred.eq(target.data)`, `w.copy_(src.data)`).
         expr_parent, child = self.expr_parent(data)
@@ -569,6 +581,22 @@ class DataUses:
             and isinstance(expr_parent.func, cst.Attribute)
             and inf.is_tensor(expr_parent.func.value)
         )
+
+    def _tensor_only_chain(self, data: cst.Attribute) -> bool:
+        """The methods called on `x.data` reach a tensor-only one, possibly through calls of methods
+        ndarrays also have: `output.data.view(-1).div(temperature).exp()`."""
+        node: cst.CSTNode = data
+        for _ in range(8):
+            parent = self.parent(node)
+            if not (isinstance(parent, cst.Attribute) and parent.value is node):
+                return False
+            if parent.attr.value in TENSOR_ONLY_METHODS:
+                return True
+            call = self.parent(parent)
+            if parent.attr.value not in _SHARED_ARRAY_METHODS or not (isinstance(call, cst.Call) and call.func is parent):
+                return False
+            node = call
+        return False
 
     # -- classification ----------------------------------------------------------------------
     def use(self, data: cst.Attribute) -> Optional[DataUse]:
@@ -620,6 +648,10 @@ class DataUses:
         # 6. Scalar extraction, metadata, indices.
         if isinstance(parent, cst.Subscript) and parent.value is data and _single_index(parent) == 0:
             return DataUse(INDEX_ZERO, data, escape=self.escape(parent))
+        numpy_zero = self._numpy_index_zero(data)
+        if numpy_zero is not None:
+            # The ndarray is a copy's view at worst, and `[0]` of it a number: nothing writes through it.
+            return DataUse(INDEX_ZERO, data, subscript=numpy_zero)
         method = self._method_called(data)
         if method == "item" and not self._call_of(data).args:  # type: ignore[union-attr]
             return DataUse(ITEM, data)
@@ -630,6 +662,66 @@ class DataUses:
         # 7. Everything else is a read.
         compared = self._compared(data)
         return DataUse(READ, data, escape=None if compared else self.escape(data), compared=compared)
+
+    def _numpy_index_zero(self, data: cst.Attribute) -> Optional[cst.Subscript]:
+        """`x.data.numpy()[0]`, `x.data.cpu().numpy()[0]`: the 0.3 way to a number, via numpy."""
+        node: cst.CSTNode = data
+        while True:
+            method = self._method_called(node)
+            call = self._call_of(node) if method is not None else None
+            if call is None or call.args or method not in ("cpu", "numpy"):
+                return None
+            if method == "cpu":
+                node = call
+                continue
+            holder = self.parent(call)
+            if (
+                isinstance(holder, cst.Subscript)
+                and holder.value is call
+                and _single_index(holder) == 0
+                and not self.is_store(holder)
+            ):
+                return holder
+            return None
+
+    def is_store(self, node: cst.CSTNode) -> bool:
+        parent = self.parent(node)
+        return isinstance(parent, (cst.AssignTarget, cst.Del)) or (isinstance(parent, cst.AugAssign) and parent.target is node)
+
+    def accumulated_scalar(self, name: cst.Name) -> Optional[str]:
+        """For `total[0]`: the code of a value `total` accumulates, when `total` is, in its scope, only
+        ever set to `0` and `+=` 0-dim values read through `.data`/`.detach()` (`total_loss +=
+        loss.data`), so that it is a 0-dim tensor. None otherwise."""
+        scope = self._scope_of(name)
+        sample: Optional[str] = None
+        for n in self._names_in(scope).get(name.value, []):
+            parent = self.parent(n)
+            if isinstance(parent, cst.AugAssign) and parent.target is n:
+                if not isinstance(parent.operator, cst.AddAssign) or not self._scalar_read(parent.value):
+                    return None
+                sample = sample or self.inference.module.code_for_node(parent.value)
+            elif isinstance(parent, cst.AssignTarget):
+                assign = self.parent(parent)
+                value = assign.value if isinstance(assign, cst.Assign) else None
+                if not (isinstance(value, (cst.Integer, cst.Float)) and float(value.evaluated_value) == 0):
+                    return None
+            elif self._is_binding(n) or isinstance(parent, cst.NameItem):
+                return None
+        return sample
+
+    def _scalar_read(self, value: cst.BaseExpression) -> bool:
+        """`loss.data`, `loss.detach()`, `n * crit(out, y).data`: a 0-dim tensor without history."""
+        inf = self.inference
+        if isinstance(value, cst.Attribute) and value.attr.value == "data":
+            return inf.is_scalar(value.value)
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "detach" and not value.args:
+            return inf.is_scalar(value.func.value)
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Multiply, cst.Divide)):
+            left, right = value.left, value.right
+            if self._scalar_read(left):
+                return not inf.is_tensor(right)
+            return isinstance(value.operator, cst.Multiply) and self._scalar_read(right) and not inf.is_tensor(left)
+        return False
 
     def _method_called(self, node: cst.CSTNode) -> Optional[str]:
         """`m` when `node` is the receiver of a call `node.m(...)`."""
@@ -683,6 +775,8 @@ class DataUses:
 
     def _is_metadata(self, data: cst.Attribute, parent: Optional[cst.CSTNode], method: Optional[str]) -> bool:
         if method is not None:
+            if method in NEW_METHODS:
+                return True  # a fresh tensor that never requires grad (VM204 says so)
             if method == "type":
                 return not self._call_of(data).args  # type: ignore[union-attr]
             return method in METADATA_METHODS
@@ -880,7 +974,10 @@ class DataUses:
         return reason
 
     def _uses(self, name: cst.Name) -> list[cst.Name]:
-        scope = self._scope_of(name)
+        names = self._names_in(self._scope_of(name))
+        return [n for n in names.get(name.value, []) if n is not name and not self._is_binding(n)]
+
+    def _names_in(self, scope: cst.CSTNode) -> dict[str, list[cst.Name]]:
         names = self._names_by_scope.get(id(scope))
         if names is None:
             names = {}
@@ -892,7 +989,7 @@ class DataUses:
 
             scope.visit(_Names())
             self._names_by_scope[id(scope)] = names
-        return [n for n in names.get(name.value, []) if n is not name and not self._is_binding(n)]
+        return names
 
     def _is_binding(self, name: cst.Name) -> bool:
         parent = self.parent(name)

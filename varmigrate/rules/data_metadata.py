@@ -4,7 +4,7 @@ import libcst as cst
 
 from ..helpers import data_use, drop_data
 from ..rule import Invalid, Rule, Safety, Valid
-from ..tensors import METADATA, DataUses
+from ..tensors import METADATA, NEW_METHODS, DataUses
 
 
 class DataMetadata(Rule):
@@ -12,7 +12,8 @@ class DataMetadata(Rule):
     ## What it does
     Checks for metadata read through `.data`: `x.data.size()`, `.shape`, `.dim()`, `.ndimension()`,
     `.dtype`, `.type()`, `.is_cuda`, `.device`, `.numel()`, `.tolist()`, `len(x.data)`, and
-    `isinstance(x.data, torch.cuda.FloatTensor)`.
+    `isinstance(x.data, torch.cuda.FloatTensor)`; and `.data` before `x.data.new(...)` (also
+    `new_zeros`, `new_ones`, `new_full`, `new_empty`, `new_tensor`).
 
     ## Why is this bad?
     In PyTorch 0.3 a `Variable` did not expose all of its tensor's metadata, so legacy code went
@@ -23,7 +24,9 @@ class DataMetadata(Rule):
     `.data` is dropped. Shape, dtype, device, element count, `len()` and the `tolist()` values are the
     same for a tensor and its `.data` (and `tolist()` works on tensors that require grad), and
     `isinstance` against a legacy tensor type matches on dtype, device and layout (a `Parameter` included),
-    so the fix is safe. `.type(T)` with an argument is a conversion, not metadata, and is left to `data-read`.
+    so the fix is safe. `x.new(...)` and the `new_*` methods make a fresh tensor of `x`'s dtype and device
+    that does not require grad and does not share `x`'s storage, with or without `.data` (also for a
+    `Parameter`: the result is a plain `Tensor` either way), so dropping `.data` there is safe too. `.type(T)` with an argument is a conversion, not metadata, and is left to `data-read`.
 
     ## References
     - SEMANTICS.md, section E (metadata and `tolist()` rows)
@@ -53,7 +56,13 @@ class DataMetadata(Rule):
         use = data_use(self.ctx, node)
         if use is not None and use.kind == METADATA:
             target, new = drop_data(self.ctx, node)
-            self.report(target, f"`.data` is not needed to read {_what(self.ctx.tensors.data_uses, node)}", [self.edit(new)])
+            parent = self.ctx.tensors.data_uses.parent(node)
+            if isinstance(parent, cst.Attribute) and parent.attr.value in NEW_METHODS:
+                # `w.new(n)` never requires grad and never aliases `w`: `.data` changes nothing.
+                message = f"`.data` is not needed before `.{parent.attr.value}()`: it makes a new tensor that never requires grad"
+            else:
+                message = f"`.data` is not needed to read {_what(self.ctx.tensors.data_uses, node)}"
+            self.report(target, message, [self.edit(new)])
 
 
 def _what(uses: DataUses, node: cst.Attribute) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, drop_data, replace_attribute_call
+from ..helpers import data_use, drop_data, replace_attribute_call, short_code
 from ..rule import Invalid, Rule, Safety, Valid
 from ..tensors import READ
 
@@ -80,16 +80,18 @@ class DataRead(Rule):
         use = data_use(self.ctx, node)
         if use is None or use.kind != READ:
             return
+        x = short_code(self.ctx, node.value, 30)
         if use.compared:
             target, new = drop_data(self.ctx, node)
-            self.report(target, "`.data` is not needed here: the result (a comparison, `.item()`, `.tolist()`) never carries gradient",
+            self.report(target, f"`.data` is not needed in `{x}.data` here: the result (a comparison, `.item()`, `.tolist()`) never carries gradient",
                         [self.edit(new, title="Remove `.data`")])
         elif use.escape is None:
-            self.report(node, edits=[self.edit(replace_attribute_call(node, "detach"))])
+            self.report(node, f"`{x}.data` reads a tensor behind autograd's back: use `{x}.detach()`",
+                        [self.edit(replace_attribute_call(node, "detach"), title=f"Replace `{x}.data` with `{x}.detach()`")])
         else:
             self.report(
                 node,
-                f"`x.data` reads a tensor behind autograd's back; `x.detach()` is equivalent only if nothing writes in place "
-                f"through the alias while a graph that saved `x` waits for backward ({use.escape})",
-                [self.edit(replace_attribute_call(node, "detach"), Safety.UNSAFE, "Replace `x.data` with `x.detach()` (unsafe: see the condition)")],
+                f"`{x}.data` reads a tensor behind autograd's back; `{x}.detach()` is equivalent only if nothing writes in place "
+                f"through the alias while a graph that saved `{x}` waits for backward ({use.escape})",
+                [self.edit(replace_attribute_call(node, "detach"), Safety.UNSAFE, f"Replace `{x}.data` with `{x}.detach()` (unsafe: see the condition)")],
             )

@@ -310,6 +310,7 @@ class _UseFinder(cst.CSTVisitor):
         self.calls: dict[int, cst.Call] = {}  # id(Name F) -> the call F(...)(...)
         self.bindings: dict[int, tuple[str, cst.SimpleStatementLine, cst.Call, cst.CSTNode]] = {}  # id(Name F)
         self.attribute_bases: set[int] = set()  # Name F in `F.apply`
+        self.member_names: set[int] = set()  # attribute and keyword names: never the class
         self.refs: list[cst.Name] = []
         self._line: Optional[cst.SimpleStatementLine] = None
         self._scopes: list[cst.CSTNode] = []
@@ -343,6 +344,7 @@ class _UseFinder(cst.CSTVisitor):
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name) and node.value.value == self.name:
             self.attribute_bases.add(id(node.value))
+        self.member_names.add(id(node.attr))  # `torch.nn.ReLU` is no reference to a local `ReLU`
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
@@ -361,8 +363,12 @@ class _UseFinder(cst.CSTVisitor):
                 scope = next((s for s in reversed(self._scopes) if isinstance(s, cst.ClassDef)), scope)
             self.bindings[id(value.func)] = (key, self._line, value, scope)
 
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.member_names.add(id(node.keyword))
+
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name:
+        if node.value == self.name and id(node) not in self.member_names:
             self.refs.append(node)
 
 
@@ -422,6 +428,7 @@ def _calls_of(scope: cst.CSTNode, key: str) -> Optional[list[cst.Call]]:
     """Every use of `key` (`f` or `self.f`) in scope as `key(...)`, or None when used any other way."""
     calls: list[cst.Call] = []
     refs = 0
+    members: set[int] = set()  # attribute names: `torch.relu` is no reference to a local `relu`
 
     class Find(cst.CSTVisitor):
         def visit_Call(self, n: cst.Call) -> None:
@@ -433,10 +440,11 @@ def _calls_of(scope: cst.CSTNode, key: str) -> Optional[list[cst.Call]]:
 
         def visit_Name(self, n: cst.Name) -> None:
             nonlocal refs
-            refs += "." not in key and n.value == key
+            refs += "." not in key and n.value == key and id(n) not in members
 
         def visit_Attribute(self, n: cst.Attribute) -> None:
             nonlocal refs
+            members.add(id(n.attr))
             refs += "." in key and _target_key(n) == key
 
     scope.visit(Find())

@@ -31,6 +31,13 @@ class _Uses(cst.CSTVisitor):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         return False
 
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+        return not isinstance(node.target, cst.Name)  # a binding (`V = Variable`), not a use
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # `torch.autograd.Variable` uses `torch`, not a local `Variable`
+        return False
+
     def visit_Name(self, node: cst.Name) -> None:
         if node.value in self.names:
             self.used.add(node.value)
@@ -45,7 +52,8 @@ class UnusedVariableImport(Rule):
     """
     ## What it does
     Checks for an import of `torch.autograd.Variable` (`from torch.autograd import Variable`, also
-    `as V` and `from torch.autograd.variable import Variable`) that nothing in the file uses.
+    `as V` and `from torch.autograd.variable import Variable`) that nothing in the file uses, and for
+    an alias bound by assignment (`Var = torch.autograd.Variable`) that nothing uses.
 
     ## Why is this bad?
     After a migration, by hand or by `varmigrate fix`, the import is left behind. It keeps a
@@ -54,7 +62,7 @@ class UnusedVariableImport(Rule):
     ## Fix safety
     The fix removes the name from the import statement, keeping the other names of the same
     statement, and the statement itself goes when it is left empty (comments above it move to the
-    next statement). It is safe: nothing in the file refers to the name (a mention in a string,
+    next statement); an unused alias assignment is deleted the same way. It is safe: nothing in the file refers to the name (a mention in a string,
     such as `__all__`, counts as a use and suppresses the finding). Modules that import the name
     *from this file* are not visible to the rule. Notebooks are skipped, since a later cell may
     use an import of an earlier one.
@@ -85,6 +93,10 @@ class UnusedVariableImport(Rule):
             expected_replacement="import torch\nfrom torch.autograd import Function, grad\nf = Function\n",
         ),
         Invalid(
+            "import torch\nVar = torch.autograd.Variable\nx = torch.ones(1)\n",
+            expected_replacement="import torch\nx = torch.ones(1)\n",
+        ),
+        Invalid(
             "import torch\n\n# autograd\nfrom torch.autograd.variable import Variable\nx = 1\n",
             expected_replacement="import torch\n\n# autograd\nx = 1\n",
         ),
@@ -105,6 +117,23 @@ class UnusedVariableImport(Rule):
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
         self._blocks.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # `Var = torch.autograd.Variable`: an alias bound by assignment, left behind like an import.
+        if self.ctx.path.endswith(".ipynb") or len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        if not isinstance(node.value, (cst.Name, cst.Attribute)) or self.ctx.imports.qualified(node.value) != "torch.autograd.Variable":
+            return
+        local = node.targets[0].target.value
+        uses = _Uses({local})
+        self.ctx.module.visit(uses)
+        if local in uses.used or local in self.ctx.imports.local_defs:
+            return
+        names = frozenset([local])
+        self.report(node, f"`{local} = {self.ctx.code(node.value)}` aliases the legacy `Variable` but is never used",
+                    [self.edit(lambda updated, names=names: _strip_names(updated, names), Safety.SAFE,
+                               f"Remove the unused `{local}` alias")],
+                    fix_node=self._blocks[-1])
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if self.ctx.path.endswith(".ipynb") or node.relative or isinstance(node.names, cst.ImportStar):

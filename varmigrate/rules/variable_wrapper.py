@@ -4,10 +4,12 @@ import libcst as cst
 
 from ..helpers import (
     call_replacement,
+    is_builtin_call,
     is_fresh_tensor,
     is_variable,
     literal_bool,
     loses_comments,
+    short_code,
     method_call,
     torch_attr,
     unwrap_arg,
@@ -131,25 +133,41 @@ class VariableWrapper(Rule):
                               "build the tensor with `torch.tensor(...)`")
             return
         inner = unwrap_arg(node, data_arg)
+        call, x = short_code(self.ctx, node), short_code(self.ctx, data, 30)
         if isinstance(data, cst.Attribute) and data.attr.value == "data":
             # Variable(h.data): a detach of a detach, and `.data`'s extra version counter goes away.
             detached = method_call(unwrap_arg(node, data_arg.with_changes(value=data.value)), "detach")
-            self.report(node, "`Variable(h.data)` is the legacy way to cut the graph: use `h.detach()`",
-                        [self._edit(node, detached, Safety.SAFE, "Replace `Variable(h.data)` with `h.detach()`")])
+            h = short_code(self.ctx, data.value, 30)
+            self.report(node, f"`{call}` is the legacy way to cut the graph: use `{h}.detach()`",
+                        [self._edit(node, detached, Safety.SAFE, f"Replace `{call}` with `{h}.detach()`")])
         elif is_fresh_tensor(self.ctx, data) or is_detach_call(data):
-            self.report(node, "`Variable(...)` around a new tensor is a no-op wrapper on PyTorch >= 0.4",
+            self.report(node, f"`{call}` wraps a new tensor: the `Variable(...)` wrapper is a no-op on PyTorch >= 0.4",
                         [self._edit(node, inner, Safety.SAFE, "Remove the `Variable` wrapper")])
         else:
             self.report(
                 node,
-                "`Variable(x)` is a legacy wrapper that returns `x.detach()`; dropping it is equivalent only if "
-                "`x` does not require grad and nothing later changes the result's `requires_grad`, size or identity",
+                f"`{call}` is a legacy wrapper that returns `{x}.detach()`; dropping it is equivalent only if "
+                f"`{x}` does not require grad and nothing later changes the result's `requires_grad`, size or identity",
                 [
                     self._edit(node, inner, Safety.UNSAFE,
-                               "Remove the `Variable` wrapper (unsafe: only if `x` does not require grad)"),
-                    self._edit(node, method_call(inner, "detach"), Safety.SAFE),
+                               f"Remove the `Variable` wrapper (unsafe: only if `{x}` does not require grad)"),
+                    self._edit(node, method_call(inner, "detach"), Safety.SAFE, f"Replace `{call}` with `{x}.detach()`"),
                 ],
             )
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        # `map(Variable, batch)`, `functools.partial(Variable, volatile=True)`: the constructor as a value.
+        if not is_variable(self.ctx, node.value):
+            return
+        call = self.ctx.tensors.data_uses.parent(node)
+        if not isinstance(call, cst.Call) or any(is_builtin_call(self.ctx, call, f) for f in ("isinstance", "issubclass")):
+            return  # isinstance/issubclass belong to variable-isinstance / variable-issubclass
+        self.report(
+            node.value,
+            f"`{self.ctx.code(node.value)}` passed as a function: on PyTorch >= 0.4 it returns its argument detached; "
+            "pass `torch.Tensor.detach` (equivalent for tensor arguments), or drop the call if the values do not "
+            "require grad",
+        )
 
     def _edit(self, node: cst.Call, new: cst.BaseExpression, safety: Safety, title: str | None = None,
               needs_torch: bool = False) -> Edit:
