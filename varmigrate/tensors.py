@@ -74,7 +74,7 @@ _SHARED_ARRAY_METHODS = {
 NEW_METHODS = {"new", "new_zeros", "new_ones", "new_full", "new_empty", "new_tensor"}
 # `torch.nn` loss classes / `torch.nn.functional` loss functions: their result is 0-dim unless they
 # are asked not to reduce.
-_LOSS_FUNCTIONS = {
+LOSS_FUNCTIONS = _LOSS_FUNCTIONS = {
     "nll_loss", "cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "hinge_embedding_loss",
     "margin_ranking_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss",

@@ -19,6 +19,9 @@ TRIGGERS: frozenset[str] = frozenset({
     ".add(", ".add_(", ".sub(", ".sub_(", "addcmul", "addcdiv",  # VM305
     "noqa", "NOQA",  # VM901
     ".data",  # VM201-VM208
+    "size_average", "reduce=", "reduce =",  # VM306
+    "softmax", "Softmax", "softmin", "Softmin",  # VM307
+    "reinforce", "multinomial()",  # VM308
 })
 
 
