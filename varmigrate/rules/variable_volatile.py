@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, Union
 
 import libcst as cst
@@ -10,7 +10,6 @@ from ..helpers import call_replacement, is_variable, literal_bool, variable_args
 from ..rule import Edit, Invalid, Rule, Safety, Valid
 
 Block = Union[cst.IndentedBlock, cst.Module]
-_SCOPE_BOUNDARIES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 # Reading a value through these gives a plain number or a tensor outside the graph (0.3 `.data`):
 # volatility does not flow through them.
 _SANITIZING_METHODS = {"item", "tolist", "numpy", "size", "dim", "numel", "data_ptr", "type"}
@@ -117,6 +116,96 @@ def _reads(node: Optional[cst.CSTNode], graph_only: bool = True, seed: Optional[
     return visitor.names
 
 
+_CONSTANTS = {"True", "False", "None"}
+# Attributes of a tensor read without building a graph node.
+_PLAIN_ATTRIBUTES = {"data", "shape", "dtype", "device", "is_cuda", "ndim"}
+# Reading these on a volatile result inspects autograd state (SEMANTICS C, condition 3).
+_AUTOGRAD_ATTRIBUTES = {"requires_grad", "grad_fn", "is_leaf", "grad", "backward", "register_hook", "retain_grad"}
+
+
+class _OpReads(cst.CSTVisitor):
+    """Names that are operands of an operation that builds a graph node on 2.x: not `x.data`,
+    `x.size()`, `float(x)`, `print(x)`... but `F.nll_loss(x).data` reads `x` (the loss is a graph op)."""
+
+    def __init__(self, seed: Optional[cst.CSTNode]) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+        self.seed = seed
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if not (node.attr.value in _PLAIN_ATTRIBUTES and isinstance(node.value, cst.Name)):
+            node.value.visit(self)
+        return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        if node is self.seed:
+            self.names.add(_SEED)
+            return False
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _SANITIZING_METHODS and isinstance(func.value, cst.Name):
+            for arg in node.args:
+                arg.value.visit(self)
+            return False
+        if isinstance(func, cst.Name) and func.value in _SANITIZING_BUILTINS:
+            for arg in node.args:
+                if not isinstance(arg.value, cst.Name):
+                    arg.value.visit(self)
+            return False
+        return True
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value not in _CONSTANTS:
+            self.names.add(node.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+
+def _op_reads(node: Optional[cst.CSTNode], seed: Optional[cst.CSTNode]) -> set[str]:
+    if node is None:
+        return set()
+    visitor = _OpReads(seed)
+    node.visit(visitor)
+    return visitor.names
+
+
+# Results with an integer or bool dtype: no graph can pass through them.
+_INTEGRAL_METHODS = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "long", "int", "byte", "bool",
+                     "nonzero", "__eq__", "equal"}
+_INDEXED_METHODS = {"max", "min", "sort", "topk", "kthvalue", "mode", "median"}  # `[1]` = indices
+
+
+def _integral(value: cst.CSTNode) -> bool:
+    """`pred.eq(t).sum()`, `out.max(1)[1]`, `(a == b).float().mean()`: the chain goes through an
+    integer/bool result, and nothing after it takes another (possibly differentiable) operand."""
+    node = value
+    while True:
+        if isinstance(node, cst.Comparison):
+            return True
+        if isinstance(node, cst.Subscript):
+            inner = node.value
+            index = node.slice[0].slice if len(node.slice) == 1 else None
+            if (isinstance(index, cst.Index) and isinstance(index.value, cst.Integer) and index.value.value == "1"
+                    and isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute)
+                    and inner.func.attr.value in _INDEXED_METHODS and inner.args):
+                return True
+            node = inner
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            if node.func.attr.value in _INTEGRAL_METHODS:
+                return True
+            if any(_reads(a.value) - _CONSTANTS for a in node.args):
+                return False
+            node = node.func.value
+        elif isinstance(node, cst.Attribute):
+            node = node.value
+        else:
+            return False
+
+
 def _target_names(target: cst.BaseExpression) -> set[str]:
     if isinstance(target, cst.Name):
         return {target.value}
@@ -130,85 +219,397 @@ def _target_names(target: cst.BaseExpression) -> set[str]:
     return set()
 
 
+def _statements(suite: cst.BaseSuite) -> list[cst.CSTNode]:
+    """The statements of a block; a one-line suite (`if x: y = 1`) is one statement."""
+    if isinstance(suite, cst.IndentedBlock):
+        return list(suite.body)
+    return [suite]
+
+
 @dataclass
-class _Flow:
-    """Volatility propagated through a list of statements (flow-insensitive, to a fixed point)."""
+class _State:
+    """Names holding the volatile value (`graph`: in 0.3 they were volatile) and names derived
+    from it through `.data`/`.item()` (`loose`: no graph, but still the evaluation's results)."""
 
-    tainted: set[str]
-    seed: cst.CSTNode  # the volatile `Variable(...)` call itself
-    escapes: bool = False  # returned, yielded, stored on an object, or appended to a container
+    graph: set[str] = field(default_factory=set)
+    loose: set[str] = field(default_factory=set)
+
+    def copy(self) -> "_State":
+        return _State(set(self.graph), set(self.loose))
+
+    def union(self, other: "_State") -> "_State":
+        return _State(self.graph | other.graph, self.loose | other.loose)
 
 
-class _Propagate(cst.CSTVisitor):
-    def __init__(self, flow: _Flow) -> None:
-        super().__init__()
-        self.flow = flow
-        self.changed = False
+@dataclass
+class _Loop:
+    exits: list[_State] = field(default_factory=list)  # states at `break`
+    nexts: list[_State] = field(default_factory=list)  # states at `continue`
 
-    def _taint(self, names: set[str]) -> None:
-        if not names <= self.flow.tainted:
-            self.flow.tainted |= names
-            self.changed = True
 
-    def _tainted(self, node: Optional[cst.CSTNode]) -> bool:
-        return bool(_reads(node, seed=self.flow.seed) & self.flow.tainted)
+class _Walk:
+    """Flow-sensitive propagation of volatility through a function (or module) body: a
+    re-assignment ends a value's live range, branches join, loops iterate to a fixed point (so a
+    value is carried to the next iteration only when it is read before being re-assigned).
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if self._tainted(node.value):
+    The sources are the volatile call `seed`, and (second use, condition 2 of SEMANTICS C) the
+    names that statements listed in `generators` bind from values independent of the seed."""
+
+    def __init__(self, seed: Optional[cst.CSTNode], generators: Optional[dict[int, set[str]]] = None) -> None:
+        self.seed = seed
+        self.generators = generators or {}
+        self.uses: set[int] = set()  # ids of statements that operate on a volatile value
+        self.loose_uses: set[int] = set()  # ids of statements that read anything derived from it
+        self.independent: dict[int, set[str]] = {}  # id -> names bound from graph-building, non-volatile values
+        self.ever: set[str] = set()
+        self.declared: set[str] = set()  # `global`/`nonlocal` names
+        self.escapes = False
+        self.inspects = False
+        self.nokill = 0
+        self.loops: list[_Loop] = []
+
+    # -- expressions ---------------------------------------------------------------------------
+    def _expr(self, node: Optional[cst.CSTNode], owner: cst.CSTNode, st: _State) -> tuple[bool, bool]:
+        """Visit an evaluated expression of statement `owner`; (graph-tainted, loose-tainted) value."""
+        if node is None:
+            return False, False
+        flow = _reads(node, graph_only=True, seed=self.seed)
+        ops = _op_reads(node, self.seed)
+        loose = _reads(node, graph_only=False, seed=self.seed)
+        if ops & (st.graph | {_SEED}):
+            self.uses.add(id(owner))
+        if loose & (st.loose | {_SEED}):
+            self.loose_uses.add(id(owner))
+        walk = self
+
+        class _Inner(cst.CSTVisitor):
+            def visit_Attribute(self, n: cst.Attribute) -> None:
+                if n.attr.value in _AUTOGRAD_ATTRIBUTES and _reads(n.value, seed=walk.seed) & (st.graph | {_SEED}):
+                    walk.inspects = True
+
+            def visit_Call(self, n: cst.Call) -> None:
+                func = n.func
+                if isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS:
+                    if any(_reads(a.value, seed=walk.seed) & (st.graph | {_SEED}) for a in n.args):
+                        walk.escapes = True
+
+            def visit_Yield(self, n: cst.Yield) -> None:
+                if _reads(n.value, seed=walk.seed) & (st.graph | {_SEED}):
+                    walk.escapes = True
+
+            def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
+                g = bool(_reads(n.value, seed=walk.seed) & (st.graph | {_SEED}))
+                walk._bind(n.target, g, g, st)
+
+            def visit_Lambda(self, n: cst.Lambda) -> bool:
+                return False  # checked as a closure in `_captures`
+
+            def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+                return False
+
+        node.visit(_Inner())
+        return bool(flow & (st.graph | {_SEED})), bool(loose & (st.loose | {_SEED}))
+
+    def _bind(self, target: cst.BaseExpression, graph: bool, loose: bool, st: _State) -> None:
+        if isinstance(target, (cst.Attribute, cst.Subscript)):
+            if graph:
+                self.escapes = True  # stored on an object or in a container
+            return
+        for name in _target_names(target):
+            if graph:
+                st.graph.add(name)
+                self.ever.add(name)
+            elif not self.nokill:
+                st.graph.discard(name)
+            if loose or graph:
+                st.loose.add(name)
+            elif not self.nokill:
+                st.loose.discard(name)
+
+    def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression, line: cst.CSTNode, st: _State,
+                before: _State) -> None:
+        # `a, b = Variable(x, volatile=True), Variable(y)`: element by element.
+        if (isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List))
+                and len(target.elements) == len(value.elements)
+                and not any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements))):
+            for t, v in zip(target.elements, value.elements):
+                self._assign(t.value, v.value, line, st, before)
+            return
+        g, l = self._taint_of(value, before)
+        self._bind(target, g, l, st)
+        if not g:
+            self._independent(line, _target_names(target), value, before)
+
+    def _taint_of(self, value: cst.CSTNode, st: _State) -> tuple[bool, bool]:
+        g = bool(_reads(value, graph_only=True, seed=self.seed) & (st.graph | {_SEED}))
+        l = bool(_reads(value, graph_only=False, seed=self.seed) & (st.loose | {_SEED}))
+        return g, l
+
+    def _independent(self, line: cst.CSTNode, names: set[str], value: cst.CSTNode, st: _State) -> None:
+        # A value computed from other names may be a graph that something later differentiates.
+        if names and _reads(value, graph_only=True) - _CONSTANTS and not _integral(value):
+            self.independent.setdefault(id(line), set()).update(names)
+
+    def _generate(self, line: cst.CSTNode, st: _State) -> None:
+        for name in self.generators.get(id(line), ()):
+            st.graph.add(name)
+            st.loose.add(name)
+            self.ever.add(name)
+
+    # -- statements ----------------------------------------------------------------------------
+    def block(self, statements: Sequence[cst.CSTNode], st: _State) -> _State:
+        for statement in statements:
+            st = self.statement(statement, st)
+        return st
+
+    def statement(self, node: cst.CSTNode, st: _State) -> _State:
+        if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            self.independent.pop(id(node), None)  # the last (largest-state) visit decides
+            for small in node.body:
+                st = self.small(small, node, st)
+            self._generate(node, st)
+            return st
+        if isinstance(node, cst.If):
+            self._expr(node.test, node, st)
+            body = self.block(_statements(node.body), st.copy())
+            other = self.statement(node.orelse, st.copy()) if node.orelse is not None else st
+            return body.union(other)
+        if isinstance(node, cst.Else):
+            return self.block(_statements(node.body), st)
+        if isinstance(node, (cst.For, cst.While)):
+            return self._loop(node, st)
+        if isinstance(node, cst.With):
+            for item in node.items:
+                g, l = self._expr(item.item, node, st)
+                if item.asname is not None:
+                    self._bind(item.asname.name, g, l, st)
+            return self.block(_statements(node.body), st)
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            for decorator in node.decorators:
+                self._expr(decorator.decorator, node, st)
+            if isinstance(node, cst.FunctionDef):
+                for param in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params):
+                    self._expr(param.default, node, st)
+            self._bind(node.name, False, False, st)
+            return st
+        if isinstance(node, cst.Try):
+            out = self.block(_statements(node.body), st.copy())
+            self.nokill += 1  # an exception may leave the body anywhere
+            anywhere = self.block(_statements(node.body), st.copy()).union(st)
+            self.nokill -= 1
+            result = self.block(_statements(node.orelse.body), out) if node.orelse else out
+            for handler in node.handlers:
+                self._expr(handler.type, handler, anywhere)
+                result = result.union(self.block(_statements(handler.body), anywhere.copy()))
+            if node.finalbody is not None:
+                result = self.block(_statements(node.finalbody.body), result.union(anywhere))
+            return result
+        # Anything else (match, try*): every path, nothing killed.
+        self.nokill += 1
+        result = st.copy()
+        for _ in range(10):
+            before = result.copy()
+            for child in node.children:
+                if isinstance(child, (cst.BaseSuite,)):
+                    result = result.union(self.block(_statements(child), result.copy()))
+                elif isinstance(child, cst.BaseExpression):
+                    self._expr(child, node, result)
+            if result == before:
+                break
+        self.nokill -= 1
+        return result
+
+    def _loop(self, node: Union[cst.For, cst.While], entry: _State) -> _State:
+        head = entry.copy()
+        exits: list[_State] = []
+        if isinstance(node, cst.For):
+            iter_g, iter_l = self._expr(node.iter, node, entry)
+        for _ in range(20):
+            if isinstance(node, cst.While):
+                self._expr(node.test, node, head)
+            frame = _Loop()
+            self.loops.append(frame)
+            st = head.copy()
+            if isinstance(node, cst.For):
+                self._bind(node.target, iter_g, iter_l, st)
+            out = self.block(_statements(node.body), st)
+            self.loops.pop()
+            exits = frame.exits
+            new_head = entry.copy()
+            for s in (head, out, *frame.nexts):
+                new_head = new_head.union(s)
+            if new_head == head:
+                break
+            head = new_head
+        result = self.block(_statements(node.orelse.body), head.copy()) if node.orelse is not None else head
+        for s in exits:
+            result = result.union(s)
+        return result
+
+    def small(self, node: cst.BaseSmallStatement, line: cst.CSTNode, st: _State) -> _State:
+        before = st.copy()
+        if isinstance(node, cst.Assign):
+            self._expr(node.value, line, st)
             for target in node.targets:
-                if isinstance(target.target, (cst.Attribute, cst.Subscript)):
-                    self.flow.escapes = True
-                self._taint(_target_names(target.target))
+                self._expr(target.target if isinstance(target.target, (cst.Attribute, cst.Subscript)) else None, line, st)
+                self._assign(target.target, node.value, line, st, before)
+        elif isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                self._expr(node.value, line, st)
+                self._assign(node.target, node.value, line, st, before)
+        elif isinstance(node, cst.AugAssign):
+            # `t += v` is an operation on `t` too.
+            self._expr(cst.BinaryOperation(left=node.target, operator=cst.Add(), right=node.value), line, st)
+            g, l = self._taint_of(node.value, before)
+            g = g or bool(_reads(node.target) & before.graph)
+            l = l or bool(_reads(node.target, graph_only=False) & before.loose)
+            self._bind(node.target, g, l, st)
+            if not g:
+                self._independent(line, _target_names(node.target), node.value, before)
+        elif isinstance(node, cst.Expr):
+            self._expr(node.value, line, st)
+            call = node.value
+            # `acc.add_(v)`: an in-place op makes its receiver carry the value.
+            if (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+                    and isinstance(call.func.value, cst.Name) and call.func.attr.value.endswith("_")):
+                args = cst.Tuple([cst.Element(a.value) for a in call.args]) if call.args else None
+                if args is not None:
+                    receiver = call.func.value
+                    g, l = self._taint_of(args, before)
+                    if g:
+                        self._bind(receiver, True, True, st)
+                    else:
+                        if l:
+                            st.loose.add(receiver.value)
+                        self._independent(line, {receiver.value}, args, before)
+        elif isinstance(node, cst.Return):
+            g, _ = self._expr(node.value, line, st)
+            if g:
+                self.escapes = True
+        elif isinstance(node, cst.Del):
+            self._expr(node.target, line, st)
+            self._bind(node.target, False, False, st)
+        elif isinstance(node, (cst.Global, cst.Nonlocal)):
+            self.declared |= {n.name.value for n in node.names}
+        elif isinstance(node, cst.Break):
+            if self.loops:
+                self.loops[-1].exits.append(st.copy())
+        elif isinstance(node, cst.Continue):
+            if self.loops:
+                self.loops[-1].nexts.append(st.copy())
+        elif isinstance(node, (cst.Raise, cst.Assert)):
+            for child in node.children:
+                if isinstance(child, cst.BaseExpression):
+                    self._expr(child, line, st)
+        return st
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None and self._tainted(node.value):
-            if isinstance(node.target, (cst.Attribute, cst.Subscript)):
-                self.flow.escapes = True
-            self._taint(_target_names(node.target))
+
+class _Bound(cst.CSTVisitor):
+    """Names a function (or lambda) binds locally: parameters and assignment targets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.names.add(node.name.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.names |= _target_names(node.target)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if self._tainted(node.value):
-            if isinstance(node.target, (cst.Attribute, cst.Subscript)):
-                self.flow.escapes = True
-            self._taint(_target_names(node.target))
+        self.names |= _target_names(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.names |= _target_names(node.target)
 
     def visit_For(self, node: cst.For) -> None:
-        if self._tainted(node.iter):
-            self._taint(_target_names(node.target))
+        self.names |= _target_names(node.target)
 
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None and self._tainted(node.item):
-            self._taint(_target_names(node.asname.name))
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.names |= _target_names(node.target)
 
-    def visit_Return(self, node: cst.Return) -> None:
-        if self._tainted(node.value):
-            self.flow.escapes = True
+    def visit_AsName(self, node: cst.AsName) -> None:
+        if isinstance(node.name, cst.BaseExpression):
+            self.names |= _target_names(node.name)
 
-    def visit_Yield(self, node: cst.Yield) -> None:
-        if self._tainted(node.value):
-            self.flow.escapes = True
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS:
-            if any(self._tainted(a.value) for a in node.args):
-                self.flow.escapes = True
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False  # a nested function is another scope
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.names |= _target_names(node.target)
 
 
-def _propagate(statements: Sequence[cst.CSTNode], flow: _Flow) -> _Flow:
-    for _ in range(10):
-        visitor = _Propagate(flow)
-        for statement in statements:
-            statement.visit(visitor)
-        if not visitor.changed:
-            break
-    return flow
+def _captures(root: cst.CSTNode, names: set[str]) -> bool:
+    """Whether a function or lambda defined under `root` reads one of `names` from the outside
+    (it may run after the `with` block has ended)."""
+    found = False
+
+    class _Defs(cst.CSTVisitor):
+        def _check(self, node: Union[cst.FunctionDef, cst.Lambda]) -> None:
+            nonlocal found
+            bound = _Bound()
+            node.params.visit(bound)
+            node.body.visit(bound)
+            body_reads = _reads(node.body, graph_only=False) if not isinstance(node.body, cst.BaseSuite) else set()
+            if isinstance(node.body, cst.BaseSuite):
+                for statement in _statements(node.body):
+                    body_reads |= _reads(statement, graph_only=False)
+            if (body_reads - bound.names) & names:
+                found = True
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self._check(node)
+
+        def visit_Lambda(self, node: cst.Lambda) -> None:
+            self._check(node)
+
+    for statement in (_statements(root) if isinstance(root, cst.BaseSuite) else list(root.body)):  # type: ignore[attr-defined]
+        statement.visit(_Defs())
+    return found
+
+
+def _subtree_ids(node: cst.CSTNode) -> set[int]:
+    ids: set[int] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            if isinstance(n, (cst.BaseStatement, cst.SimpleStatementSuite, cst.ExceptHandler)):
+                ids.add(id(n))
+            return True
+
+    node.visit(_Collect())
+    return ids
+
+
+_GRAD_METHODS = {"backward", "requires_grad_", "retain_grad", "register_hook"}
+_GRAD_FUNCTIONS = {"torch.autograd.grad", "torch.autograd.backward", "torch.enable_grad", "torch.set_grad_enabled",
+                   "torch.autograd.enable_grad", "torch.autograd.set_grad_enabled"}
+
+
+def _needs_grad(ctx: FileContext, statements: Sequence[cst.CSTNode]) -> bool:
+    """A call that needs autograd on: `backward`, `autograd.grad`, an optimizer `step()`,
+    re-enabling grad mode (no_grad would stop or contradict it)."""
+    found = False
+
+    class _Find(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            func = node.func
+            if isinstance(func, cst.Attribute):
+                name = func.attr.value
+                receiver = ctx.code(func.value).lower()
+                if name in _GRAD_METHODS or (name == "step" and (not node.args or "optim" in receiver)):
+                    found = True
+            if ctx.imports.qualified(func) in _GRAD_FUNCTIONS:
+                found = True
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    for statement in statements:
+        statement.visit(_Find())
+    return found
 
 
 def _is_no_grad(ctx: FileContext, node: cst.CSTNode) -> bool:
@@ -378,44 +779,55 @@ class VariableVolatile(Rule):
         chain = _ancestors(self.ctx.module, call)
         if any(_is_no_grad(self.ctx, n) for n in chain):
             return None  # already under no_grad: dropping the keyword is all there is to do
-        # Innermost block and the statement of it that holds the call.
-        level = max(i for i, n in enumerate(chain) if isinstance(n, (cst.IndentedBlock, cst.Module)))
-        block = chain[level]
-        statement = chain[level + 1]
-        assert isinstance(block, (cst.IndentedBlock, cst.Module))
-        start = list(block.body).index(statement)  # type: ignore[arg-type]
-        # The call itself is the source: `v = Variable(...)` and `out = model(Variable(...))` taint the target.
-        flow = _Flow({_SEED}, call)
-        while True:
+        levels = [i for i, n in enumerate(chain) if isinstance(n, (cst.IndentedBlock, cst.Module))]
+        # The function (or module) body that holds the call: volatility is followed through all of it.
+        root_level = max(i for i in levels if i == 0 or isinstance(chain[i - 1], cst.FunctionDef))
+        if any(isinstance(n, (cst.ClassDef, cst.Lambda, cst.GeneratorExp)) for n in chain[root_level:]):
+            return None  # a class body, or code that runs later (lambda, generator): no lexical scope fits
+        root = chain[root_level]
+        walk = _Walk(call)
+        walk.block(_statements(root) if isinstance(root, cst.IndentedBlock) else list(root.body), _State())
+        if walk.escapes or walk.inspects or walk.ever & walk.declared or _captures(root, walk.ever):
+            return None
+        # The innermost block in which a contiguous run of statements holds every use.
+        for level in reversed([i for i in levels if i >= root_level]):
+            block = chain[level]
+            assert isinstance(block, (cst.IndentedBlock, cst.Module))
             body = list(block.body)
-            _propagate(body[start:], flow)
-            if flow.escapes:
-                return None
-            # Loop-carried use (an RNN hidden state): the scope starts at the first reader in the body.
-            owner = chain[level - 1] if level > 0 else None
-            if isinstance(owner, (cst.For, cst.While)):
-                # The loop target is rebound every iteration: reading it is not a loop-carried use.
-                fresh = _target_names(owner.target) if isinstance(owner, cst.For) else set()
-                readers = [i for i, s in enumerate(body[:start]) if _reads(s) & (flow.tainted - fresh)]
-                if readers:
-                    start = readers[0]
-            if isinstance(block, cst.Module):
-                users = [i for i, s in enumerate(body) if i >= start and _reads(s, graph_only=False) & flow.tainted]
-                end = max(users + [start]) + 1
-                return _Scope(block, start, end, "the statements that use it")
-            # Does the value outlive the block? Then climb to the enclosing block.
-            outer_level = max(i for i, n in enumerate(chain[:level - 1]) if isinstance(n, (cst.IndentedBlock, cst.Module)))
-            outer = chain[outer_level]
-            assert isinstance(outer, (cst.IndentedBlock, cst.Module))
-            outer_body = list(outer.body)
-            compound = chain[outer_level + 1]
-            index = outer_body.index(compound)  # type: ignore[arg-type]
-            later = outer_body[index + 1:]
-            if isinstance(owner, _SCOPE_BOUNDARIES) or not any(_reads(s, graph_only=False) & flow.tainted for s in later):
-                return _Scope(block, start, len(body), _describe(owner))
-            if isinstance(compound, _SCOPE_BOUNDARIES):
-                return None
-            block, level, start = outer, outer_level, index
+            ids = [_subtree_ids(s) for s in body]
+            users = [i for i, s in enumerate(ids) if s & walk.uses]
+            if not users or not walk.uses <= set().union(*(ids[i] for i in users)):
+                continue  # used after (or, in a loop header, around) this block: climb
+            start, end = min(users), max(users) + 1
+            # Statements after the last use that read results derived through `.data`/`.item()`
+            # (the accuracy count, the print) join the block when that costs nothing.
+            loose_end = max([i + 1 for i in range(end, len(body)) if ids[i] & walk.loose_uses] + [end])
+            for stop in dict.fromkeys((loose_end, end)):
+                if self._sound(root, walk, body, ids, start, stop):
+                    owner = chain[level - 1] if level > 0 else None
+                    where = (_describe(owner) if start == 0 and stop == len(body) and owner is not None
+                             else "the statements that use it")
+                    return _Scope(block, start, stop, where)
+            return None
+        return None
+
+    def _sound(self, root: cst.CSTNode, walk: "_Walk", body: list[cst.CSTNode], ids: list[set[int]],
+               start: int, stop: int) -> bool:
+        """SEMANTICS C condition (2): nothing in the region that is independent of the volatile
+        value needs gradients, now or later."""
+        region = body[start:stop]
+        if _needs_grad(self.ctx, region):
+            return False
+        inside = set().union(*ids[start:stop])
+        generators = {k: v for k, v in walk.independent.items() if k in inside}
+        if not generators:
+            return True
+        # Values computed in the region from other inputs lose their graph under no_grad: they must
+        # not reach a graph operation after the region (or before it, in the next iteration).
+        second = _Walk(None, generators)
+        second.block(_statements(root) if isinstance(root, cst.IndentedBlock) else list(root.body), _State())
+        return not (second.uses - inside) and not second.escapes and not second.ever & second.declared \
+            and not _captures(root, second.ever)
 
 
 def _describe(owner: Optional[cst.CSTNode]) -> str:
