@@ -6,10 +6,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange
 
 from .imports import ImportTracker
 from .tensors import TensorInference
+from .traverse import positions
 
 if TYPE_CHECKING:
     from .rule import Edit, Finding, Rule
@@ -20,12 +21,10 @@ class FileContext:
         self,
         path: str,
         module: cst.Module,
-        wrapper: MetadataWrapper,
         imports: Optional[ImportTracker] = None,
     ) -> None:
         self.path = path
         self.module = module
-        self.wrapper = wrapper
         # Notebooks pass a tracker that already holds the earlier cells' imports.
         self.imports = (imports.copy() if imports is not None else ImportTracker()).scan(module)
         self.findings: list["Finding"] = []
@@ -35,11 +34,13 @@ class FileContext:
         return TensorInference(self.module, self.imports)
 
     @cached_property
-    def _positions(self) -> dict:
-        return self.wrapper.resolve(PositionProvider)
+    def _positions(self) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
+        # One codegen pass, only once something is reported (clean files never pay for it).
+        return positions(self.module)
 
     def position(self, node: cst.CSTNode) -> CodeRange:
-        return self._positions[node]
+        (line, column), (end_line, end_column) = self._positions[id(node)]
+        return CodeRange(CodePosition(line, column), CodePosition(end_line, end_column))
 
     @property
     def torch(self) -> str:

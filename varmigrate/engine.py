@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
 
 from .config import Settings
 from .context import FileContext
+from .traverse import visit_batched
 from .imports import ImportTracker
 from . import prepass, python2
 from .registry import all_rules
@@ -115,11 +115,10 @@ def lint_module(
     rules: Optional[Sequence[type[Rule]]] = None,
 ) -> LintResult:
     rules = selected_rules(settings) if rules is None else rules
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    ctx = FileContext(path, module, wrapper, imports)
+    ctx = FileContext(path, module, imports)
     instances = [rule(ctx) for rule in rules]
     if rules and ctx.imports.imports_torch:
-        wrapper.visit_batched(instances)
+        visit_batched(module, instances)
     noqa = noqa_map(text if text is not None else module.code)
     used: set[tuple[int, str]] = set()
     findings = [f for f in ctx.findings if not _suppressed(f, noqa, used)]
