@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, Union
 
@@ -651,14 +652,22 @@ class VariableVolatile(Rule):
     Two fixes, the first applied with `--unsafe-fixes`, the second by `fix`:
     - **Scope** (unsafe): drop the keyword and put the statements that use the volatile value
       under `with torch.no_grad():` (`torch.set_grad_enabled(not flag)` for a non-literal flag):
-      from the statement that creates it to the end of the smallest enclosing block that covers
-      every use (typically the evaluation loop body, or the function body). This restores the 0.3
-      intent, but it is equivalent only if (1) the block covers every operation that uses the
-      volatile value, directly or through values computed from it (0.3 volatility followed the
-      data flow; `no_grad` is lexical), (2) no other operation in the block needs gradients
-      (`no_grad` stops those too), and (3) nothing inspects `requires_grad`/`grad_fn` of the results
-      or calls `backward` on them. It is not offered when the value escapes the block (returned,
-      yielded, stored on an object or appended to a container).
+      a contiguous run of statements of the innermost block that holds every use, from the
+      statement that creates the value to the last one that reads anything derived from it. Uses
+      are followed through the data flow: a re-assignment ends a value's live range (a training
+      loop that re-uses the names `inputs`/`output` is not a use), and a value is carried to the
+      next loop iteration only when it is read there before being re-assigned (an RNN hidden
+      state: the scope then starts at that read). This restores the 0.3 intent, but it is
+      equivalent only if (1) the scope covers every operation that uses the volatile value,
+      directly or through values computed from it (0.3 volatility followed the data flow;
+      `no_grad` is lexical), (2) nothing else in it needs gradients (`no_grad` stops those too),
+      and (3) nothing inspects `requires_grad`/`grad_fn` of the results or calls `backward` on
+      them. The fix checks what it can: it is not offered when the value escapes (returned,
+      yielded, stored on an object, appended to a container, captured by a lambda or a nested
+      function, bound to a `global`), when its autograd state is read, when the scope would hold a
+      `backward`, an optimizer `step()` or an `autograd.grad`, or when a value computed in the scope
+      from other inputs reaches a graph operation after it. Calls into other functions are not
+      followed.
     - **Drop the keyword** (safe): the call without `volatile=` does exactly what it does now on
       PyTorch 2.x (minus the warning); the remaining `Variable(x)` is then handled by
       variable-wrapper. When `requires_grad=` is also given and one of the two flags is not a
@@ -766,7 +775,7 @@ class VariableVolatile(Rule):
         self.report(node, message, fix_node=scope.block, edits=[
             self.edit(_wrap(scope, rewrite, f"{self.ctx.torch}.{manager}"), Safety.UNSAFE,
                       f"Remove `volatile=` and put {scope.where} under `torch.{manager}` (unsafe: lexical scope)", needs_torch=True),
-            self.edit(lambda block, scope=scope: _in_block(scope, block, rewrite), drop_safety),
+            self.edit(functools.partial(_in_block, scope, rewrite=rewrite), drop_safety),
         ])
 
     def _drop(self, node: cst.Call, dropped: cst.Call, safety: Safety) -> Edit:
@@ -786,7 +795,7 @@ class VariableVolatile(Rule):
             return None  # a class body, or code that runs later (lambda, generator): no lexical scope fits
         root = chain[root_level]
         walk = _Walk(call)
-        walk.block(_statements(root) if isinstance(root, cst.IndentedBlock) else list(root.body), _State())
+        walk.block(_root_body(root), _State())
         if walk.escapes or walk.inspects or walk.ever & walk.declared or _captures(root, walk.ever):
             return None
         # The innermost block in which a contiguous run of statements holds every use.
@@ -801,7 +810,9 @@ class VariableVolatile(Rule):
             start, end = min(users), max(users) + 1
             # Statements after the last use that read results derived through `.data`/`.item()`
             # (the accuracy count, the print) join the block when that costs nothing.
-            loose_end = max([i + 1 for i in range(end, len(body)) if ids[i] & walk.loose_uses] + [end])
+            # A `return` of such a result ends the function, not the evaluation: left outside.
+            loose_end = max([i + 1 for i in range(end, len(body)) if ids[i] & walk.loose_uses
+                             and not _is_return(body[i])] + [end])
             for stop in dict.fromkeys((loose_end, end)):
                 if self._sound(root, walk, body, ids, start, stop):
                     owner = chain[level - 1] if level > 0 else None
@@ -811,7 +822,7 @@ class VariableVolatile(Rule):
             return None
         return None
 
-    def _sound(self, root: cst.CSTNode, walk: "_Walk", body: list[cst.CSTNode], ids: list[set[int]],
+    def _sound(self, root: cst.CSTNode, walk: "_Walk", body: Sequence[cst.CSTNode], ids: list[set[int]],
                start: int, stop: int) -> bool:
         """SEMANTICS C condition (2): nothing in the region that is independent of the volatile
         value needs gradients, now or later."""
@@ -825,9 +836,18 @@ class VariableVolatile(Rule):
         # Values computed in the region from other inputs lose their graph under no_grad: they must
         # not reach a graph operation after the region (or before it, in the next iteration).
         second = _Walk(None, generators)
-        second.block(_statements(root) if isinstance(root, cst.IndentedBlock) else list(root.body), _State())
+        second.block(_root_body(root), _State())
         return not (second.uses - inside) and not second.escapes and not second.ever & second.declared \
             and not _captures(root, second.ever)
+
+
+def _root_body(root: cst.CSTNode) -> list[cst.CSTNode]:
+    assert isinstance(root, (cst.IndentedBlock, cst.Module))
+    return list(root.body)
+
+
+def _is_return(statement: cst.CSTNode) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in statement.body)
 
 
 def _describe(owner: Optional[cst.CSTNode]) -> str:
@@ -858,7 +878,7 @@ def _rewrite_call(ctx: FileContext, original_code: str, dropped: cst.Call) -> Ca
     return rewrite
 
 
-def _in_block(scope: _Scope, block: cst.CSTNode, rewrite: Callable[[cst.CSTNode], cst.CSTNode]) -> cst.CSTNode:
+def _in_block(scope: _Scope, block: cst.CSTNode, *, rewrite: Callable[[cst.CSTNode], cst.CSTNode]) -> cst.CSTNode:
     assert isinstance(block, (cst.IndentedBlock, cst.Module))
     body = list(block.body)
     if len(body) != len(scope.block.body):
