@@ -74,3 +74,12 @@ def test_legacy_file_still_checked(tmp_path: Path) -> None:
     proc = _run_cli(["check", "--no-cache", "old.py"], tmp_path)
     assert proc.returncode == 1
     assert "old.py:3:5: VM101" in proc.stdout
+
+
+def test_prefilter_ignores_torch_utils_data() -> None:
+    from varmigrate.triggers import may_have_findings
+
+    modern = "import torch\nfrom torch.utils.data import DataLoader\nimport torch.utils.data as tud\n"
+    assert not may_have_findings(modern)
+    assert may_have_findings(modern + "x = w.data\n")
+    assert may_have_findings("import torch\nprint(loss.data[0])\n")

@@ -15,6 +15,7 @@ import libcst as cst
 from .config import Settings
 from .context import FileContext
 from .traverse import visit_batched
+from .triggers import mentions
 from .imports import ImportTracker
 from . import prepass, python2
 from .registry import all_rules
@@ -59,7 +60,7 @@ def passes_prefilter(text: str, rules: Sequence[type[Rule]]) -> bool:
     """Cheap text test: a file without `torch` or without any trigger word has no findings."""
     if "torch" not in text:
         return False
-    return any(word in text for rule in rules for word in rule.TRIGGERS)
+    return any(mentions(word, text) for rule in rules for word in rule.TRIGGERS)
 
 
 def parse_error(path: str, exc: cst.ParserSyntaxError, text: Optional[str] = None) -> SourceError:
@@ -139,7 +140,7 @@ def lint_source(
     if imports is None:
         # A rule none of whose trigger words occur cannot report anything: not even instantiated.
         # (Not for notebook cells: an alias imported in an earlier cell hides the word.)
-        rules = [r for r in rules if not r.TRIGGERS or any(word in text for word in r.TRIGGERS)]
+        rules = [r for r in rules if not r.TRIGGERS or any(mentions(word, text) for word in r.TRIGGERS)]
     # `x.cuda(async=True)` parses only after the token pre-pass renames the keyword (same length,
     # so positions hold); the async-keyword rule reports the renamed spots and its fix spells them.
     parsed = prepass.prepare(text, {r.CODE for r in rules}, noqa_map(text))

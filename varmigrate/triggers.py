@@ -8,6 +8,8 @@ renames a trigger without updating this set.
 
 from __future__ import annotations
 
+import re
+
 # A file can have a finding only if it mentions torch and one of these words.
 TRIGGERS: frozenset[str] = frozenset({
     "Variable",  # VM101, VM102, VM104, VM105, VM106
@@ -25,6 +27,17 @@ TRIGGERS: frozenset[str] = frozenset({
 })
 
 
+# `.data` in modern code is nearly always the module `torch.utils.data`, which is never a tensor.
+_DATA_ATTRIBUTE = re.compile(r"(?<!utils)\.data\b")
+
+
+def mentions(word: str, text: str) -> bool:
+    """Whether `text` holds the trigger `word` (`.data` of `torch.utils.data` does not count)."""
+    if word == ".data":
+        return ".data" in text and _DATA_ATTRIBUTE.search(text) is not None
+    return word in text
+
+
 def may_have_findings(text: str) -> bool:
     """False when no rule could report anything in `text` (the engine then never parses it)."""
-    return "torch" in text and any(word in text for word in TRIGGERS)
+    return "torch" in text and any(mentions(word, text) for word in TRIGGERS)
