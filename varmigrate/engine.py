@@ -184,7 +184,10 @@ class _Applier(cst.CSTTransformer):
         self.applied: list[tuple[Finding, Edit]] = []
         self._changed: list[bool] = [False]
         self._no_grad_depth = 0
-        self._pending: dict[int, bool] = {}  # id(statement) -> must open a no_grad block
+        # id(statement) -> must open a no_grad block. The statements are kept alive here: a
+        # pending statement discarded by an enclosing replacement must not lend its id to a new node.
+        self._pending: dict[int, bool] = {}
+        self._pending_nodes: list[cst.CSTNode] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self._changed.append(False)
@@ -217,6 +220,7 @@ class _Applier(cst.CSTTransformer):
             stmt = replacement.statement
             if self._no_grad_depth == 0:
                 self._pending[id(stmt)] = replacement.required
+                self._pending_nodes.append(stmt)
             return stmt
         return replacement
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import libcst as cst
 
 from .context import FileContext
+from .walk import visit as walk_visit
 
 VARIABLE = "torch.autograd.Variable"
 
@@ -211,7 +212,7 @@ def comments_in(node: cst.CSTNode) -> list[str]:
         def visit_Comment(self, comment: cst.Comment) -> None:
             found.append(comment.value)
 
-    node.visit(_Comments())
+    walk_visit(node, _Comments())
     return found
 
 

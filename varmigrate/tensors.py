@@ -22,6 +22,7 @@ from typing import Optional
 import libcst as cst
 
 from .imports import ImportTracker, dotted_name
+from .walk import visit as walk_visit
 
 # torch namespaces whose callables do not return tensors.
 _NON_TENSOR_PREFIXES = (
@@ -297,7 +298,7 @@ class TensorInference:
     # -- collection over the file -----------------------------------------------------------
     def _collect(self, module: cst.Module) -> None:
         collector = _Collector(self)
-        module.visit(collector)
+        walk_visit(module, collector)
         self.uses_create_graph = collector.create_graph
         # `def test(model, ...): model.eval()`: only modules have these methods.
         self.module_names |= collector.module_owners
@@ -987,7 +988,7 @@ class DataUses:
                 def visit_Name(self, node: cst.Name) -> None:
                     collected.setdefault(node.value, []).append(node)
 
-            scope.visit(_Names())
+            walk_visit(scope, _Names())
             self._names_by_scope[id(scope)] = names
         return names
 

@@ -9,7 +9,6 @@ source order (batched visitors cannot skip children), and `PositionProvider`'s s
 
 from __future__ import annotations
 
-import inspect
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,37 +17,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-from .walk import _fields
-
-
-def _visit_order(cls: type) -> tuple[str, ...]:
-    """The fields in the order libcst's own visit takes them (read once from its source)."""
-    try:
-        source = inspect.getsource(cls._visit_and_replace_children)
-    except (OSError, TypeError):
-        return _fields(cls)
-    fields = _fields(cls)
-    order = tuple(f for f in dict.fromkeys(_VISITED_FIELD.findall(source)) if f in fields)
-    return order + tuple(f for f in fields if f not in order)  # never drop a field
-
-
-_VISITED_FIELD = re.compile(r"visit_\w+\(\s*self,\s*\"(\w+)\"")
-_ORDER_CACHE: dict[type, tuple[str, ...]] = {}
-
-
-def source_children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    cls = type(node)
-    names = _ORDER_CACHE.get(cls)
-    if names is None:
-        names = _ORDER_CACHE[cls] = _visit_order(cls)
-    out: list[cst.CSTNode] = []
-    for name in names:
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            out.append(value)
-        elif isinstance(value, (list, tuple)):
-            out.extend(item for item in value if isinstance(item, cst.CSTNode))
-    return out
+from .walk import source_children
 
 
 def visit_batched(root: cst.CSTNode, visitors: Sequence[Any]) -> None:

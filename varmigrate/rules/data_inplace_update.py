@@ -7,6 +7,7 @@ import libcst as cst
 from ..helpers import data_use, fix_add_scalar_overload, loses_comments, method_call
 from ..rule import Invalid, NoGrad, Rule, Safety, Valid
 from ..tensors import INIT, INPLACE, INPLACE_EXPR, TensorInference, is_inplace_method
+from ..walk import visit as walk_visit
 
 # `t op= v` on a tensor is `t.<method>(v)`.
 _AUG_METHODS: dict[type, str] = {
@@ -273,7 +274,7 @@ class _Rewriter:
                     return updated.value
                 return updated
 
-        return value.visit(_Drop())  # type: ignore[return-value]
+        return walk_visit(value, _Drop())  # type: ignore[return-value]
 
 
 def _is_data(node: cst.BaseExpression) -> bool:

@@ -6,6 +6,7 @@ from typing import Optional, Sequence, Union
 import libcst as cst
 
 from ..rule import Edit, Invalid, Rule, Safety, Valid
+from ..walk import visit as walk_visit
 
 _FUNCTION_BASES = ("torch.autograd.Function", "torch.autograd.InplaceFunction", "torch.autograd.function.Function")
 _CTX_RENAMES = {"saved_variables": "saved_tensors"}  # the 0.3 name, deprecated on 2.x
@@ -45,14 +46,14 @@ def _names_in(node: cst.CSTNode) -> set[str]:
             found.add(n.value)
 
         def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
+            walk_visit(n.value, self)
             return False
 
         def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
+            walk_visit(n.value, self)
             return False
 
-    node.visit(Collect())
+    walk_visit(node, Collect())
     return found
 
 
@@ -214,7 +215,7 @@ class _AppendNones(cst.CSTTransformer):
 
 def _static(fn: cst.FunctionDef, extra: Sequence[cst.Param]) -> cst.FunctionDef:
     self_param = fn.params.params[0]
-    renamed = fn.visit(_SelfToCtx(self_param.name.value))
+    renamed = walk_visit(fn, _SelfToCtx(self_param.name.value))
     assert isinstance(renamed, cst.FunctionDef)
     params = list(renamed.params.params)
     if extra:
@@ -249,7 +250,7 @@ def convert_class(plan: _Plan) -> cst.ClassDef:
         elif isinstance(stmt, cst.FunctionDef) and stmt.name.value == "backward":
             stmt = _static(stmt, [])
             if plan.init_params:
-                stmt = stmt.with_changes(body=stmt.body.visit(_AppendNones(len(plan.init_params), plan.n_inputs)))
+                stmt = stmt.with_changes(body=walk_visit(stmt.body, _AppendNones(len(plan.init_params), plan.n_inputs)))
         if carry is not None:
             stmt = stmt.with_changes(leading_lines=carry)
             carry = None
@@ -375,7 +376,7 @@ class _UseFinder(cst.CSTVisitor):
 def _find_uses(module: cst.Module, plan: _Plan) -> _Uses:
     name = plan.cls.name.value
     finder = _UseFinder(name, plan.cls)
-    module.visit(finder)
+    walk_visit(module, finder)
     uses = _Uses()
     for ref in finder.refs:
         if id(ref) in finder.calls:
@@ -420,7 +421,7 @@ def _single_binding(scope: cst.CSTNode, node: cst.BaseExpression) -> bool:
             nonlocal count
             count += 2 * (node.value in _names_in(n.target))
 
-    scope.visit(Count())
+    walk_visit(scope, Count())
     return count == 1
 
 
@@ -447,7 +448,7 @@ def _calls_of(scope: cst.CSTNode, key: str) -> Optional[list[cst.Call]]:
             members.add(id(n.attr))
             refs += "." in key and _target_key(n) == key
 
-    scope.visit(Find())
+    walk_visit(scope, Find())
     return calls if calls and refs == len(calls) else None
 
 

@@ -5,6 +5,7 @@ from typing import Union
 import libcst as cst
 
 from ..rule import Invalid, Rule, Safety, Valid
+from ..walk import visit as walk_visit
 
 _VARIABLE_MODULES = ("torch.autograd", "torch.autograd.variable")
 
@@ -14,7 +15,7 @@ def _strip_names(block: cst.CSTNode, names: frozenset[str]) -> Union[cst.CSTNode
     # names of the statement, and moves comments above an emptied statement to the next one.
     from ..engine import _ImportEditor
 
-    return block.visit(_ImportEditor(set(names)))
+    return walk_visit(block, _ImportEditor(set(names)))
 
 
 class _Uses(cst.CSTVisitor):
@@ -35,7 +36,7 @@ class _Uses(cst.CSTVisitor):
         return not isinstance(node.target, cst.Name)  # a binding (`V = Variable`), not a use
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)  # `torch.autograd.Variable` uses `torch`, not a local `Variable`
+        walk_visit(node.value, self)  # `torch.autograd.Variable` uses `torch`, not a local `Variable`
         return False
 
     def visit_Name(self, node: cst.Name) -> None:
@@ -126,7 +127,7 @@ class UnusedVariableImport(Rule):
             return
         local = node.targets[0].target.value
         uses = _Uses({local})
-        self.ctx.module.visit(uses)
+        walk_visit(self.ctx.module, uses)
         if local in uses.used or local in self.ctx.imports.local_defs:
             return
         names = frozenset([local])
@@ -149,7 +150,7 @@ class UnusedVariableImport(Rule):
         if not aliases:
             return
         uses = _Uses(set(aliases))
-        self.ctx.module.visit(uses)
+        walk_visit(self.ctx.module, uses)
         block = self._blocks[-1]
         for local, alias in aliases.items():
             if local in uses.used or local in self.ctx.imports.local_defs:

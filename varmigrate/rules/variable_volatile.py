@@ -9,6 +9,7 @@ import libcst as cst
 from ..context import FileContext
 from ..helpers import call_replacement, is_variable, literal_bool, variable_args
 from ..rule import Edit, Invalid, Rule, Safety, Valid
+from ..walk import visit as walk_visit
 
 Block = Union[cst.IndentedBlock, cst.Module]
 # Reading a value through these gives a plain number or a tensor outside the graph (0.3 `.data`):
@@ -49,7 +50,7 @@ def _ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
             if stack and stack[-1] is original_node:
                 stack.pop()
 
-    root.visit(_Find())
+    walk_visit(root, _Find())
     return found
 
 
@@ -66,7 +67,7 @@ class _Reads(cst.CSTVisitor):
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         if self.graph_only and node.attr.value == "data":
             return False
-        node.value.visit(self)
+        walk_visit(node.value, self)
         return False  # the attribute name itself is not a read of a variable
 
     def visit_Call(self, node: cst.Call) -> bool:
@@ -82,7 +83,7 @@ class _Reads(cst.CSTVisitor):
         return True
 
     def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
+        walk_visit(node.value, self)
         return False  # skip the keyword name
 
     def visit_Name(self, node: cst.Name) -> None:
@@ -113,7 +114,7 @@ def _reads(node: Optional[cst.CSTNode], graph_only: bool = True, seed: Optional[
     if node is None:
         return set()
     visitor = _Reads(graph_only, seed)
-    node.visit(visitor)
+    walk_visit(node, visitor)
     return visitor.names
 
 
@@ -135,7 +136,7 @@ class _OpReads(cst.CSTVisitor):
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         if not (node.attr.value in _PLAIN_ATTRIBUTES and isinstance(node.value, cst.Name)):
-            node.value.visit(self)
+            walk_visit(node.value, self)
         return False
 
     def visit_Call(self, node: cst.Call) -> bool:
@@ -145,17 +146,17 @@ class _OpReads(cst.CSTVisitor):
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in _SANITIZING_METHODS and isinstance(func.value, cst.Name):
             for arg in node.args:
-                arg.value.visit(self)
+                walk_visit(arg.value, self)
             return False
         if isinstance(func, cst.Name) and func.value in _SANITIZING_BUILTINS:
             for arg in node.args:
                 if not isinstance(arg.value, cst.Name):
-                    arg.value.visit(self)
+                    walk_visit(arg.value, self)
             return False
         return True
 
     def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
+        walk_visit(node.value, self)
         return False
 
     def visit_Name(self, node: cst.Name) -> None:
@@ -170,7 +171,7 @@ def _op_reads(node: Optional[cst.CSTNode], seed: Optional[cst.CSTNode]) -> set[s
     if node is None:
         return set()
     visitor = _OpReads(seed)
-    node.visit(visitor)
+    walk_visit(node, visitor)
     return visitor.names
 
 
@@ -308,7 +309,7 @@ class _Walk:
             def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
                 return False
 
-        node.visit(_Inner())
+        walk_visit(node, _Inner())
         return bool(flow & (st.graph | {_SEED})), bool(loose & (st.loose | {_SEED}))
 
     def _bind(self, target: cst.BaseExpression, graph: bool, loose: bool, st: _State) -> None:
@@ -547,8 +548,8 @@ def _captures(root: cst.CSTNode, names: set[str]) -> bool:
         def _check(self, node: Union[cst.FunctionDef, cst.Lambda]) -> None:
             nonlocal found
             bound = _Bound()
-            node.params.visit(bound)
-            node.body.visit(bound)
+            walk_visit(node.params, bound)
+            walk_visit(node.body, bound)
             body_reads = _reads(node.body, graph_only=False) if not isinstance(node.body, cst.BaseSuite) else set()
             if isinstance(node.body, cst.BaseSuite):
                 for statement in _statements(node.body):
@@ -563,7 +564,7 @@ def _captures(root: cst.CSTNode, names: set[str]) -> bool:
             self._check(node)
 
     for statement in (_statements(root) if isinstance(root, cst.BaseSuite) else list(root.body)):  # type: ignore[attr-defined]
-        statement.visit(_Defs())
+        walk_visit(statement, _Defs())
     return found
 
 
@@ -576,7 +577,7 @@ def _subtree_ids(node: cst.CSTNode) -> set[int]:
                 ids.add(id(n))
             return True
 
-    node.visit(_Collect())
+    walk_visit(node, _Collect())
     return ids
 
 
@@ -609,7 +610,7 @@ def _needs_grad(ctx: FileContext, statements: Sequence[cst.CSTNode]) -> bool:
             return False
 
     for statement in statements:
-        statement.visit(_Find())
+        walk_visit(statement, _Find())
     return found
 
 
@@ -872,7 +873,7 @@ def _rewrite_call(ctx: FileContext, original_code: str, dropped: cst.Call) -> Ca
             return updated_node
 
     def rewrite(node: cst.CSTNode) -> cst.CSTNode:
-        return node.visit(_Drop())  # type: ignore[return-value]
+        return walk_visit(node, _Drop())  # type: ignore[return-value]
 
     del ctx, dropped_code
     return rewrite
