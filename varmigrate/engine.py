@@ -5,10 +5,12 @@ Text in, text out: file handling (encodings, notebooks, atomic writes) lives in 
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import libcst as cst
 
@@ -487,6 +489,28 @@ def fix_source(
     imports: Optional[ImportTracker] = None,
 ) -> FixResult:
     """Apply the allowed fixes repeatedly until nothing changes (or MAX_ITERATIONS)."""
+    with _recursion_headroom():
+        return _fix_source(text, path, settings, imports)
+
+
+@contextlib.contextmanager
+def _recursion_headroom(limit: int = 6000) -> Iterator[None]:
+    """libcst's transformers and codegen recurse a few frames per node: give nested legacy
+    expressions (`f(f(f(...)))` 150 deep) the depth that `check`'s iterative traversal has."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _fix_source(
+    text: str,
+    path: str,
+    settings: Settings,
+    imports: Optional[ImportTracker],
+) -> FixResult:
     result = FixResult(source=text)
     lint = lint_source(text, path, settings, imports)
     result.errors.extend(lint.errors)
