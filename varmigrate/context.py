@@ -31,7 +31,23 @@ class FileContext:
 
     @cached_property
     def tensors(self) -> TensorInference:
-        return TensorInference(self.module, self.imports)
+        return TensorInference(self.module, self.imports, lambda: self.parents)
+
+    @cached_property
+    def parents(self) -> dict[int, cst.CSTNode]:
+        """id(node) -> parent for the whole file (built once, on first use)."""
+        from .walk import parent_map
+
+        return parent_map(self.module)
+
+    def ancestors(self, node: cst.CSTNode) -> list[cst.CSTNode]:
+        """The chain from the module down to `node` (inclusive)."""
+        chain = [node]
+        parents = self.parents
+        while id(chain[-1]) in parents:
+            chain.append(parents[id(chain[-1])])
+        chain.reverse()
+        return chain
 
     @cached_property
     def _positions(self) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:

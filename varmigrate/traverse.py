@@ -29,7 +29,10 @@ def visit_batched(root: cst.CSTNode, visitors: Sequence[Any]) -> None:
         found = table.get(cls)
         if found is None:
             name = f"{prefix}_{cls.__name__}"
-            found = table[cls] = [m for m in (getattr(v, name, None) for v in visitors) if m is not None]
+            # libcst's typed visitor bases define a no-op stub for every node type: skip those.
+            found = table[cls] = [
+                m for m in (getattr(v, name, None) for v in visitors) if m is not None and not getattr(m, "_is_no_op", False)
+            ]
         return found
 
     # An explicit stack: deeply nested legacy expressions must not hit Python's recursion limit.

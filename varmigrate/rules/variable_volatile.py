@@ -31,29 +31,6 @@ def drop_argument(call: cst.Call, arg: cst.Arg) -> cst.Call:
     return call.with_changes(args=args)
 
 
-def _ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
-    """The chain of nodes from `root` down to `target` (inclusive)."""
-    stack: list[cst.CSTNode] = []
-    found: list[cst.CSTNode] = []
-
-    class _Find(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if found:
-                return False
-            stack.append(node)
-            if node is target:
-                found.extend(stack)
-                return False
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            if stack and stack[-1] is original_node:
-                stack.pop()
-
-    walk_visit(root, _Find())
-    return found
-
-
 class _Reads(cst.CSTVisitor):
     """Names an expression or statement reads; with `graph_only`, not those read through `.data`,
     `.item()`, `float(...)` and the like (no graph is built from them)."""
@@ -786,7 +763,7 @@ class VariableVolatile(Rule):
 
     # -- the scope --------------------------------------------------------------------------
     def _scope(self, call: cst.Call) -> Optional[_Scope]:
-        chain = _ancestors(self.ctx.module, call)
+        chain = self.ctx.ancestors(call)
         if any(_is_no_grad(self.ctx, n) for n in chain):
             return None  # already under no_grad: dropping the keyword is all there is to do
         levels = [i for i, n in enumerate(chain) if isinstance(n, (cst.IndentedBlock, cst.Module))]
