@@ -70,9 +70,12 @@ class ImportTracker(cst.CSTVisitor):
 
     # -- collection ------------------------------------------------------------------------
     def scan(self, module: cst.Module) -> "ImportTracker":
-        from .walk import visit_fast  # 5x cheaper than module.visit: no node is rebuilt
+        from .walk import statements  # imports, defs and assignments are statements: skip expressions
 
-        visit_fast(module, self)
+        for node in statements(module):
+            method = getattr(self, f"visit_{type(node).__name__}", None)
+            if method is not None:
+                method(node)
         return self
 
     def visit_Import(self, node: cst.Import) -> bool:

@@ -80,6 +80,27 @@ def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield value
 
 
+# What can hold statements: descending only through these skips every expression.
+_STATEMENT_CONTAINERS = (
+    cst.Module, cst.BaseSuite, cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.Else,
+    cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase,
+)
+
+
+def statements(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Compound statements and small statements (`import`, `x = ...`), in source order."""
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.BaseSmallStatement):
+            yield node
+            continue
+        if isinstance(node, cst.BaseCompoundStatement):
+            yield node
+        kids = [c for c in source_children(node) if isinstance(c, _STATEMENT_CONTAINERS + (cst.BaseSmallStatement,))]
+        stack.extend(reversed(kids))
+
+
 def parent_map(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
     """id(node) -> parent, for every node below `root`."""
     parents: dict[int, cst.CSTNode] = {}

@@ -18,37 +18,6 @@ def _strip_names(block: cst.CSTNode, names: frozenset[str]) -> Union[cst.CSTNode
     return walk_visit(block, _ImportEditor(set(names)))
 
 
-class _Uses(cst.CSTVisitor):
-    """Counts references to some names outside import statements (strings too: `__all__`)."""
-
-    def __init__(self, names: set[str]) -> None:
-        super().__init__()
-        self.used: set[str] = set()
-        self.names = names
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
-        return not isinstance(node.target, cst.Name)  # a binding (`V = Variable`), not a use
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        walk_visit(node.value, self)  # `torch.autograd.Variable` uses `torch`, not a local `Variable`
-        return False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value in self.names:
-            self.used.add(node.value)
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        value = node.evaluated_value
-        if isinstance(value, str) and value in self.names:
-            self.used.add(value)
-
-
 class UnusedVariableImport(Rule):
     """
     ## What it does
@@ -106,12 +75,30 @@ class UnusedVariableImport(Rule):
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)
         self._blocks: list[cst.CSTNode] = []
+        # Uses are counted during the engine's one traversal (no extra pass over the file): only
+        # names bound to `Variable` matter, outside import statements, attribute names
+        # (`torch.autograd.Variable` uses `torch`) and assignment targets (`V = ...` binds `V`).
+        self._watched = set(ctx.imports.locals_bound_to(("torch.autograd.Variable",)))
+        self._used: set[str] = set()
+        self._not_uses: set[int] = set()
+        self._in_import = 0
+        # (report node, local name, message, title, enclosing block), decided at the end of the file
+        self._candidates: list[tuple[cst.CSTNode, str, str, str, cst.CSTNode]] = []
 
     def visit_Module(self, node: cst.Module) -> None:
         self._blocks.append(node)
 
     def leave_Module(self, original_node: cst.Module) -> None:
         self._blocks.pop()
+        for node, local, message, title, block in self._candidates:
+            if local in self._used or local in self.ctx.imports.local_defs:
+                continue
+            names = frozenset([local])
+            # Reported at the name; applied to the enclosing block, so the remover can hand the
+            # comments above an emptied statement to the next statement.
+            self.report(node, message,
+                        [self.edit(lambda updated, names=names: _strip_names(updated, names), Safety.SAFE, title)],
+                        fix_node=block)
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._blocks.append(node)
@@ -119,6 +106,35 @@ class UnusedVariableImport(Rule):
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
         self._blocks.pop()
 
+    # -- uses ------------------------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> None:
+        self._in_import += 1
+
+    def leave_Import(self, original_node: cst.Import) -> None:
+        self._in_import -= 1
+
+    def leave_ImportFrom(self, original_node: cst.ImportFrom) -> None:
+        self._in_import -= 1
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        if isinstance(node.target, cst.Name):
+            self._not_uses.add(id(node.target))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._not_uses.add(id(node.attr))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self._watched and not self._in_import and id(node) not in self._not_uses:
+            self._used.add(node.value)
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        # `__all__ = ["Variable"]` keeps the name exported.
+        if self._watched and not self._in_import:
+            value = node.evaluated_value
+            if isinstance(value, str) and value in self._watched:
+                self._used.add(value)
+
+    # -- candidates ------------------------------------------------------------------------
     def visit_Assign(self, node: cst.Assign) -> None:
         # `Var = torch.autograd.Variable`: an alias bound by assignment, left behind like an import.
         if self.ctx.path.endswith(".ipynb") or len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
@@ -126,38 +142,21 @@ class UnusedVariableImport(Rule):
         if not isinstance(node.value, (cst.Name, cst.Attribute)) or self.ctx.imports.qualified(node.value) != "torch.autograd.Variable":
             return
         local = node.targets[0].target.value
-        uses = _Uses({local})
-        walk_visit(self.ctx.module, uses)
-        if local in uses.used or local in self.ctx.imports.local_defs:
-            return
-        names = frozenset([local])
-        self.report(node, f"`{local} = {self.ctx.code(node.value)}` aliases the legacy `Variable` but is never used",
-                    [self.edit(lambda updated, names=names: _strip_names(updated, names), Safety.SAFE,
-                               f"Remove the unused `{local}` alias")],
-                    fix_node=self._blocks[-1])
+        self._watched.add(local)
+        self._candidates.append((
+            node, local, f"`{local} = {self.ctx.code(node.value)}` aliases the legacy `Variable` but is never used",
+            f"Remove the unused `{local}` alias", self._blocks[-1],
+        ))
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self._in_import += 1
         if self.ctx.path.endswith(".ipynb") or node.relative or isinstance(node.names, cst.ImportStar):
             return
         module = cst.helpers.get_full_name_for_node(node.module) if node.module is not None else None
         if module not in _VARIABLE_MODULES:
             return
-        aliases = {}
         for alias in node.names:
             if cst.helpers.get_full_name_for_node(alias.name) == "Variable":
                 local = alias.evaluated_alias or "Variable"
-                aliases[local] = alias
-        if not aliases:
-            return
-        uses = _Uses(set(aliases))
-        walk_visit(self.ctx.module, uses)
-        block = self._blocks[-1]
-        for local, alias in aliases.items():
-            if local in uses.used or local in self.ctx.imports.local_defs:
-                continue
-            names = frozenset([local])
-            # Reported at the name; applied to the enclosing block, so the remover can hand the
-            # comments above an emptied statement to the next statement.
-            self.report(alias, self.MESSAGE.format(name=local),
-                        [self.edit(lambda updated, names=names: _strip_names(updated, names), Safety.SAFE)],
-                        fix_node=block)
+                self._watched.add(local)
+                self._candidates.append((alias, local, self.MESSAGE.format(name=local), self.FIX_TITLE or "", self._blocks[-1]))
