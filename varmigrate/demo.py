@@ -41,7 +41,7 @@ def main(examples: Path = EXAMPLES) -> int:
                 ["diff", "-u", f"before/{script.name}", f"after/{script.name}"], cwd=work, capture_output=True, text=True
             )
             print(proc.stdout, end="")
-        code = _run("nothing left to fix", ["check", "after"], work)
+        code = _run("what is left has no automatic fix: a person decides", ["check", "after"], work)
         if _has_harness():
             report = Path.cwd() / "demo-report"
             code = _run(
