@@ -76,6 +76,16 @@ def test_exclude_and_force_exclude(project: Path) -> None:
     assert "tests/t.py:3:5" in check("tests/t.py").output
     result = check("--force-exclude", "tests/t.py")
     assert "tests/t.py" not in result.output and result.exit_code == 0
+    # So is a folder named explicitly, even one an exclude pattern covers (ruff does the same).
+    assert "tests/t.py:3:5" in check("tests").output
+    assert "tests/t.py" not in check("--force-exclude", "tests").output
+
+
+def test_excludes_below_an_explicit_folder_still_apply(project: Path) -> None:
+    write_config(project, "extend-exclude = [\"sub\"]\n")
+    (project / "pkg" / "top.py").write_text(LEGACY)
+    output = check("pkg").output
+    assert "pkg/top.py:3:5" in output and "pkg/sub/m.py" not in output
 
 
 def test_command_line_overrides_configuration(project: Path) -> None:

@@ -71,10 +71,10 @@ def _print_errors(report: RunReport) -> None:
 
 
 def _explicit_paths(paths: Sequence[str], settings: Settings, force_exclude: bool) -> list[str]:
-    """ruff's --force-exclude: excludes apply to files named on the command line (pre-commit)."""
+    """ruff's --force-exclude: excludes apply to paths named on the command line (pre-commit)."""
     if not force_exclude:
         return list(paths)
-    return [p for p in paths if not (os.path.isfile(p) and settings.is_excluded(p))]
+    return [p for p in paths if not settings.is_excluded(p)]
 
 
 class _Progress:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import fnmatch
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
+
+from .sources import glob_matches, path_candidates, path_excluded
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -65,11 +66,10 @@ class Settings:
         """Codes that `per-file-ignores` turns off for this file."""
         if not self.per_file_ignores:
             return []
-        candidates = _path_candidates(path, self.root)
+        candidates = path_candidates(path, self.root)
         codes: list[str] = []
         for pattern, pattern_codes in self.per_file_ignores.items():
-            pattern = pattern.rstrip("/")
-            if any(fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(c, pattern + "/*") for c in candidates):
+            if glob_matches(candidates, pattern):
                 codes.extend(pattern_codes)
         return codes
 
@@ -81,29 +81,7 @@ class Settings:
         return dataclasses.replace(self, ignore=[*self.ignore, *extra])
 
     def is_excluded(self, path: str) -> bool:
-        patterns = self.all_exclude
-        if not patterns:
-            return False
-        candidates = _path_candidates(path, self.root)
-        for pattern in patterns:
-            pattern = pattern.rstrip("/")
-            for candidate in candidates:
-                if fnmatch.fnmatch(candidate, pattern) or fnmatch.fnmatch(candidate, pattern + "/*"):
-                    return True
-                if candidate.startswith(pattern + "/"):
-                    return True
-        return False
-
-
-def _path_candidates(path: str, root: Optional[Path]) -> set[str]:
-    """The forms a glob may be written against: as given, relative to the root, the basename."""
-    p = Path(path)
-    candidates = {p.as_posix(), p.name}
-    try:
-        candidates.add(p.resolve().relative_to((root or Path.cwd()).resolve()).as_posix())
-    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
-        pass
-    return candidates
+        return path_excluded(path, self.all_exclude, self.root)
 
 
 # ------------------------------------------------------------------------------------------

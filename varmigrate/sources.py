@@ -143,22 +143,31 @@ def atomic_write(path: Path, data: bytes) -> None:
             raise
 
 
-def _excluded(path: Path, patterns: Sequence[str], root: Optional[Path] = None) -> bool:
-    if not patterns:
-        return False
-    candidates = {path.as_posix(), path.name}
+def path_candidates(path: "str | Path", root: Optional[Path] = None) -> set[str]:
+    """The forms a glob may be written against: as given, relative to the root, the basename."""
+    p = Path(path)
+    candidates = {p.as_posix(), p.name}
     try:
-        candidates.add(path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix())
+        candidates.add(p.resolve().relative_to((root or Path.cwd()).resolve()).as_posix())
     except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         pass
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        for candidate in candidates:
-            if fnmatch.fnmatch(candidate, pattern) or fnmatch.fnmatch(candidate, pattern + "/*"):
-                return True
-            if candidate.startswith(pattern + "/"):
-                return True
-    return False
+    return candidates
+
+
+def glob_matches(candidates: Iterable[str], pattern: str) -> bool:
+    """A pattern matches a path, or any folder above it (`tests/fixtures` covers its files)."""
+    pattern = pattern.rstrip("/")
+    return any(
+        fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(c, pattern + "/*") or c.startswith(pattern + "/")
+        for c in candidates
+    )
+
+
+def path_excluded(path: "str | Path", patterns: Sequence[str], root: Optional[Path] = None) -> bool:
+    if not patterns:
+        return False
+    candidates = path_candidates(path, root)
+    return any(glob_matches(candidates, pattern) for pattern in patterns)
 
 
 def _identity(path: Path) -> str:
@@ -185,17 +194,20 @@ def discover(
                 seen.add(key)
                 yield path, None
             continue
+        # A folder named explicitly is checked even if an exclude pattern covers it (as ruff does
+        # for paths given on the command line): only patterns that do not cover it apply inside.
+        active = [p for p in exclude if not path_excluded(path, [p], root)]
         for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
             current = Path(dirpath)
             dirnames[:] = sorted(
                 d for d in dirnames
-                if d not in SKIP_DIRS and not d.endswith(".egg-info") and not _excluded(current / d, exclude, root)
+                if d not in SKIP_DIRS and not d.endswith(".egg-info") and not path_excluded(current / d, active, root)
             )
             for name in sorted(filenames):
                 if not name.endswith(tuple(suffixes)):
                     continue
                 file = current / name
-                if _excluded(file, exclude, root):
+                if path_excluded(file, active, root):
                     continue
                 key = _identity(file)
                 if key in seen:
