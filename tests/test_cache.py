@@ -134,3 +134,24 @@ def test_cli_cache_options(tree: Path, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.delenv("VARMIGRATE_CACHE_DIR", raising=False)
     runner.invoke(main, ["check", "m.py"])
     assert (tree / ".varmigrate_cache" / "CACHEDIR.TAG").exists()
+
+
+def test_notebook_findings_keep_their_cell_from_the_cache(tmp_path: Path) -> None:
+    import json
+
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {}, "outputs": [],
+             "source": ["import torch\n", "from torch.autograd import Variable"]},
+            {"cell_type": "code", "execution_count": 2, "id": "b", "metadata": {}, "outputs": [],
+             "source": ["%matplotlib inline\n", "x = Variable(torch.ones(3))\n"]},
+        ],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    }
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(notebook, indent=1) + "\n")
+    settings = Settings()
+    cold = run([str(path)], settings, cache=Cache(tmp_path / "cache", settings), jobs=1)
+    warm = run([str(path)], settings, cache=Cache(tmp_path / "cache", settings), jobs=1)
+    assert [(f.cell, f.line, f.code) for f in cold.findings] == [(2, 2, "VM101")]
+    assert [(f.cell, f.line, f.code) for f in warm.findings] == [(2, 2, "VM101")]
