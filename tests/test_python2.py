@@ -77,3 +77,13 @@ def test_cli_reports_python2_and_goes_on(tmp_path: Path) -> None:
     assert f"{old}:4:1: error: Python 2 syntax (print statement): convert the file to Python 3 first" in result.output
     assert old.read_bytes() == before
     assert new.read_text() == "import torch\nx = torch.ones(1)\n"
+
+
+def test_notebook_export_with_magic_gets_a_hint() -> None:
+    from varmigrate.config import Settings
+    from varmigrate.engine import lint_source
+
+    text = "import torch\nfrom torch.autograd import Variable\n%matplotlib inline\nx = Variable(torch.ones(1))\n"
+    (error,) = lint_source(text, "export.py", Settings()).errors
+    assert (error.line, error.column) == (3, 1)
+    assert "`%matplotlib` is an IPython magic or shell line" in error.message

@@ -75,11 +75,25 @@ def parse_error(path: str, exc: cst.ParserSyntaxError, text: Optional[str] = Non
                 compile(text, path, "exec", dont_inherit=True)
         except SyntaxError as err:
             if err.lineno:
-                return SourceError(path, err.lineno, err.offset or 1, f"SyntaxError: {err.msg}")
+                hint = _magic_hint(text, err.lineno)
+                return SourceError(path, err.lineno, err.offset or 1, f"SyntaxError: {err.msg}{hint}")
         except (ValueError, RecursionError, MemoryError):
             pass
     message = str(exc).splitlines()[0] if str(exc) else "invalid syntax"
     return SourceError(path, exc.raw_line, exc.raw_column + 1, f"SyntaxError: {message}")
+
+
+_MAGIC = re.compile(r"^\s*(%%?[A-Za-z_]\w*|!\S+)")
+
+
+def _magic_hint(text: str, lineno: int) -> str:
+    """A script exported from a notebook keeps its IPython magics and shell lines."""
+    lines = text.splitlines()
+    match = _MAGIC.match(lines[lineno - 1]) if 0 < lineno <= len(lines) else None
+    if match is None:
+        return ""
+    return (f" (`{match.group(1)}` is an IPython magic or shell line, not Python: run varmigrate on the"
+            " .ipynb notebook, or remove the line)")
 
 
 def noqa_map(text: str) -> dict[int, Optional[frozenset[str]]]:
