@@ -23,7 +23,7 @@ TRIGGERS: frozenset[str] = frozenset({
     ".data",  # VM201-VM208
     "clip_grad_norm(", "init.uniform(", "init.normal(", "init.constant(", "init.xavier_uniform(",
     "init.xavier_normal(", "init.kaiming_uniform(", "init.kaiming_normal(", "init.orthogonal(",
-    "init.sparse(", "init.eye(", "init.dirac(",  # VM309
+    "init.sparse(", "init.eye(", "init.dirac(", "nn.init import",  # VM309
     "size_average", "reduce=", "reduce =",  # VM306
     "softmax", "Softmax", "softmin", "Softmin",  # VM307
     "reinforce", "multinomial()",  # VM308

@@ -41,7 +41,7 @@ class DeprecatedFunctionAlias(Rule):
     MESSAGE = "Deprecated 0.3-era name of an in-place function: use the name with a trailing underscore"
     FIX_TITLE = "Rename to the in-place spelling"
     FIX = Safety.SAFE
-    TRIGGERS = ("clip_grad_norm(", *(f"init.{name}(" for name in _INIT))
+    TRIGGERS = ("clip_grad_norm(", "nn.init import", *(f"init.{name}(" for name in _INIT))
 
     VALID = [
         Valid("import torch\ntorch.nn.utils.clip_grad_norm_(params, 0.25)\n"),
