@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import hypothesmith
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -32,7 +34,9 @@ PROFILE = settings(
 
 def _compiles(text: str) -> bool:
     try:
-        compile(text, "<fixed>", "exec", dont_inherit=True)
+        with warnings.catch_warnings():  # generated code draws SyntaxWarnings ("'str' is not callable")
+            warnings.simplefilter("ignore", SyntaxWarning)
+            compile(text, "<fixed>", "exec", dont_inherit=True)
     except SyntaxError:
         return False
     except (ValueError, RecursionError, MemoryError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import warnings
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -104,7 +105,9 @@ def nesting_error(text: str) -> Optional[tuple[int, str]]:
     if deepest < _SUSPICIOUS_DEPTH and not _UNARY_RUN.search(text):
         return None
     try:
-        compile(text, "<nesting check>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():  # only the nesting matters here, not the code's warnings
+            warnings.simplefilter("ignore")
+            compile(text, "<nesting check>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except RecursionError:
         return 1, "expressions are nested too deeply to process (Python's own parser gives up too); file left unchanged"
     except SyntaxError as exc:
