@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ast
 import difflib
-import warnings
 import re
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
