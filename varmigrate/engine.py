@@ -27,7 +27,7 @@ from .sources import SourceError  # defined there so the CLI fast path need not 
 
 MAX_ITERATIONS = 10
 # Imports that a fix may leave unused and that we then remove.
-_REMOVABLE_IMPORTS = ("torch.autograd.Variable",)
+REMOVABLE_IMPORTS = ("torch.autograd.Variable",)
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9]+(?:\s*,\s*[A-Za-z0-9]+)*))?", re.IGNORECASE)
 
 
@@ -296,7 +296,7 @@ def _count_name_uses(module: cst.Module, names: set[str]) -> dict[str, int]:
     return counts
 
 
-class _ImportEditor(cst.CSTTransformer):
+class ImportRemover(cst.CSTTransformer):
     """Removes the given names from from-imports; an emptied statement goes, its comments stay."""
 
     def __init__(self, remove: set[str]) -> None:
@@ -480,7 +480,7 @@ def _apply_round(
 ) -> tuple[cst.Module, list[tuple[Finding, Edit]]]:
     torch_name = ctx_imports.alias_of("torch") or "torch"
     applier = _Applier({id(f.fix_node or f.node): (f, e) for f, e in chosen}, ctx_imports, torch_name)
-    removable = set(ctx_imports.locals_bound_to(_REMOVABLE_IMPORTS))
+    removable = set(ctx_imports.locals_bound_to(REMOVABLE_IMPORTS))
     before_uses = _count_name_uses(module, removable) if removable else {}
     new_module = module.visit(applier)
     if not applier.applied:
@@ -490,7 +490,7 @@ def _apply_round(
         after_uses = _count_name_uses(new_module, removable)
         gone = {n for n in removable if before_uses[n] > 0 and after_uses[n] == 0}
         if gone:
-            new_module = new_module.visit(_ImportEditor(gone))
+            new_module = new_module.visit(ImportRemover(gone))
     if any(e.needs_torch for _, e in applier.applied) and ctx_imports.alias_of("torch") is None:
         new_module = _insert_import_torch(new_module)
     return new_module, applier.applied

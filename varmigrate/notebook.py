@@ -221,7 +221,7 @@ def _drop_unused_imports(cells: list[dict[str, Any]], sources: list[str], masks:
     """A legacy import (`Variable`) that the fixes of other cells made unused goes, as in a .py file."""
     import libcst as cst
 
-    from .engine import _REMOVABLE_IMPORTS, _ImportEditor
+    from .engine import REMOVABLE_IMPORTS, ImportRemover
 
     fixed = [_cell_source(c) for c in cells]
     before = [w for src in sources for w in _WORD.findall(src)]
@@ -236,9 +236,9 @@ def _drop_unused_imports(cells: list[dict[str, Any]], sources: list[str], masks:
             continue
         own = ImportTracker().scan(module)
         # Used before (beyond its import), only the import itself mentions it now.
-        gone = {n for n in own.locals_bound_to(_REMOVABLE_IMPORTS) if before.count(n) > 1 and after.count(n) == 1}
+        gone = {n for n in own.locals_bound_to(REMOVABLE_IMPORTS) if before.count(n) > 1 and after.count(n) == 1}
         if gone:
-            new_text = unmask(module.visit(_ImportEditor(gone)).code, masked)
+            new_text = unmask(module.visit(ImportRemover(gone)).code, masked)
             _set_cell_source(cell, new_text)
 
 

@@ -13,9 +13,9 @@ _VARIABLE_MODULES = ("torch.autograd", "torch.autograd.variable")
 def _strip_names(block: cst.CSTNode, names: frozenset[str]) -> Union[cst.CSTNode, cst.RemovalSentinel]:
     # The engine's import remover (the one that cleans up after its own fixes): it keeps the other
     # names of the statement, and moves comments above an emptied statement to the next one.
-    from ..engine import _ImportEditor
+    from ..engine import ImportRemover
 
-    return walk_visit(block, _ImportEditor(set(names)))
+    return walk_visit(block, ImportRemover(set(names)))
 
 
 class UnusedVariableImport(Rule):
