@@ -448,7 +448,7 @@ def _self_assignment_codes(module: cst.Module) -> dict[str, int]:
 
 
 def _insert_import_torch(module: cst.Module) -> cst.Module:
-    """Add `import torch` before the first torch import (after docstring and __future__)."""
+    """Add `import torch` before the first import statement (after the docstring and __future__)."""
     body = list(module.body)
     index = 0
     for i, stmt in enumerate(body):
