@@ -284,6 +284,7 @@ def call_replacement(node: cst.Call, new: cst.BaseExpression, safety: "Safety") 
 
 
 if TYPE_CHECKING:
+    from .rule import Safety
     from .tensors import DataUse
 
 

@@ -980,7 +980,7 @@ class DataUses:
             return None  # a rebinding
         reason = self._consumer_escape(expr_parent, child, use)
         if reason is not None and isinstance(expr_parent, cst.Assign):
-            return f"it is bound to another name"
+            return "it is bound to another name"
         return reason
 
     def _uses(self, name: cst.Name) -> list[cst.Name]:

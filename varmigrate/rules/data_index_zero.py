@@ -103,7 +103,7 @@ class DataIndexZero(Rule):
         if self.ctx.tensors.data_uses.number_ok(subscript) and not self.ctx.tensors.is_per_element(base):
             edits.append(self.edit(item, Safety.UNSAFE, f"Replace with `{code}.item()` (unsafe: only if `{code}` has exactly one element)"))
         if use.escape is None:
-            edits.append(self.edit(detached, keep, f"Replace `.data` with `.detach()`"))
+            edits.append(self.edit(detached, keep, "Replace `.data` with `.detach()`"))
         self.report(
             subscript,
             f"`{whole}` gave a number in PyTorch 0.3; now it is {'an array' if via_numpy else 'a tensor'} (and raises if `{code}` is 0-dim): "

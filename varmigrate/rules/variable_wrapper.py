@@ -8,7 +8,6 @@ from ..helpers import (
     is_fresh_tensor,
     is_variable,
     literal_bool,
-    loses_comments,
     short_code,
     method_call,
     torch_attr,
