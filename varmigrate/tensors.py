@@ -603,10 +603,23 @@ class DataUses:
             if parent.attr.value in TENSOR_ONLY_METHODS:
                 return True
             call = self.parent(parent)
+            if parent.attr.value in ("max", "min") and self._indexed_reduction(call, parent):
+                return True
             if parent.attr.value not in _SHARED_ARRAY_METHODS or not (isinstance(call, cst.Call) and call.func is parent):
                 return False
             node = call
         return False
+
+    def _indexed_reduction(self, call: Optional[cst.CSTNode], func: cst.Attribute) -> bool:
+        """`x.max(1)[1]`: only torch's max/min with a dim return a (values, indices) pair to index
+        (numpy's return an array, and the memoryview that `ndarray.data` is has no `max`)."""
+        if not (isinstance(call, cst.Call) and call.func is func and call.args):
+            return False
+        first = call.args[0]
+        if first.star or (first.keyword is not None and first.keyword.value not in ("dim",)):
+            return False
+        holder = self.parent(call)
+        return isinstance(holder, cst.Subscript) and holder.value is call
 
     # -- classification ----------------------------------------------------------------------
     def use(self, data: cst.Attribute) -> Optional[DataUse]:
