@@ -16,6 +16,7 @@ import libcst as cst
 
 from .config import Settings
 from .context import FileContext
+from .helpers import is_no_grad_block
 from .traverse import visit_batched
 from .triggers import mentions
 from .imports import ImportTracker
@@ -175,20 +176,6 @@ def lint_source(
 # ------------------------------------------------------------------------------------------
 # Fix
 # ------------------------------------------------------------------------------------------
-def _is_no_grad_with(node: cst.With, imports: ImportTracker) -> bool:
-    for item in node.items:
-        call = item.item
-        if isinstance(call, cst.Call):
-            q = imports.qualified(call.func)
-            if q in ("torch.no_grad", "torch.autograd.no_grad", "torch.inference_mode"):
-                return True
-            if q in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled") and call.args:
-                value = call.args[0].value
-                if isinstance(value, cst.Name) and value.value == "False":
-                    return True
-    return False
-
-
 class _Applier(cst.CSTTransformer):
     """Replaces nodes by identity; a node whose subtree already changed waits for the next round."""
 
@@ -207,13 +194,13 @@ class _Applier(cst.CSTTransformer):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self._changed.append(False)
-        if isinstance(node, cst.With) and _is_no_grad_with(node, self.imports):
+        if isinstance(node, cst.With) and is_no_grad_block(node, self.imports):
             self._no_grad_depth += 1
         return True
 
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
         changed = self._changed.pop()
-        if isinstance(original_node, cst.With) and _is_no_grad_with(original_node, self.imports):
+        if isinstance(original_node, cst.With) and is_no_grad_block(original_node, self.imports):
             self._no_grad_depth -= 1
         result = updated_node
         entry = self.chosen.get(id(original_node))

@@ -85,6 +85,22 @@ def variable_args(call: cst.Call) -> VariableArgs:
     return VariableArgs(slots.get("data"), slots.get("requires_grad"), slots.get("volatile"), others)
 
 
+def is_no_grad_block(node: cst.CSTNode, imports: "ImportTracker") -> bool:
+    """`with torch.no_grad():` (also `autograd.no_grad`, `inference_mode`, `set_grad_enabled(False)`)."""
+    if not isinstance(node, cst.With):
+        return False
+    for item in node.items:
+        call = item.item
+        if isinstance(call, cst.Call):
+            q = imports.qualified(call.func)
+            if q in ("torch.no_grad", "torch.autograd.no_grad", "torch.inference_mode"):
+                return True
+            if q in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled") and call.args:
+                if literal_bool(call.args[0].value) is False:
+                    return True
+    return False
+
+
 def literal_bool(node: Optional[cst.BaseExpression]) -> Optional[bool]:
     """True/False for `True`, `False`, `1`, `0`; None when not a literal."""
     if node is None:
@@ -284,6 +300,7 @@ def call_replacement(node: cst.Call, new: cst.BaseExpression, safety: "Safety") 
 
 
 if TYPE_CHECKING:
+    from .imports import ImportTracker
     from .rule import Safety
     from .tensors import DataUse
 

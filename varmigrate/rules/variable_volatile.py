@@ -7,7 +7,7 @@ from typing import Callable, Optional, Sequence, Union
 import libcst as cst
 
 from ..context import FileContext
-from ..helpers import call_replacement, is_variable, literal_bool, variable_args
+from ..helpers import call_replacement, is_no_grad_block, is_variable, literal_bool, variable_args
 from ..rule import Edit, Invalid, Rule, Safety, Valid
 from ..walk import visit as walk_visit
 
@@ -591,21 +591,6 @@ def _needs_grad(ctx: FileContext, statements: Sequence[cst.CSTNode]) -> bool:
     return found
 
 
-def _is_no_grad(ctx: FileContext, node: cst.CSTNode) -> bool:
-    if not isinstance(node, cst.With):
-        return False
-    for item in node.items:
-        call = item.item
-        if isinstance(call, cst.Call):
-            q = ctx.imports.qualified(call.func)
-            if q in ("torch.no_grad", "torch.autograd.no_grad", "torch.inference_mode"):
-                return True
-            if q in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled") and call.args:
-                if literal_bool(call.args[0].value) is False:
-                    return True
-    return False
-
-
 @dataclass
 class _Scope:
     block: Block
@@ -764,7 +749,7 @@ class VariableVolatile(Rule):
     # -- the scope --------------------------------------------------------------------------
     def _scope(self, call: cst.Call) -> Optional[_Scope]:
         chain = self.ctx.ancestors(call)
-        if any(_is_no_grad(self.ctx, n) for n in chain):
+        if any(is_no_grad_block(n, self.ctx.imports) for n in chain):
             return None  # already under no_grad: dropping the keyword is all there is to do
         levels = [i for i, n in enumerate(chain) if isinstance(n, (cst.IndentedBlock, cst.Module))]
         # The function (or module) body that holds the call: volatility is followed through all of it.
