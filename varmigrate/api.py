@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from .config import Settings
 from .parallel import auto_jobs, run_parallel, terminate_gracefully
-from .sources import SourceError, SourceReadError, SourceText, atomic_write, decode_source, discover, read_source
+from .sources import SourceError, SourceReadError, SourceText, atomic_write, decode_source, discover
 from .triggers import may_have_findings
 
 if TYPE_CHECKING:
@@ -177,20 +177,12 @@ def process_source(path: Path, source: SourceText, settings: Settings, fix: bool
     return outcome
 
 
-def process_file(path: Path, settings: Settings, fix: bool, write: bool) -> FileOutcome:
-    display = str(path)
-    try:
-        source = read_source(path)
-    except SourceReadError as exc:
-        return FileOutcome(display, errors=[SourceError(display, exc.line, exc.column, exc.message, kind=exc.kind)])
-    return process_source(path, source, settings, fix, write)
-
-
 def _strip(outcome: FileOutcome) -> FileOutcome:
     """Drop syntax trees and fix callables: they cannot cross process boundaries, and a whole
     tree's worth of nodes per file would dominate memory on a large run."""
     for finding in (*outcome.findings, *outcome.fixed):
         finding.node = None
+        finding.fix_node = None
         finding.edits = [type(e)(None, e.safety, e.title, e.needs_torch) for e in finding.edits]  # type: ignore[arg-type]
     return outcome
 

@@ -112,10 +112,6 @@ def literal_bool(node: Optional[cst.BaseExpression]) -> Optional[bool]:
     return None
 
 
-def strip_parens(node: cst.BaseExpression) -> cst.BaseExpression:
-    return node.with_changes(lpar=[], rpar=[]) if getattr(node, "lpar", None) else node
-
-
 def is_fresh_tensor(ctx: FileContext, node: cst.BaseExpression) -> bool:
     """A call that returns a new tensor that nothing else references."""
     if not isinstance(node, cst.Call):

@@ -150,9 +150,6 @@ class ImportTracker(cst.CSTVisitor):
             return None
         return canonical(f"{base}.{rest}" if rest else base)
 
-    def is_(self, node: cst.BaseExpression, *qnames: str) -> bool:
-        return self.qualified(node) in qnames
-
     def alias_of(self, qname: str) -> Optional[str]:
         """A local name bound to exactly `qname` (e.g. `th` for `import torch as th`)."""
         for local, bound in self.bindings.items():
