@@ -272,3 +272,23 @@ def test_op_traces_of_a_faithful_migration_are_identical(tmp_path: Path, worker:
         outs[role] = tmp_path / f"{role}-trace" / "ops.jsonl"
     diff = first_difference(outs["before"], outs["after"])
     assert diff["change"] == "none" and diff["before_ops"] == diff["after_ops"] > 100
+
+
+def test_user_code_runs_with_the_collector_on_and_its_children_are_reaped(tmp_path: Path, worker: Any) -> None:
+    # the worker imports torch with gc off; the program must not inherit that, and a child
+    # process the program starts must not confuse the worker's SIGCHLD wake-up
+    probe = TRAIN + textwrap.dedent("""
+    import gc, subprocess, sys
+    assert gc.isenabled(), "gc is off in the user program"
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    """)
+    res = run_pair(tmp_path, worker, probe, probe)
+    assert res.decision.verdict == "IDENTICAL", res.decision.reason
+    assert {r.status for r in res.runs.values()} == {"ok"}
+
+
+def test_verify_runs_one_job_per_core_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from varmigrate.harness import worker as worker_mod
+
+    monkeypatch.setattr(worker_mod.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert worker_mod.default_jobs() == 3

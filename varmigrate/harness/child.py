@@ -101,8 +101,12 @@ def enter_forked(spec: RunSpec) -> None:
 
 def main(argv: list[str]) -> None:
     spec = RunSpec.from_dict(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+    import gc
+
+    gc.disable()  # as in the warm worker: collections during the torch import find nothing
     import torch  # noqa: F401  (same import order as the warm worker)
 
+    gc.enable()
     torch.set_num_threads(1)
     run_child(spec)
     os._exit(0)  # skip interpreter teardown: user atexit/threads must not hang the run
