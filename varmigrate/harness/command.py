@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -11,6 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from .pairs import Options, Pair
+    from .worker import Executor
 
 _EPILOG = """\b
 Modes:
@@ -47,15 +50,15 @@ Exit status: 0 when every pair is IDENTICAL or EQUAL, 1 otherwise, 2 on usage er
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="cpu maps CUDA placement (.cuda(), torch.cuda.*Tensor, device='cuda') to the CPU on both "
                    "sides; auto is cpu when no GPU is present.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Runs in parallel.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Runs in parallel (default: one per core; each run uses one thread).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for torch, random and numpy.")
 @click.option("--executor", type=click.Choice(["fork", "fresh"]), default="fork", show_default=True,
               help="fork: a warm worker forks one child per run; fresh: a new interpreter per run.")
 def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional[tuple[Path, Path]],
            root: Optional[Path], unsafe_fixes: bool,
            select: Optional[str], ignore: Optional[str], report_dir: Optional[Path], timeout: float,
-           device: str, jobs: int, seed: int, executor: str) -> None:
+           device: str, jobs: Optional[int], seed: int, executor: str) -> None:
     """Run each before/after pair under the gradient harness and compare the traces."""
     import importlib.util
 
@@ -64,12 +67,15 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
     if importlib.util.find_spec("torch") is None:
         raise click.UsageError("`varmigrate verify` needs torch: pip install 'varmigrate[verify]'")
 
-    opts = Options(timeout=timeout, device=device, seed=seed, jobs=jobs, executor=executor)
+    from .worker import default_jobs
+
+    opts = Options(timeout=timeout, device=device, seed=seed, jobs=jobs or default_jobs(), executor=executor)
     modes = sum(x is not None for x in (fixtures, pair_dirs, root)) + (1 if paths and root is None else 0)
     if modes != 1:
         raise click.UsageError("give BEFORE AFTER, or --fixtures DIR, or --pairs BEFORE_DIR AFTER_DIR, "
                                "or --root DIR -- ENTRY")
     prepared = None
+    early: Optional[Future[Executor]] = None
     pairs: list[Pair]
     if fixtures is not None:
         pairs = fixture_pairs(fixtures)
@@ -88,6 +94,8 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
         fix_args = ["--unsafe-fixes"] if unsafe_fixes else []
         fix_args += ["--select", select] if select else []
         fix_args += ["--ignore", ignore] if ignore else []
+        # the worker's torch import (~1 s) overlaps copying and fixing the tree
+        early = _start_executor(opts.executor)
         try:
             prepared = prepare(root, list(paths), fix_args)
         except (ValueError, FixError) as exc:
@@ -102,20 +110,36 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
                 raise click.UsageError(f"no such file: {p}")
         pairs = [file_pair(before, after)]
     try:
-        ok = _run(pairs, opts, report_dir)
+        ok = _run(pairs, opts, report_dir, early)
     finally:
         if prepared is not None:
             prepared.cleanup()
     sys.exit(0 if ok else 1)
 
 
-def _run(pairs: list[Pair], opts: Options, report_dir: Optional[Path]) -> bool:
+def _start_executor(kind: str) -> Future[Executor]:
+    from .worker import make_executor
+
+    fut: Future[Executor] = Future()
+
+    def start() -> None:
+        try:
+            fut.set_result(make_executor(kind))
+        except BaseException as exc:  # noqa: BLE001 - re-raised where the executor is used
+            fut.set_exception(exc)
+
+    threading.Thread(target=start, daemon=True).start()
+    return fut
+
+
+def _run(pairs: list[Pair], opts: Options, report_dir: Optional[Path],
+         early: Optional[Future[Executor]] = None) -> bool:
     from . import report
     from .pairs import PairResult, verify as verify_pairs
     from .worker import make_executor
 
     start = time.perf_counter()
-    ex = make_executor(opts.executor)
+    ex = early.result() if early is not None else make_executor(opts.executor)
     width = max(len(p.name) for p in pairs)
 
     def line(res: PairResult) -> None:
