@@ -10,7 +10,7 @@ from libcst.metadata import CodePosition, CodeRange
 
 from .imports import ImportTracker
 from .tensors import TensorInference
-from .traverse import positions
+from .traverse import Positions, positions
 
 if TYPE_CHECKING:
     from .rule import Edit, Finding, Rule
@@ -50,7 +50,7 @@ class FileContext:
         return chain
 
     @cached_property
-    def _positions(self) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
+    def _positions(self) -> Positions:
         # One codegen pass, only once something is reported (clean files never pay for it).
         return positions(self.module)
 

@@ -18,6 +18,7 @@ from .config import Settings
 from .context import FileContext
 from .helpers import is_no_grad_block
 from .traverse import visit_batched
+from .walk import children_memo
 from .triggers import mentions
 from .imports import ImportTracker
 from . import prepass, python2
@@ -133,10 +134,11 @@ def lint_module(
     rules: Optional[Sequence[type[Rule]]] = None,
 ) -> LintResult:
     rules = selected_rules(settings) if rules is None else rules
-    ctx = FileContext(path, module, imports)
-    instances = [rule(ctx) for rule in rules]
-    if rules and ctx.imports.imports_torch:
-        visit_batched(module, instances)
+    with children_memo():
+        ctx = FileContext(path, module, imports)
+        instances = [rule(ctx) for rule in rules]
+        if rules and ctx.imports.imports_torch:
+            visit_batched(module, instances)
     noqa = noqa_map(text if text is not None else module.code)
     used: set[tuple[int, str]] = set()
     findings = [f for f in ctx.findings if not _suppressed(f, noqa, used)]

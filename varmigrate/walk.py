@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
+from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
 import libcst as cst
@@ -51,7 +52,32 @@ def _node_type(cls: type) -> bool:
     return known
 
 
-def source_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+# id(node) -> (node, children) while a file is being linted (see `children_memo`). The rules'
+# many small sub-walks pass the same nodes again and again; the entry holds the node itself, so
+# its id cannot be handed to a new node while the entry lives.
+_MEMO: Optional[dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]]] = None
+
+
+@contextmanager
+def children_memo() -> Iterator[None]:
+    """Caches `source_children` for the duration (nested uses share the outer cache)."""
+    global _MEMO
+    if _MEMO is not None:
+        yield
+        return
+    _MEMO = {}
+    try:
+        yield
+    finally:
+        _MEMO = None
+
+
+def source_children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
+    memo = _MEMO
+    if memo is not None:
+        hit = memo.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
     cls = type(node)
     names = _ORDER_CACHE.get(cls)
     if names is None:
@@ -64,7 +90,10 @@ def source_children(node: cst.CSTNode) -> list[cst.CSTNode]:
             out.extend(item for item in value if _node_type(type(item)))
         elif _node_type(kind):
             out.append(value)
-    return out
+    children = tuple(out)
+    if memo is not None:
+        memo[id(node)] = (node, children)
+    return children
 
 
 # What can hold statements: descending only through these skips every expression.
