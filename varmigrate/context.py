@@ -31,14 +31,19 @@ class FileContext:
 
     @cached_property
     def tensors(self) -> TensorInference:
-        return TensorInference(self.module, self.imports, lambda: self.parents)
+        # A bound method of a separate object, not `lambda: self.parents`: that would make a
+        # cycle (context -> inference -> lambda -> context) holding the whole tree until the
+        # collector's next full pass.
+        return TensorInference(self.module, self.imports, self._parent_map.get)
 
     @cached_property
+    def _parent_map(self) -> "_LazyParents":
+        return _LazyParents(self.module)
+
+    @property
     def parents(self) -> dict[int, cst.CSTNode]:
         """id(node) -> parent for the whole file (built once, on first use)."""
-        from .walk import parent_map
-
-        return parent_map(self.module)
+        return self._parent_map.get()
 
     def ancestors(self, node: cst.CSTNode) -> list[cst.CSTNode]:
         """The chain from the module down to `node` (inclusive)."""
@@ -92,3 +97,16 @@ class FileContext:
                 edits=edits,
             )
         )
+
+
+class _LazyParents:
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._parents: Optional[dict[int, cst.CSTNode]] = None
+
+    def get(self) -> dict[int, cst.CSTNode]:
+        if self._parents is None:
+            from .walk import parent_map
+
+            self._parents = parent_map(self.module)
+        return self._parents

@@ -15,6 +15,7 @@ one VM2xx rule, and decides whether the alias a `.data` read creates can be writ
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Optional
@@ -538,7 +539,9 @@ class DataUses:
     """Classifies `.data` attributes by their context (computed once per file, on first use)."""
 
     def __init__(self, inference: TensorInference) -> None:
-        self.inference = inference
+        # The inference caches this object: a strong reference back would be a cycle that keeps
+        # the file's whole tree alive until the collector's next full pass.
+        self.inference: TensorInference = weakref.proxy(inference)
         self.imports = inference.imports
         self.parents: dict[int, cst.CSTNode] = {}
         self._names_by_scope: dict[int, dict[str, list[cst.Name]]] = {}
@@ -1003,15 +1006,9 @@ class DataUses:
     def _names_in(self, scope: cst.CSTNode) -> dict[str, list[cst.Name]]:
         names = self._names_by_scope.get(id(scope))
         if names is None:
-            names = {}
-            collected = names
-
-            class _Names(cst.CSTVisitor):
-                def visit_Name(self, node: cst.Name) -> None:
-                    collected.setdefault(node.value, []).append(node)
-
-            walk_visit(scope, _Names())
-            self._names_by_scope[id(scope)] = names
+            collector = _Names()
+            walk_visit(scope, collector)
+            names = self._names_by_scope[id(scope)] = collector.names
         return names
 
     def _is_binding(self, name: cst.Name) -> bool:
@@ -1048,3 +1045,12 @@ def _single_index(sub: cst.Subscript) -> Optional[int]:
 
 def _callee(call: cst.Call) -> str:
     return dotted_name(call.func) or "a function"
+
+
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: dict[str, list[cst.Name]] = {}
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.setdefault(node.value, []).append(node)

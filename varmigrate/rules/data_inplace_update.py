@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import libcst as cst
 
@@ -266,15 +266,18 @@ class _Rewriter:
         """Under `no_grad`, `.data` on another tensor in the update's operands records nothing either."""
         if detach:
             return value
-        tensors = self.tensors
+        return walk_visit(value, _DropData(self.tensors))  # type: ignore[return-value]
 
-        class _Drop(cst.CSTTransformer):
-            def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
-                if updated.attr.value == "data" and tensors.is_tensor(updated.value):
-                    return updated.value
-                return updated
 
-        return walk_visit(value, _Drop())  # type: ignore[return-value]
+class _DropData(cst.CSTTransformer):
+    def __init__(self, tensors: Any) -> None:
+        super().__init__()
+        self.tensors = tensors
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if updated.attr.value == "data" and self.tensors.is_tensor(updated.value):
+            return updated.value
+        return updated
 
 
 def _is_data(node: cst.BaseExpression) -> bool:

@@ -259,34 +259,7 @@ class _Walk:
             self.uses.add(id(owner))
         if loose & (st.loose | {_SEED}):
             self.loose_uses.add(id(owner))
-        walk = self
-
-        class _Inner(cst.CSTVisitor):
-            def visit_Attribute(self, n: cst.Attribute) -> None:
-                if n.attr.value in _AUTOGRAD_ATTRIBUTES and _reads(n.value, seed=walk.seed) & (st.graph | {_SEED}):
-                    walk.inspects = True
-
-            def visit_Call(self, n: cst.Call) -> None:
-                func = n.func
-                if isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS:
-                    if any(_reads(a.value, seed=walk.seed) & (st.graph | {_SEED}) for a in n.args):
-                        walk.escapes = True
-
-            def visit_Yield(self, n: cst.Yield) -> None:
-                if _reads(n.value, seed=walk.seed) & (st.graph | {_SEED}):
-                    walk.escapes = True
-
-            def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
-                g = bool(_reads(n.value, seed=walk.seed) & (st.graph | {_SEED}))
-                walk._bind(n.target, g, g, st)
-
-            def visit_Lambda(self, n: cst.Lambda) -> bool:
-                return False  # checked as a closure in `_captures`
-
-            def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
-                return False
-
-        walk_visit(node, _Inner())
+        walk_visit(node, _Inner(self, st))
         return bool(flow & (st.graph | {_SEED})), bool(loose & (st.loose | {_SEED}))
 
     def _bind(self, target: cst.BaseExpression, graph: bool, loose: bool, st: _State) -> None:
@@ -483,6 +456,41 @@ class _Walk:
         return st
 
 
+class _Inner(cst.CSTVisitor):
+    """Escapes and autograd inspections inside one evaluated expression of `_Walk`."""
+
+    def __init__(self, walk: "_Walk", st: _State) -> None:
+        super().__init__()
+        self.walk, self.st = walk, st
+
+    def _taints(self, node: Optional[cst.CSTNode]) -> bool:
+        # st.graph as of now: a walrus earlier in the expression may have added to it
+        return bool(_reads(node, seed=self.walk.seed) & (self.st.graph | {_SEED}))
+
+    def visit_Attribute(self, n: cst.Attribute) -> None:
+        if n.attr.value in _AUTOGRAD_ATTRIBUTES and self._taints(n.value):
+            self.walk.inspects = True
+
+    def visit_Call(self, n: cst.Call) -> None:
+        func = n.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS:
+            if any(self._taints(a.value) for a in n.args):
+                self.walk.escapes = True
+
+    def visit_Yield(self, n: cst.Yield) -> None:
+        if self._taints(n.value):
+            self.walk.escapes = True
+
+    def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
+        g = self._taints(n.value)
+        self.walk._bind(n.target, g, g, self.st)
+
+    def visit_Lambda(self, n: cst.Lambda) -> bool:
+        return False  # checked as a closure in `_captures`
+
+    def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+        return False
+
 class _Bound(cst.CSTVisitor):
     """Names a function (or lambda) binds locally: parameters and assignment targets."""
 
@@ -519,43 +527,51 @@ class _Bound(cst.CSTVisitor):
 def _captures(root: cst.CSTNode, names: set[str]) -> bool:
     """Whether a function or lambda defined under `root` reads one of `names` from the outside
     (it may run after the `with` block has ended)."""
-    found = False
-
-    class _Defs(cst.CSTVisitor):
-        def _check(self, node: Union[cst.FunctionDef, cst.Lambda]) -> None:
-            nonlocal found
-            bound = _Bound()
-            walk_visit(node.params, bound)
-            walk_visit(node.body, bound)
-            body_reads = _reads(node.body, graph_only=False) if not isinstance(node.body, cst.BaseSuite) else set()
-            if isinstance(node.body, cst.BaseSuite):
-                for statement in _statements(node.body):
-                    body_reads |= _reads(statement, graph_only=False)
-            if (body_reads - bound.names) & names:
-                found = True
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self._check(node)
-
-        def visit_Lambda(self, node: cst.Lambda) -> None:
-            self._check(node)
-
+    defs = _Defs(names)
     for statement in (_statements(root) if isinstance(root, cst.BaseSuite) else list(root.body)):  # type: ignore[attr-defined]
-        walk_visit(statement, _Defs())
-    return found
+        walk_visit(statement, defs)
+    return defs.found
+
+
+class _Defs(cst.CSTVisitor):
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+        self.found = False
+
+    def _check(self, node: Union[cst.FunctionDef, cst.Lambda]) -> None:
+        bound = _Bound()
+        walk_visit(node.params, bound)
+        walk_visit(node.body, bound)
+        body_reads = _reads(node.body, graph_only=False) if not isinstance(node.body, cst.BaseSuite) else set()
+        if isinstance(node.body, cst.BaseSuite):
+            for statement in _statements(node.body):
+                body_reads |= _reads(statement, graph_only=False)
+        if (body_reads - bound.names) & self.names:
+            self.found = True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._check(node)
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._check(node)
 
 
 def _subtree_ids(node: cst.CSTNode) -> set[int]:
-    ids: set[int] = set()
+    collector = _Collect()
+    walk_visit(node, collector)
+    return collector.ids
 
-    class _Collect(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            if isinstance(n, (cst.BaseStatement, cst.SimpleStatementSuite, cst.ExceptHandler)):
-                ids.add(id(n))
-            return True
 
-    walk_visit(node, _Collect())
-    return ids
+class _Collect(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[int] = set()
+
+    def on_visit(self, n: cst.CSTNode) -> bool:
+        if isinstance(n, (cst.BaseStatement, cst.SimpleStatementSuite, cst.ExceptHandler)):
+            self.ids.add(id(n))
+        return True
 
 
 _GRAD_METHODS = {"backward", "requires_grad_", "retain_grad", "register_hook"}
@@ -566,29 +582,33 @@ _GRAD_FUNCTIONS = {"torch.autograd.grad", "torch.autograd.backward", "torch.enab
 def _needs_grad(ctx: FileContext, statements: Sequence[cst.CSTNode]) -> bool:
     """A call that needs autograd on: `backward`, `autograd.grad`, an optimizer `step()`,
     re-enabling grad mode (no_grad would stop or contradict it)."""
-    found = False
-
-    class _Find(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            nonlocal found
-            func = node.func
-            if isinstance(func, cst.Attribute):
-                name = func.attr.value
-                receiver = ctx.code(func.value).lower()
-                if name in _GRAD_METHODS or (name == "step" and (not node.args or "optim" in receiver)):
-                    found = True
-            if ctx.imports.qualified(func) in _GRAD_FUNCTIONS:
-                found = True
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
+    finder = _FindGrad(ctx)
     for statement in statements:
-        walk_visit(statement, _Find())
-    return found
+        walk_visit(statement, finder)
+    return finder.found
+
+
+class _FindGrad(cst.CSTVisitor):
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            name = func.attr.value
+            receiver = self.ctx.code(func.value).lower()
+            if name in _GRAD_METHODS or (name == "step" and (not node.args or "optim" in receiver)):
+                self.found = True
+        if self.ctx.imports.qualified(func) in _GRAD_FUNCTIONS:
+            self.found = True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
 
 
 @dataclass
