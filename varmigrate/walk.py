@@ -58,9 +58,13 @@ def _node_type(cls: type) -> bool:
 _MEMO: Optional[dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]]] = None
 
 
+_FILE_MEMOS: dict[str, dict[Any, Any]] = {}
+
+
 @contextmanager
 def children_memo() -> Iterator[None]:
-    """Caches `source_children` for the duration (nested uses share the outer cache)."""
+    """Caches `source_children`, and the `file_memo` tables, for the duration (one file's lint;
+    nested uses share the outer cache)."""
     global _MEMO
     if _MEMO is not None:
         yield
@@ -70,6 +74,18 @@ def children_memo() -> Iterator[None]:
         yield
     finally:
         _MEMO = None
+        _FILE_MEMOS.clear()
+
+
+def file_memo(kind: str) -> Optional[dict[Any, Any]]:
+    """A table that lives as long as the current file's lint (None outside one). Entries keyed
+    by `id(node)` must hold the node too, so the id cannot be reused while the entry lives."""
+    if _MEMO is None:
+        return None
+    table = _FILE_MEMOS.get(kind)
+    if table is None:
+        table = _FILE_MEMOS[kind] = {}
+    return table
 
 
 def source_children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
@@ -79,21 +95,37 @@ def source_children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
         if hit is not None and hit[0] is node:
             return hit[1]
     cls = type(node)
-    names = _ORDER_CACHE.get(cls)
-    if names is None:
-        names = _ORDER_CACHE[cls] = _visit_order(cls)
-    out: list[cst.CSTNode] = []
-    for name in names:
-        value = getattr(node, name)
-        kind = type(value)
-        if kind is list or kind is tuple:
-            out.extend(item for item in value if _node_type(type(item)))
-        elif _node_type(kind):
-            out.append(value)
-    children = tuple(out)
+    children_of = _CHILDREN_OF.get(cls)
+    if children_of is None:
+        children_of = _CHILDREN_OF[cls] = _compile_children(cls)
+    children = children_of(node)
     if memo is not None:
         memo[id(node)] = (node, children)
     return children
+
+
+_CHILDREN_OF: dict[type, Callable[[cst.CSTNode], tuple[cst.CSTNode, ...]]] = {}
+
+
+def _compile_children(cls: type) -> Callable[[cst.CSTNode], tuple[cst.CSTNode, ...]]:
+    """A function reading `cls`'s fields in visit order, generated once per node class: a loop
+    over field names with `getattr` costs about twice as much on every node of every file."""
+    lines = ["def children(node):", "    out = []"]
+    for name in _visit_order(cls):
+        if not name.isidentifier():
+            raise ValueError(name)
+        lines += [
+            f"    v = node.{name}",
+            "    k = type(v)",
+            "    if k is list or k is tuple:",
+            "        out += [x for x in v if _is_node(type(x))]",
+            "    elif _is_node(k):",
+            "        out.append(v)",
+        ]
+    lines.append("    return tuple(out)")
+    namespace: dict[str, Any] = {"_is_node": _node_type}
+    exec("\n".join(lines), namespace)  # noqa: S102 - field names are identifiers of libcst classes
+    return namespace["children"]  # type: ignore[no-any-return]
 
 
 # What can hold statements: descending only through these skips every expression.
@@ -136,14 +168,32 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> cst.CSTNode:
     children in libcst's own order. Transformers are handed to libcst unchanged.
     """
     vcls = type(visitor)
-    # (An MRO test, not isinstance: ABC checks against the many local visitor classes the rules
-    # define get slow as those classes accumulate.)
+    # (An MRO test, not isinstance: ABC checks are slow.)
     if cst.CSTTransformer in vcls.__mro__:
         return node.visit(visitor)
     if vcls.on_visit is not cst.CSTVisitor.on_visit or vcls.on_leave is not cst.CSTVisitor.on_leave:
-        on_visit, on_leave = visitor.on_visit, visitor.on_leave
-    else:
-        on_visit, on_leave = _typed_dispatch(visitor)
+        _visit_generic(node, visitor.on_visit, visitor.on_leave)
+        return node
+    dispatch = _Dispatch.of(vcls)
+    if dispatch.has_leave:
+        _visit_generic(node, lambda n: dispatch.visit(visitor, n), lambda n: dispatch.leave(visitor, n))
+        return node
+    # The common case (the rules' small sub-walks): `visit_<Type>` methods only, so no leave
+    # entries are needed on the stack.
+    methods = dispatch.visit_methods
+    stack: list[cst.CSTNode] = [node]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        current = pop()
+        ncls = type(current)
+        func = methods[ncls] if ncls in methods else dispatch.lookup_visit(ncls)
+        if func is None or func(visitor, current) is not False:
+            extend(reversed(source_children(current)))
+    return node
+
+
+def _visit_generic(node: cst.CSTNode, on_visit: Callable[[cst.CSTNode], Any],
+                   on_leave: Callable[[cst.CSTNode], Any]) -> None:
     stack: list[tuple[bool, cst.CSTNode]] = [(False, node)]
     while stack:
         leaving, current = stack.pop()
@@ -154,33 +204,46 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> cst.CSTNode:
         if on_visit(current):
             for child in reversed(source_children(current)):
                 stack.append((False, child))
-    return node
 
 
-def _typed_dispatch(visitor: cst.CSTVisitor) -> tuple[Callable[[cst.CSTNode], bool], Callable[[cst.CSTNode], None]]:
-    """CSTVisitor.on_visit/on_leave with the `visit_<Type>` lookups cached and no-op stubs skipped."""
-    vcls = type(visitor)
-    # Per call, not global: rules define visitor classes locally, and a global cache would keep
-    # every one of them alive.
-    cache: dict[type, tuple[Optional[Callable[..., Any]], Optional[Callable[..., Any]]]] = {}
+class _Dispatch:
+    """A visitor class's `visit_<Type>`/`leave_<Type>` methods by node class, libcst's no-op
+    stubs left out. Stored on the visitor class itself, so it lives and dies with the class."""
 
-    def methods(ncls: type) -> tuple[Optional[Callable[..., Any]], Optional[Callable[..., Any]]]:
-        found = cache.get(ncls)
+    __slots__ = ("vcls", "visit_methods", "leave_methods", "has_leave")
+
+    def __init__(self, vcls: type) -> None:
+        self.vcls = vcls
+        self.visit_methods: dict[type, Optional[Callable[..., Any]]] = {}
+        self.leave_methods: dict[type, Optional[Callable[..., Any]]] = {}
+        self.has_leave = any(name.startswith("leave_") and self._method(name) is not None for name in dir(vcls))
+
+    @classmethod
+    def of(cls, vcls: type) -> "_Dispatch":
+        found = vcls.__dict__.get("_varmigrate_dispatch")
         if found is None:
-            pair = []
-            for prefix in ("visit_", "leave_"):
-                func = getattr(vcls, prefix + ncls.__name__, None)
-                pair.append(None if func is None or getattr(func, "_is_no_op", False) else func)
-            found = cache[ncls] = (pair[0], pair[1])
+            found = cls(vcls)
+            setattr(vcls, "_varmigrate_dispatch", found)
         return found
 
-    def on_visit(current: cst.CSTNode) -> bool:
-        func = methods(type(current))[0]
-        return True if func is None else func(visitor, current) is not False
+    def _method(self, name: str) -> Optional[Callable[..., Any]]:
+        func = getattr(self.vcls, name, None)
+        return None if func is None or getattr(func, "_is_no_op", False) else func
 
-    def on_leave(current: cst.CSTNode) -> None:
-        func = methods(type(current))[1]
+    def lookup_visit(self, ncls: type) -> Optional[Callable[..., Any]]:
+        func = self.visit_methods[ncls] = self._method("visit_" + ncls.__name__)
+        return func
+
+    def visit(self, visitor: cst.CSTVisitor, node: cst.CSTNode) -> bool:
+        ncls = type(node)
+        func = self.visit_methods[ncls] if ncls in self.visit_methods else self.lookup_visit(ncls)
+        return True if func is None else func(visitor, node) is not False
+
+    def leave(self, visitor: cst.CSTVisitor, node: cst.CSTNode) -> None:
+        ncls = type(node)
+        if ncls in self.leave_methods:
+            func = self.leave_methods[ncls]
+        else:
+            func = self.leave_methods[ncls] = self._method("leave_" + ncls.__name__)
         if func is not None:
-            func(visitor, current)
-
-    return on_visit, on_leave
+            func(visitor, node)

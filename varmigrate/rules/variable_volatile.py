@@ -9,7 +9,7 @@ import libcst as cst
 from ..context import FileContext
 from ..helpers import call_replacement, is_no_grad_block, is_variable, literal_bool, variable_args
 from ..rule import Edit, Invalid, Rule, Safety, Valid
-from ..walk import visit as walk_visit
+from ..walk import file_memo, visit as walk_visit
 
 Block = Union[cst.IndentedBlock, cst.Module]
 # Reading a value through these gives a plain number or a tensor outside the graph (0.3 `.data`):
@@ -87,12 +87,23 @@ def grad_enabled_code(ctx: FileContext, flag: cst.BaseExpression) -> str:
     return f"not {code}"
 
 
-def _reads(node: Optional[cst.CSTNode], graph_only: bool = True, seed: Optional[cst.CSTNode] = None) -> set[str]:
+def _reads(node: Optional[cst.CSTNode], graph_only: bool = True, seed: Optional[cst.CSTNode] = None) -> frozenset[str]:
     if node is None:
-        return set()
+        return frozenset()
+    # The flow analysis asks about the same expressions on every fixed-point iteration and
+    # again for the soundness check: computed once per file.
+    memo = file_memo("volatile-reads")
+    key = (id(node), graph_only, id(seed))
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None and hit[0] is node and hit[1] is seed:
+            return hit[2]
     visitor = _Reads(graph_only, seed)
     walk_visit(node, visitor)
-    return visitor.names
+    names = frozenset(visitor.names)
+    if memo is not None:
+        memo[key] = (node, seed, names)
+    return names
 
 
 _CONSTANTS = {"True", "False", "None"}
@@ -144,12 +155,21 @@ class _OpReads(cst.CSTVisitor):
         return False
 
 
-def _op_reads(node: Optional[cst.CSTNode], seed: Optional[cst.CSTNode]) -> set[str]:
+def _op_reads(node: Optional[cst.CSTNode], seed: Optional[cst.CSTNode]) -> frozenset[str]:
     if node is None:
-        return set()
+        return frozenset()
+    memo = file_memo("volatile-op-reads")
+    key = (id(node), id(seed))
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None and hit[0] is node and hit[1] is seed:
+            return hit[2]
     visitor = _OpReads(seed)
     walk_visit(node, visitor)
-    return visitor.names
+    names = frozenset(visitor.names)
+    if memo is not None:
+        memo[key] = (node, seed, names)
+    return names
 
 
 # Results with an integer or bool dtype: no graph can pass through them.
@@ -557,10 +577,18 @@ class _Defs(cst.CSTVisitor):
         self._check(node)
 
 
-def _subtree_ids(node: cst.CSTNode) -> set[int]:
+def _subtree_ids(node: cst.CSTNode) -> frozenset[int]:
+    memo = file_memo("volatile-subtree-ids")  # every volatile call of a function asks again
+    if memo is not None:
+        hit = memo.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
     collector = _Collect()
     walk_visit(node, collector)
-    return collector.ids
+    ids = frozenset(collector.ids)
+    if memo is not None:
+        memo[id(node)] = (node, ids)
+    return ids
 
 
 class _Collect(cst.CSTVisitor):
