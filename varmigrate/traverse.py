@@ -36,20 +36,24 @@ def visit_batched(root: cst.CSTNode, visitors: Sequence[Any]) -> None:
         return found
 
     # An explicit stack: deeply nested legacy expressions must not hit Python's recursion limit.
-    stack: list[tuple[bool, cst.CSTNode]] = [(False, root)]
+    # Entries are nodes to visit, or 1-tuples for leave calls due after the children (pushed
+    # only for node classes some visitor leaves).
+    stack: list[Any] = [root]
+    pop, push, extend = stack.pop, stack.append, stack.extend
     while stack:
-        leaving, node = stack.pop()
+        node = pop()
         cls = type(node)
-        if leaving:
-            for method in handlers(cls, "leave", leave_table):
-                method(node)
+        if cls is tuple:
+            done = node[0]
+            for method in leave_table[type(done)]:
+                method(done)
             continue
-        for method in handlers(cls, "visit", visit_table):
+        leave = leave_table[cls] if cls in leave_table else handlers(cls, "leave", leave_table)
+        if leave:
+            push((node,))
+        for method in visit_table[cls] if cls in visit_table else handlers(cls, "visit", visit_table):
             method(node)
-        stack.append((True, node))
-        children = source_children(node)
-        for child in reversed(children):
-            stack.append((False, child))
+        extend(reversed(source_children(node)))
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")

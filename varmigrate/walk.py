@@ -140,13 +140,33 @@ def statements(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     stack: list[cst.CSTNode] = [root]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.BaseSmallStatement):
+        kind = _statement_kind(type(node))
+        if kind == _SMALL:
             yield node
             continue
-        if isinstance(node, cst.BaseCompoundStatement):
+        if kind == _COMPOUND:
             yield node
-        kids = [c for c in source_children(node) if isinstance(c, _STATEMENT_CONTAINERS + (cst.BaseSmallStatement,))]
-        stack.extend(reversed(kids))
+        stack.extend(reversed([c for c in source_children(node) if _statement_kind(type(c)) != _OTHER]))
+
+
+_OTHER, _SMALL, _COMPOUND, _CONTAINER = range(4)
+_KINDS: dict[type, int] = {}
+
+
+def _statement_kind(cls: type) -> int:
+    # Cached per class: `isinstance` against libcst's ABCs costs ~1 us a check.
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if issubclass(cls, cst.BaseSmallStatement):
+            kind = _SMALL
+        elif issubclass(cls, cst.BaseCompoundStatement):
+            kind = _COMPOUND
+        elif issubclass(cls, _STATEMENT_CONTAINERS):
+            kind = _CONTAINER
+        else:
+            kind = _OTHER
+        _KINDS[cls] = kind
+    return kind
 
 
 def parent_map(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
@@ -175,18 +195,23 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> cst.CSTNode:
         _visit_generic(node, visitor.on_visit, visitor.on_leave)
         return node
     dispatch = _Dispatch.of(vcls)
-    if dispatch.has_leave:
-        _visit_generic(node, lambda n: dispatch.visit(visitor, n), lambda n: dispatch.leave(visitor, n))
-        return node
-    # The common case (the rules' small sub-walks): `visit_<Type>` methods only, so no leave
-    # entries are needed on the stack.
-    methods = dispatch.visit_methods
-    stack: list[cst.CSTNode] = [node]
-    pop, extend = stack.pop, stack.extend
+    visits, leaves = dispatch.visit_methods, dispatch.leave_methods
+    # Nodes to visit, and 1-tuples for the leave calls that are due once the children are
+    # done; a leave entry is pushed only for node classes that have a leave method.
+    stack: list[Any] = [node]
+    pop, push, extend = stack.pop, stack.append, stack.extend
     while stack:
         current = pop()
         ncls = type(current)
-        func = methods[ncls] if ncls in methods else dispatch.lookup_visit(ncls)
+        if ncls is tuple:
+            done = current[0]
+            leaves[type(done)](visitor, done)  # type: ignore[misc]
+            continue
+        if dispatch.has_leave:
+            leave = leaves[ncls] if ncls in leaves else dispatch.lookup_leave(ncls)
+            if leave is not None:
+                push((current,))
+        func = visits[ncls] if ncls in visits else dispatch.lookup_visit(ncls)
         if func is None or func(visitor, current) is not False:
             extend(reversed(source_children(current)))
     return node
@@ -234,16 +259,6 @@ class _Dispatch:
         func = self.visit_methods[ncls] = self._method("visit_" + ncls.__name__)
         return func
 
-    def visit(self, visitor: cst.CSTVisitor, node: cst.CSTNode) -> bool:
-        ncls = type(node)
-        func = self.visit_methods[ncls] if ncls in self.visit_methods else self.lookup_visit(ncls)
-        return True if func is None else func(visitor, node) is not False
-
-    def leave(self, visitor: cst.CSTVisitor, node: cst.CSTNode) -> None:
-        ncls = type(node)
-        if ncls in self.leave_methods:
-            func = self.leave_methods[ncls]
-        else:
-            func = self.leave_methods[ncls] = self._method("leave_" + ncls.__name__)
-        if func is not None:
-            func(visitor, node)
+    def lookup_leave(self, ncls: type) -> Optional[Callable[..., Any]]:
+        func = self.leave_methods[ncls] = self._method("leave_" + ncls.__name__)
+        return func
