@@ -10,7 +10,7 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import libcst as cst
 
@@ -18,7 +18,7 @@ from .config import Settings
 from .context import FileContext
 from .helpers import is_no_grad_block
 from .traverse import visit_batched
-from .walk import children_memo
+from .walk import children_memo, visit as walk_visit
 from .triggers import mentions
 from .imports import ImportTracker
 from . import prepass, python2
@@ -261,28 +261,32 @@ class _Applier(cst.CSTTransformer):
 
 
 def _count_name_uses(module: cst.Module, names: set[str]) -> dict[str, int]:
-    counts = {n: 0 for n in names}
+    counter = _NameUses(names)
+    walk_visit(module, counter)
+    return counter.counts
 
-    class Counter(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            return False
 
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
+class _NameUses(cst.CSTVisitor):
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.counts = {n: 0 for n in names}
 
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
-            return not isinstance(node.target, cst.Name)  # `V = torch.autograd.Variable` binds, not uses
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
 
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)  # the `Variable` of `torch.autograd.Variable` is no local name
-            return False
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
 
-        def visit_Name(self, node: cst.Name) -> None:
-            if node.value in counts:
-                counts[node.value] += 1
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+        return not isinstance(node.target, cst.Name)  # `V = torch.autograd.Variable` binds, not uses
 
-    module.visit(Counter())
-    return counts
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        walk_visit(node.value, self)  # the `Variable` of `torch.autograd.Variable` is no local name
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.counts:
+            self.counts[node.value] += 1
 
 
 class ImportRemover(cst.CSTTransformer):
@@ -423,17 +427,22 @@ class _SelfAssignmentRemover(cst.CSTTransformer):
 
 
 def _self_assignment_codes(module: cst.Module) -> dict[str, int]:
-    counts: dict[str, int] = {}
+    collector = _SelfAssignments(module)
+    walk_visit(module, collector)
+    return collector.counts
 
-    class Collector(cst.CSTVisitor):
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-            if _self_assignment(node):
-                code = module.code_for_node(node.with_changes(leading_lines=()))
-                counts[code] = counts.get(code, 0) + 1
-            return False
 
-    module.visit(Collector())
-    return counts
+class _SelfAssignments(cst.CSTVisitor):
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__()
+        self.module = module
+        self.counts: dict[str, int] = {}
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        if _self_assignment(node):
+            code = self.module.code_for_node(node.with_changes(leading_lines=()))
+            self.counts[code] = self.counts.get(code, 0) + 1
+        return False
 
 
 def _insert_import_torch(module: cst.Module) -> cst.Module:
@@ -464,17 +473,33 @@ def _insert_import_torch(module: cst.Module) -> cst.Module:
     return module.with_changes(body=body)
 
 
+_BEFORE: list[Any] = []  # (module, names, uses, codes) of the last call
+
+
+def _before_counts(module: cst.Module, names: frozenset[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Name uses and `x = x` statements of the unfixed module; JSON/`--show-fixes` output applies
+    each finding of a file alone, so the same module is asked about once per finding."""
+    if _BEFORE and _BEFORE[0] is module and _BEFORE[1] == names:
+        return _BEFORE[2], _BEFORE[3]
+    uses = _count_name_uses(module, set(names)) if names else {}
+    codes = _self_assignment_codes(module)
+    _BEFORE[:] = [module, names, uses, codes]
+    return uses, codes
+
+
 def _apply_round(
     module: cst.Module, ctx_imports: ImportTracker, chosen: list[tuple[Finding, Edit]]
 ) -> tuple[cst.Module, list[tuple[Finding, Edit]]]:
     torch_name = ctx_imports.alias_of("torch") or "torch"
     applier = _Applier({id(f.fix_node or f.node): (f, e) for f, e in chosen}, ctx_imports, torch_name)
     removable = set(ctx_imports.locals_bound_to(REMOVABLE_IMPORTS))
-    before_uses = _count_name_uses(module, removable) if removable else {}
+    before_uses, before_codes = _before_counts(module, frozenset(removable))
     new_module = module.visit(applier)
     if not applier.applied:
         return module, []
-    new_module = new_module.visit(_SelfAssignmentRemover(new_module, _self_assignment_codes(module)))
+    after_codes = _self_assignment_codes(new_module)
+    if any(n > before_codes.get(code, 0) for code, n in after_codes.items()):  # a fix made `x = x`
+        new_module = new_module.visit(_SelfAssignmentRemover(new_module, before_codes))
     if removable:
         after_uses = _count_name_uses(new_module, removable)
         gone = {n for n in removable if before_uses[n] > 0 and after_uses[n] == 0}
