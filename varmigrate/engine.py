@@ -10,7 +10,7 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import libcst as cst
 
@@ -18,7 +18,7 @@ from .config import Settings
 from .context import FileContext
 from .helpers import is_no_grad_block
 from .traverse import visit_batched
-from .walk import children_memo, visit as walk_visit
+from .walk import children_memo, parent_map, visit as walk_visit
 from .triggers import mentions
 from .imports import ImportTracker
 from . import prepass, python2
@@ -181,9 +181,13 @@ def lint_source(
 class _Applier(cst.CSTTransformer):
     """Replaces nodes by identity; a node whose subtree already changed waits for the next round."""
 
-    def __init__(self, chosen: dict[int, tuple[Finding, Edit]], imports: ImportTracker, torch_name: str) -> None:
+    def __init__(self, chosen: dict[int, tuple[Finding, Edit]], imports: ImportTracker, torch_name: str,
+                 on_path: Optional[set[int]] = None) -> None:
         super().__init__()
         self.chosen = chosen
+        # ids of the targets' ancestors: other subtrees are not descended into, so libcst keeps
+        # them as they are instead of rebuilding every node of the file (None: visit everything)
+        self.on_path = on_path
         self.imports = imports
         self.torch_name = torch_name
         self.applied: list[tuple[Finding, Edit]] = []
@@ -198,7 +202,7 @@ class _Applier(cst.CSTTransformer):
         self._changed.append(False)
         if isinstance(node, cst.With) and is_no_grad_block(node, self.imports):
             self._no_grad_depth += 1
-        return True
+        return self.on_path is None or id(node) in self.on_path
 
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
         changed = self._changed.pop()
@@ -473,6 +477,28 @@ def _insert_import_torch(module: cst.Module) -> cst.Module:
     return module.with_changes(body=body)
 
 
+_PARENTS: list[Any] = []  # (module, parent map) of the last call
+
+
+def _ancestors_of(module: cst.Module, targets: Iterable[int]) -> Optional[set[int]]:
+    """ids of every ancestor of the target nodes; None when a target is not in `module`."""
+    if _PARENTS and _PARENTS[0] is module:
+        parents = _PARENTS[1]
+    else:
+        parents = parent_map(module)
+        _PARENTS[:] = [module, parents]
+    found: set[int] = {id(module)}
+    for key in targets:
+        if key != id(module) and key not in parents:
+            return None
+        while key in parents:
+            key = id(parents[key])
+            if key in found:
+                break
+            found.add(key)
+    return found
+
+
 _BEFORE: list[Any] = []  # (module, names, uses, codes) of the last call
 
 
@@ -491,7 +517,8 @@ def _apply_round(
     module: cst.Module, ctx_imports: ImportTracker, chosen: list[tuple[Finding, Edit]]
 ) -> tuple[cst.Module, list[tuple[Finding, Edit]]]:
     torch_name = ctx_imports.alias_of("torch") or "torch"
-    applier = _Applier({id(f.fix_node or f.node): (f, e) for f, e in chosen}, ctx_imports, torch_name)
+    targets = {id(f.fix_node or f.node): (f, e) for f, e in chosen}
+    applier = _Applier(targets, ctx_imports, torch_name, _ancestors_of(module, targets))
     removable = set(ctx_imports.locals_bound_to(REMOVABLE_IMPORTS))
     before_uses, before_codes = _before_counts(module, frozenset(removable))
     new_module = module.visit(applier)
