@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any, Callable, Optional, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import click
 
@@ -29,6 +29,9 @@ from .output import (
     statistics,
     statistics_rows,
 )
+
+if TYPE_CHECKING:
+    from .rule import Finding
 
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
@@ -147,14 +150,35 @@ def _source_text(outcome: FileOutcome) -> Optional[str]:
         return None
 
 
-def _all_edits(report: RunReport, settings: Settings) -> dict[int, Any]:
-    edits: dict[int, Any] = {}
+def _all_edits(report: RunReport, settings: Settings, jobs: Optional[int] = None) -> dict[int, Any]:
+    """id(finding) -> its fix's text edits. Each fix is applied alone to its file, which costs
+    far more than the check itself: spread over worker processes like the check."""
+    work: list[tuple[str, str, Settings, list[Finding]]] = []
     for outcome in report.files:
         if outcome.findings and not outcome.path.endswith(".ipynb"):
             text = _source_text(outcome)
             if text is not None:
-                edits.update(fix_edits(text, outcome.path, settings, outcome.findings))
+                work.append((text, outcome.path, settings, outcome.findings))
+    from .parallel import auto_jobs, run_parallel
+
+    workers = auto_jobs(len(work)) if jobs is None else max(1, jobs)
+    if workers > 1:
+        from . import engine  # noqa: F401  (imported once here; forked workers inherit it)
+    results = run_parallel(_file_edits, work, workers, lambda item, exc: [None] * len(item[3]))
+    edits: dict[int, Any] = {}
+    for (_, _, _, findings), found in zip(work, results):
+        edits.update((id(f), e) for f, e in zip(findings, found) if e is not None)
     return edits
+
+
+def _file_edits(item: tuple[str, str, Settings, list[Finding]]) -> list[Any]:
+    # By position, not id(): the findings cross a process boundary.
+    text, path, settings, findings = item
+    try:
+        found = fix_edits(text, path, settings, findings)
+    except Exception:  # noqa: BLE001 - the findings are still reported, with `edits: null`
+        return [None] * len(findings)
+    return [found.get(id(f)) for f in findings]
 
 
 def _emit(text: str, output_file: Optional[str]) -> None:
@@ -251,16 +275,16 @@ def check(
         else:
             _emit(statistics(findings, unsafe), output_file)
     elif output_format == "text":
-        edits = _all_edits(report, settings) if show_fixes else {}
+        edits = _all_edits(report, settings, jobs) if show_fixes else {}
         lines = [format_finding(f, unsafe, show_fixes, edits.get(id(f))) for f in findings]
         lines.append(check_summary(findings, errors, unsafe))
         _emit("\n".join(lines), output_file)
     elif output_format == "github":
         _emit(github(findings, errors), output_file)
     elif output_format == "json":
-        _emit(json_report(findings, errors, unsafe, _all_edits(report, settings), len(report.files)), output_file)
+        _emit(json_report(findings, errors, unsafe, _all_edits(report, settings, jobs), len(report.files)), output_file)
     else:
-        _emit(sarif_report(findings, errors, unsafe, _all_edits(report, settings)), output_file)
+        _emit(sarif_report(findings, errors, unsafe, _all_edits(report, settings, jobs)), output_file)
     code = 0
     if findings and not exit_zero:
         code |= EXIT_FINDINGS
