@@ -147,3 +147,31 @@ def test_sarif_absolute_paths_are_file_uris(tree: Path) -> None:
     jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
     location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert location == {"uri": (tree / "legacy.py").as_uri()}
+
+
+def test_json_edits_of_many_files_in_parallel_match_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Edits are computed in worker processes and matched back to findings by position.
+    monkeypatch.chdir(tmp_path)
+    for i in range(6):
+        (tmp_path / f"m{i}.py").write_text(LEGACY.replace("torch.ones(3)", f"torch.ones({i + 1})"))
+    parallel = json.loads(check("--output-format", "json", "-j", "2", "."))
+    serial = json.loads(check("--output-format", "json", "-j", "1", "."))
+    assert parallel == serial
+    first = {}
+    for f in parallel["findings"]:
+        if f["code"] == "VM101":
+            first.setdefault(f["filename"], f)
+    assert {"content": "torch.ones(4)", "location": {"row": 3, "column": 5}, "end_location": {"row": 3, "column": 28}} \
+        in first["m3.py"]["fix"]["edits"]
+
+
+def test_a_failure_computing_edits_leaves_them_null(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import varmigrate.cli as cli
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("edit computation failed")
+
+    monkeypatch.setattr(cli, "fix_edits", boom)
+    payload = json.loads(check("--output-format", "json", "-j", "1", "legacy.py"))
+    assert payload["findings"] and all(f["fix"] is None or f["fix"]["edits"] is None for f in payload["findings"])
+    assert any(f["fix"] is not None for f in payload["findings"])  # the fix itself is still described
