@@ -205,6 +205,18 @@ def _crashed(job: _Job, exc: BaseException) -> FileOutcome:
     return FileOutcome(display, errors=[SourceError(display, 1, 1, f"internal error: the worker process died on this file ({type(exc).__name__}); file left unchanged", kind="internal")])
 
 
+def _tune_gc() -> None:
+    """A parse allocates ~50k nodes that die together when the file is done (no cycles hold
+    them): collecting young objects every 700 allocations, and rescanning the imported modules
+    in the full passes, cost ~7% of a check. Frozen objects are still freed normally when
+    their reference count drops; only the collector skips them."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 def _sort_key(outcome: FileOutcome) -> tuple[str, ...]:
     return Path(outcome.path).parts
 
@@ -218,6 +230,7 @@ def run(
     jobs: Optional[int] = None,
     cache: Optional["Cache"] = None,
     progress: Optional[Callable[[FileOutcome], None]] = None,
+    tune_gc: bool = False,
 ) -> RunReport:
     """Check (or fix) every file under `paths`; outcomes are sorted by path.
 
@@ -225,6 +238,7 @@ def run(
     per-file-ignores. `jobs`: worker processes (None: automatic, 1 for a handful of files).
     `cache`: reuse `check` results of files whose bytes did not change (ignored by `fix`).
     `progress` is called with each file's outcome as soon as it is known (not in path order).
+    `tune_gc`: the process is ours (the CLI): set the garbage collector up for many trees.
     """
     report = RunReport()
     pending: list[_Job] = []
@@ -275,8 +289,10 @@ def run(
             if key is not None and cache is not None:
                 cache.put(key, outcome.findings, outcome.errors)
         workers = auto_jobs(len(pending)) if jobs is None else max(1, jobs)
-        if workers > 1:
+        if workers > 1 or (tune_gc and pending):
             from . import engine  # noqa: F401  (imported once here; forked workers inherit it)
+        if tune_gc and pending:
+            _tune_gc()
         for outcome in run_parallel(_do_job, pending, workers, _crashed, progress=done):
             key = keys.get(outcome.path)
             if key is not None and cache is not None:

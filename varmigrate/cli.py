@@ -114,7 +114,7 @@ def _progress(paths: Sequence[str], settings: Settings, forced: Optional[bool], 
 def _run(paths: Sequence[str], settings: Settings, progress_flag: Optional[bool], label: str, **kwargs: Any) -> RunReport:
     bar = _progress(paths, settings, progress_flag, label)
     try:
-        return run(paths, settings, progress=bar, **kwargs)
+        return run(paths, settings, progress=bar, tune_gc=True, **kwargs)
     finally:
         if bar is not None:
             bar.close()
