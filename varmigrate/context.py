@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
@@ -34,11 +34,16 @@ class FileContext:
         # A bound method of a separate object, not `lambda: self.parents`: that would make a
         # cycle (context -> inference -> lambda -> context) holding the whole tree until the
         # collector's next full pass.
-        return TensorInference(self.module, self.imports, self._parent_map.get)
+        return TensorInference(self.module, self.imports, self.parents_getter)
 
     @cached_property
     def _parent_map(self) -> "_LazyParents":
         return _LazyParents(self.module)
+
+    @property
+    def parents_getter(self) -> Callable[[], dict[int, cst.CSTNode]]:
+        """`parents` as a function, for holders that must not keep this context alive."""
+        return self._parent_map.get
 
     @property
     def parents(self) -> dict[int, cst.CSTNode]:

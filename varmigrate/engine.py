@@ -10,7 +10,8 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from functools import cached_property
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import libcst as cst
 
@@ -39,6 +40,8 @@ class LintResult:
     errors: list[SourceError] = field(default_factory=list)
     module: Optional[cst.Module] = None
     imports: Optional[ImportTracker] = None
+    # The lint's parent map of `module` (built on first call, shared with the fix round).
+    parents: Optional[Callable[[], dict[int, cst.CSTNode]]] = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -144,7 +147,7 @@ def lint_module(
     findings = [f for f in ctx.findings if not _suppressed(f, noqa, used)]
     findings += unused_noqa_findings(instances, used, settings)  # needs `used`: runs after the others
     findings.sort(key=lambda f: (f.line, f.column, f.code))
-    return LintResult(findings=findings, module=module, imports=ctx.imports)
+    return LintResult(findings=findings, module=module, imports=ctx.imports, parents=ctx.parents_getter)
 
 
 def lint_source(
@@ -477,59 +480,54 @@ def _insert_import_torch(module: cst.Module) -> cst.Module:
     return module.with_changes(body=body)
 
 
-_PARENTS: list[Any] = []  # (module, parent map) of the last call
+class Unfixed:
+    """What a fix round needs to know about a module before any fix, derived once: the same
+    module is applied to several times (each finding alone for JSON/`--show-fixes` edits, or
+    fix by fix after a round whose output did not parse)."""
+
+    def __init__(self, lint: LintResult) -> None:
+        assert lint.module is not None and lint.imports is not None
+        self.module, self.imports = lint.module, lint.imports
+        self._parents = lint.parents or (lambda: parent_map(self.module))
+        self.removable = set(self.imports.locals_bound_to(REMOVABLE_IMPORTS))
+
+    @cached_property
+    def name_uses(self) -> dict[str, int]:
+        return _count_name_uses(self.module, self.removable) if self.removable else {}
+
+    @cached_property
+    def self_assignments(self) -> dict[str, int]:
+        return _self_assignment_codes(self.module)
+
+    def ancestors_of(self, targets: Iterable[int]) -> Optional[set[int]]:
+        """ids of every ancestor of the target nodes; None when a target is not in the module."""
+        parents = self._parents()
+        found: set[int] = {id(self.module)}
+        for key in targets:
+            if key != id(self.module) and key not in parents:
+                return None
+            while key in parents:
+                key = id(parents[key])
+                if key in found:
+                    break
+                found.add(key)
+        return found
 
 
-def _ancestors_of(module: cst.Module, targets: Iterable[int]) -> Optional[set[int]]:
-    """ids of every ancestor of the target nodes; None when a target is not in `module`."""
-    if _PARENTS and _PARENTS[0] is module:
-        parents = _PARENTS[1]
-    else:
-        parents = parent_map(module)
-        _PARENTS[:] = [module, parents]
-    found: set[int] = {id(module)}
-    for key in targets:
-        if key != id(module) and key not in parents:
-            return None
-        while key in parents:
-            key = id(parents[key])
-            if key in found:
-                break
-            found.add(key)
-    return found
-
-
-_BEFORE: list[Any] = []  # (module, names, uses, codes) of the last call
-
-
-def _before_counts(module: cst.Module, names: frozenset[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """Name uses and `x = x` statements of the unfixed module; JSON/`--show-fixes` output applies
-    each finding of a file alone, so the same module is asked about once per finding."""
-    if _BEFORE and _BEFORE[0] is module and _BEFORE[1] == names:
-        return _BEFORE[2], _BEFORE[3]
-    uses = _count_name_uses(module, set(names)) if names else {}
-    codes = _self_assignment_codes(module)
-    _BEFORE[:] = [module, names, uses, codes]
-    return uses, codes
-
-
-def _apply_round(
-    module: cst.Module, ctx_imports: ImportTracker, chosen: list[tuple[Finding, Edit]]
-) -> tuple[cst.Module, list[tuple[Finding, Edit]]]:
+def _apply_round(base: Unfixed, chosen: list[tuple[Finding, Edit]]) -> tuple[cst.Module, list[tuple[Finding, Edit]]]:
+    module, ctx_imports = base.module, base.imports
     torch_name = ctx_imports.alias_of("torch") or "torch"
     targets = {id(f.fix_node or f.node): (f, e) for f, e in chosen}
-    applier = _Applier(targets, ctx_imports, torch_name, _ancestors_of(module, targets))
-    removable = set(ctx_imports.locals_bound_to(REMOVABLE_IMPORTS))
-    before_uses, before_codes = _before_counts(module, frozenset(removable))
+    applier = _Applier(targets, ctx_imports, torch_name, base.ancestors_of(targets))
     new_module = module.visit(applier)
     if not applier.applied:
         return module, []
     after_codes = _self_assignment_codes(new_module)
-    if any(n > before_codes.get(code, 0) for code, n in after_codes.items()):  # a fix made `x = x`
-        new_module = new_module.visit(_SelfAssignmentRemover(new_module, before_codes))
-    if removable:
-        after_uses = _count_name_uses(new_module, removable)
-        gone = {n for n in removable if before_uses[n] > 0 and after_uses[n] == 0}
+    if any(n > base.self_assignments.get(code, 0) for code, n in after_codes.items()):  # a fix made `x = x`
+        new_module = new_module.visit(_SelfAssignmentRemover(new_module, base.self_assignments))
+    if base.removable:
+        after_uses = _count_name_uses(new_module, base.removable)
+        gone = {n for n in base.removable if base.name_uses[n] > 0 and after_uses[n] == 0}
         if gone:
             new_module = new_module.visit(ImportRemover(gone))
     if any(e.needs_torch for _, e in applier.applied) and ctx_imports.alias_of("torch") is None:
@@ -580,7 +578,7 @@ def _fix_source(
                 chosen.append((finding, edit))
         if not chosen:
             break
-        new_text, applied = _apply_checked(lint.module, lint.imports, chosen, path, result, dropped)
+        new_text, applied = _apply_checked(Unfixed(lint), chosen, path, result, dropped)
         if not applied or new_text == text:
             break
         result.fixed.extend(f for f, _ in applied)
@@ -591,15 +589,16 @@ def _fix_source(
     return result
 
 
-def _apply_checked(module, imports, chosen, path, result: FixResult, dropped) -> tuple[str, list]:
+def _apply_checked(base: Unfixed, chosen, path, result: FixResult, dropped) -> tuple[str, list]:
     """Apply a round; if the output does not parse, find and drop the offending fixes."""
-    new_module, applied = _apply_round(module, imports, chosen)
+    module = base.module
+    new_module, applied = _apply_round(base, chosen)
     new_text = new_module.code
     if _parses(new_text):
         return new_text, applied
     good = []
     for pair in chosen:
-        candidate, _ = _apply_round(module, imports, [pair])
+        candidate, _ = _apply_round(base, [pair])
         if _parses(candidate.code):
             good.append(pair)
         else:
@@ -612,7 +611,7 @@ def _apply_checked(module, imports, chosen, path, result: FixResult, dropped) ->
             )
     if not good:
         return module.code, []
-    new_module, applied = _apply_round(module, imports, good)
+    new_module, applied = _apply_round(base, good)
     new_text = new_module.code
     return (new_text, applied) if _parses(new_text) else (module.code, [])
 

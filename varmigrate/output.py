@@ -136,7 +136,7 @@ def fix_edits(text: str, path: str, settings: Settings, findings: Sequence[Findi
     The engine applies the one fix to a fresh parse and the result is diffed against the source,
     so the edit is exactly what `varmigrate fix` would write for that finding alone.
     """
-    from .engine import _apply_round, _parses, lint_source
+    from .engine import Unfixed, _apply_round, _parses, lint_source
 
     wanted = [f for f in findings if f.cell is None and chosen_edit(f, settings.unsafe_fixes) is not None]
     if not wanted:
@@ -145,6 +145,7 @@ def fix_edits(text: str, path: str, settings: Settings, findings: Sequence[Findi
     if lint.module is None or lint.imports is None:
         return {}
     fresh = {_key(f): f for f in lint.findings}
+    base = Unfixed(lint)  # one module, each finding applied to it alone
     result: dict[int, list[TextEdit]] = {}
     for finding in wanted:
         twin = fresh.get(_key(finding))
@@ -152,7 +153,7 @@ def fix_edits(text: str, path: str, settings: Settings, findings: Sequence[Findi
             continue
         edit = chosen_edit(twin, settings.unsafe_fixes)
         assert edit is not None
-        module, applied = _apply_round(lint.module, lint.imports, [(twin, edit)])
+        module, applied = _apply_round(base, [(twin, edit)])
         if applied and _parses(module.code):
             result[id(finding)] = text_edits(text, module.code, (twin.line, twin.column, twin.end_line, twin.end_column))
     return result
