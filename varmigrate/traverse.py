@@ -12,12 +12,12 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-from .walk import source_children
+from .walk import handler, source_children
 
 
 def visit_batched(root: cst.CSTNode, visitors: Sequence[Any]) -> None:
@@ -29,10 +29,7 @@ def visit_batched(root: cst.CSTNode, visitors: Sequence[Any]) -> None:
         found = table.get(cls)
         if found is None:
             name = f"{prefix}_{cls.__name__}"
-            # libcst's typed visitor bases define a no-op stub for every node type: skip those.
-            found = table[cls] = [
-                m for m in (getattr(v, name, None) for v in visitors) if m is not None and not getattr(m, "_is_no_op", False)
-            ]
+            found = table[cls] = [m for m in (handler(v, name) for v in visitors) if m is not None]
         return found
 
     # An explicit stack: deeply nested legacy expressions must not hit Python's recursion limit.
@@ -153,14 +150,8 @@ class Positions:
     def __getitem__(self, key: int) -> tuple[tuple[int, int], tuple[int, int]]:
         return self._point(self._starts[key]), self._point(self._ends[key])
 
-    def __contains__(self, key: int) -> bool:
-        return key in self._ends
-
     def __len__(self) -> int:
         return len(self._ends)
-
-    def keys(self) -> Iterator[int]:
-        return iter(self._ends)
 
 
 def positions(module: cst.Module) -> Positions:

@@ -38,7 +38,6 @@ def _visit_order(cls: type) -> tuple[str, ...]:
 
 
 _VISITED_FIELD = re.compile(r"visit_\w+\(\s*self,\s*\"(\w+)\"")
-_ORDER_CACHE: dict[type, tuple[str, ...]] = {}
 
 
 _IS_NODE: dict[type, bool] = {}
@@ -252,8 +251,7 @@ class _Dispatch:
         return found
 
     def _method(self, name: str) -> Optional[Callable[..., Any]]:
-        func = getattr(self.vcls, name, None)
-        return None if func is None or getattr(func, "_is_no_op", False) else func
+        return handler(self.vcls, name)
 
     def lookup_visit(self, ncls: type) -> Optional[Callable[..., Any]]:
         func = self.visit_methods[ncls] = self._method("visit_" + ncls.__name__)
@@ -262,3 +260,10 @@ class _Dispatch:
     def lookup_leave(self, ncls: type) -> Optional[Callable[..., Any]]:
         func = self.leave_methods[ncls] = self._method("leave_" + ncls.__name__)
         return func
+
+
+def handler(owner: Any, name: str) -> Optional[Callable[..., Any]]:
+    """`owner.name` (a visitor or its class), or None when it is missing or one of the no-op
+    `visit_<Type>`/`leave_<Type>` stubs libcst's typed visitor bases define for every type."""
+    func = getattr(owner, name, None)
+    return None if func is None or getattr(func, "_is_no_op", False) else func
