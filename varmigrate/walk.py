@@ -12,7 +12,7 @@ import dataclasses
 import inspect
 import re
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 import libcst as cst
 
@@ -58,11 +58,12 @@ _MEMO: Optional[dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]]] = None
 
 
 _FILE_MEMOS: dict[str, dict[Any, Any]] = {}
+T = TypeVar("T")
 
 
 @contextmanager
 def children_memo() -> Iterator[None]:
-    """Caches `source_children`, and the `file_memo` tables, for the duration (one file's lint;
+    """Caches `source_children`, and the `per_file` tables, for the duration (one file's lint;
     nested uses share the outer cache)."""
     global _MEMO
     if _MEMO is not None:
@@ -76,15 +77,21 @@ def children_memo() -> Iterator[None]:
         _FILE_MEMOS.clear()
 
 
-def file_memo(kind: str) -> Optional[dict[Any, Any]]:
-    """A table that lives as long as the current file's lint (None outside one). Entries keyed
-    by `id(node)` must hold the node too, so the id cannot be reused while the entry lives."""
+def per_file(kind: str, compute: Callable[..., T], node: cst.CSTNode, *args: Any) -> T:
+    """`compute(node, *args)`, remembered for the current file's lint (computed afresh outside
+    one). The entry holds `node` and `args`, so their ids cannot be reused while it lives."""
     if _MEMO is None:
-        return None
+        return compute(node, *args)
     table = _FILE_MEMOS.get(kind)
     if table is None:
         table = _FILE_MEMOS[kind] = {}
-    return table
+    key = (id(node), *map(id, args))
+    hit = table.get(key)
+    if hit is not None and hit[0] is node and all(a is b for a, b in zip(hit[1], args)):
+        return hit[2]  # type: ignore[no-any-return]
+    value = compute(node, *args)
+    table[key] = (node, args, value)
+    return value
 
 
 def source_children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:

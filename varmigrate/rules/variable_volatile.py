@@ -9,7 +9,7 @@ import libcst as cst
 from ..context import FileContext
 from ..helpers import call_replacement, is_no_grad_block, is_variable, literal_bool, variable_args
 from ..rule import Edit, Invalid, Rule, Safety, Valid
-from ..walk import file_memo, visit as walk_visit
+from ..walk import per_file, visit as walk_visit
 
 Block = Union[cst.IndentedBlock, cst.Module]
 # Reading a value through these gives a plain number or a tensor outside the graph (0.3 `.data`):
@@ -92,18 +92,13 @@ def _reads(node: Optional[cst.CSTNode], graph_only: bool = True, seed: Optional[
         return frozenset()
     # The flow analysis asks about the same expressions on every fixed-point iteration and
     # again for the soundness check: computed once per file.
-    memo = file_memo("volatile-reads")
-    key = (id(node), graph_only, id(seed))
-    if memo is not None:
-        hit = memo.get(key)
-        if hit is not None and hit[0] is node and hit[1] is seed:
-            return hit[2]
+    return per_file("volatile-reads", _collect_reads, node, graph_only, seed)
+
+
+def _collect_reads(node: cst.CSTNode, graph_only: bool, seed: Optional[cst.CSTNode]) -> frozenset[str]:
     visitor = _Reads(graph_only, seed)
     walk_visit(node, visitor)
-    names = frozenset(visitor.names)
-    if memo is not None:
-        memo[key] = (node, seed, names)
-    return names
+    return frozenset(visitor.names)
 
 
 _CONSTANTS = {"True", "False", "None"}
@@ -158,18 +153,13 @@ class _OpReads(cst.CSTVisitor):
 def _op_reads(node: Optional[cst.CSTNode], seed: Optional[cst.CSTNode]) -> frozenset[str]:
     if node is None:
         return frozenset()
-    memo = file_memo("volatile-op-reads")
-    key = (id(node), id(seed))
-    if memo is not None:
-        hit = memo.get(key)
-        if hit is not None and hit[0] is node and hit[1] is seed:
-            return hit[2]
+    return per_file("volatile-op-reads", _collect_op_reads, node, seed)
+
+
+def _collect_op_reads(node: cst.CSTNode, seed: Optional[cst.CSTNode]) -> frozenset[str]:
     visitor = _OpReads(seed)
     walk_visit(node, visitor)
-    names = frozenset(visitor.names)
-    if memo is not None:
-        memo[key] = (node, seed, names)
-    return names
+    return frozenset(visitor.names)
 
 
 # Results with an integer or bool dtype: no graph can pass through them.
@@ -578,17 +568,13 @@ class _Defs(cst.CSTVisitor):
 
 
 def _subtree_ids(node: cst.CSTNode) -> frozenset[int]:
-    memo = file_memo("volatile-subtree-ids")  # every volatile call of a function asks again
-    if memo is not None:
-        hit = memo.get(id(node))
-        if hit is not None and hit[0] is node:
-            return hit[1]
+    return per_file("volatile-subtree-ids", _collect_subtree_ids, node)  # every volatile call asks again
+
+
+def _collect_subtree_ids(node: cst.CSTNode) -> frozenset[int]:
     collector = _Collect()
     walk_visit(node, collector)
-    ids = frozenset(collector.ids)
-    if memo is not None:
-        memo[id(node)] = (node, ids)
-    return ids
+    return frozenset(collector.ids)
 
 
 class _Collect(cst.CSTVisitor):
