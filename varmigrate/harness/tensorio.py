@@ -31,19 +31,8 @@ def raw_bytes(t: torch.Tensor) -> bytes:
     return ctypes.string_at(c.data_ptr(), n) if n else b""
 
 
-def describe(t: torch.Tensor, data: Optional[bytes] = None) -> dict[str, Any]:
-    """sha + shape/dtype + a few float64 statistics, cheap enough for every event."""
-    data = raw_bytes(t) if data is None else data
-    out: dict[str, Any] = {
-        "sha": hashlib.sha256(data).hexdigest(),
-        "shape": list(t.shape),
-        "dtype": str(t.dtype).replace("torch.", ""),
-    }
-    out.update(_stats(t))
-    return out
-
-
 def _stats(t: torch.Tensor) -> dict[str, Any]:
+    """A few float64 statistics, cheap enough for every event (the sha names the values)."""
     out: dict[str, Any] = {}
     with torch.no_grad():
         d = t.detach()
