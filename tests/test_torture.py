@@ -4,7 +4,7 @@ Decisions (documented in bench/README.md, "Robustness"):
 - empty and comment-only files pass;
 - null bytes, undecodable bytes, too-deep nesting, symlink loops, unreadable and missing paths are
   errors (`path:line:col: error: ...`, exit 2) and the other files are still processed;
-- a read-only file in a writable folder is fixed (atomic replace, as ruff does) and stays read-only;
+- a read-only file is refused by `fix` (exit 2, the file named, left as it is; the others are fixed);
 - a file named explicitly is read as Python whatever its extension (as ruff does); folders are
   walked for *.py / *.pyi only.
 """
@@ -84,6 +84,22 @@ def test_unknown_coding_cookie(project: Path) -> None:
     _check_error("k.py", "klingon")
 
 
+@pytest.mark.parametrize("cookie_line", [1, 2])
+def test_bom_and_a_different_coding_cookie_disagree(project: Path, cookie_line: int) -> None:
+    shebang = b"#!/usr/bin/env python\n" if cookie_line == 2 else b""
+    data = b"\xef\xbb\xbf" + shebang + b"# -*- coding: latin-1 -*-\n" + LEGACY.encode()
+    (project / "bom.py").write_bytes(data)
+    result = _check_error("bom.py", "the UTF-8 byte order mark and the coding cookie `latin-1` disagree", line=cookie_line)
+    assert "encoding problem: latin-1 with BOM" in result.output and "remove the BOM or the cookie" in result.output
+    _fix_leaves(project / "bom.py", data)
+
+
+def test_bom_and_a_utf8_cookie_agree(project: Path) -> None:
+    (project / "bom.py").write_bytes(b"\xef\xbb\xbf# coding: utf-8\n" + LEGACY.encode())
+    assert _cli("fix", "bom.py").exit_code == 1
+    assert (project / "bom.py").read_bytes() == b"\xef\xbb\xbf# coding: utf-8\n" + FIXED.encode()
+
+
 def test_twenty_thousand_lines(project: Path) -> None:
     body = "".join(f"v{i} = {i % 7}\n" for i in range(20_000))
     text = LEGACY + body + "w = Variable(torch.ones(1))\n"
@@ -159,14 +175,20 @@ def test_unreadable_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert "secret.py: error" in result.output  # no fake line/column for an I/O error
 
 
-def test_read_only_file_is_fixed_and_stays_read_only(project: Path) -> None:
+def test_read_only_file_is_refused_and_the_others_are_fixed(project: Path) -> None:
     target = project / "ro.py"
     target.write_text(LEGACY)
     target.chmod(0o444)
-    result = _cli("fix", "ro.py")
-    assert result.exit_code != 2, result.output
-    assert target.read_text() == FIXED
-    assert stat.S_IMODE(target.stat().st_mode) == 0o444
+    other = project / "rw.py"
+    other.write_text(LEGACY)
+    result = _cli("fix", "ro.py", "rw.py")
+    assert result.exit_code == 2, result.output
+    assert "ro.py: error: cannot write file: file is read-only (mode 0444)" in result.output
+    assert target.read_text() == LEGACY and stat.S_IMODE(target.stat().st_mode) == 0o444
+    assert other.read_text() == FIXED
+    assert "Fixed 1 finding in 1 file." in result.output  # the refused file's fix is not counted
+    # --diff writes nothing, so a read-only file is shown like any other
+    assert "+x = torch.ones(3)" in _cli("fix", "--diff", "ro.py").output
 
 
 def test_unwritable_folder_is_an_error_and_nothing_is_lost(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,3 +244,14 @@ def test_python2_file_is_reported_and_untouched(project: Path) -> None:
     (project / "py2.py").write_bytes(data)
     _check_error("py2.py", "")
     _fix_leaves(project / "py2.py", data)
+
+
+def test_add_noqa_refuses_a_read_only_file(project: Path) -> None:
+    target = project / "ro.py"
+    target.write_text(LEGACY)
+    target.chmod(0o444)
+    (project / "rw.py").write_text(LEGACY)
+    result = _cli("check", "--add-noqa", "ro.py", "rw.py")
+    assert result.exit_code == 2, result.output
+    assert "ro.py: error: cannot write file: file is read-only (mode 0444)" in result.output
+    assert target.read_text() == LEGACY and "# noqa: VM101" in (project / "rw.py").read_text()

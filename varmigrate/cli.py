@@ -299,6 +299,7 @@ def _add_noqa(report: RunReport) -> int:
 
     _print_errors(report)
     total, files, skipped = 0, 0, 0
+    failed = False
     for outcome in report.files:
         # unused-noqa findings are what a baseline must not freeze.
         findings = [f for f in outcome.findings if f.code != "VM901"]
@@ -313,13 +314,18 @@ def _add_noqa(report: RunReport) -> int:
         new, added, missed = add_noqa(source.text, findings)
         skipped += missed
         if added:
-            atomic_write(path, source.encode(new))
+            try:
+                atomic_write(path, source.encode(new))
+            except OSError as exc:
+                click.echo(f"{path}: error: cannot write file: {exc.strerror or exc}; left unchanged", err=True)
+                failed = True
+                continue
             total, files = total + added, files + 1
     click.echo(f"Added {total} noqa directive{'s' if total != 1 else ''} in {files} file{'s' if files != 1 else ''}.")
     if skipped:
         click.echo(f"{skipped} finding{'s' if skipped != 1 else ''} could not take a noqa comment (the line ends inside a "
                    "multi-line string or continues with a backslash): review them by hand.")
-    return EXIT_ERROR if report.errors else 0
+    return EXIT_ERROR if report.errors or failed else 0
 
 
 @main.command()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import fnmatch
 import io
 import os
+import re
 import signal
 import stat
 import tempfile
@@ -62,6 +64,25 @@ class SourceText:
         return (codecs.BOM_UTF8 + data) if self.bom else data
 
 
+# PEP 263: a comment on line 1 or 2 matching this names the file's encoding.
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _bom_cookie_conflict(raw: bytes) -> Optional[tuple[str, int]]:
+    """(message, line) when a UTF-8 BOM and a coding cookie for another encoding disagree."""
+    if not raw.startswith(codecs.BOM_UTF8):
+        return None
+    for number, line in enumerate(raw[len(codecs.BOM_UTF8):].splitlines()[:2], start=1):
+        match = _COOKIE.match(line)
+        if match:
+            cookie = match.group(1).decode("ascii", "replace")
+            return (f"the UTF-8 byte order mark and the coding cookie `{cookie}` disagree (Python refuses the file: "
+                    f"\"encoding problem: {cookie} with BOM\"); remove the BOM or the cookie", number)
+        if line.strip() and not line.lstrip().startswith(b"#"):
+            break  # the cookie must come before any code
+    return None
+
+
 def decode_source(raw: bytes) -> SourceText:
     """Decode Python source bytes the way the interpreter does, keeping newlines as they are."""
     if b"\x00" in raw:
@@ -70,6 +91,9 @@ def decode_source(raw: bytes) -> SourceText:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
+        conflict = _bom_cookie_conflict(raw)
+        if conflict is not None:
+            raise SourceReadError(*conflict) from None
         raise SourceReadError(f"invalid encoding declaration: {exc}") from None
     bom = encoding == "utf-8-sig"
     body = raw[len(codecs.BOM_UTF8):] if bom else raw
@@ -97,6 +121,21 @@ def read_source(path: Path) -> SourceText:
     return decode_source(raw)
 
 
+class ReadOnlyFileError(PermissionError):
+    """A file whose permission bits forbid writing it: never replaced."""
+
+    def __init__(self, path: str, mode: int) -> None:
+        super().__init__(errno.EACCES, f"file is read-only (mode {mode:04o}); make it writable to fix it", path)
+
+
+def _writable(path: Path, mode: int) -> bool:
+    """Whether the permission bits let us write the file. For root, who may write anything, a file
+    with no write bit at all counts as read-only (as vim and other editors treat it)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    return os.access(path, os.W_OK)
+
+
 # Signals that would otherwise kill us between creating a temporary file and renaming it.
 _DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} if hasattr(signal, "SIGHUP") else {signal.SIGINT, signal.SIGTERM}
 
@@ -118,14 +157,17 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a reader, a crash or a signal only ever sees old or new content.
 
     The temporary file lives in the same folder (rename is atomic only within a file system) and
-    gets the original's permission bits. A read-only file in a writable folder is replaced (as ruff
-    and editors do): its mode is kept, so it stays read-only. Interrupting signals are held for the
-    few milliseconds this takes, so neither a half-written file nor a temporary file is left behind.
+    gets the original's permission bits. A read-only file is refused (`ReadOnlyFileError`), as an
+    editor refuses it: replacing it would only need the folder to be writable, and would defeat the
+    protection its owner set. Interrupting signals are held for the few milliseconds this takes, so
+    neither a half-written file nor a temporary file is left behind.
     """
     path = Path(path)
     target = Path(os.path.realpath(path))  # write through a symlink, never replace the link itself
     with _signals_deferred():
         mode = stat.S_IMODE(os.stat(target).st_mode) if target.exists() else None
+        if mode is not None and not _writable(target, mode):
+            raise ReadOnlyFileError(str(path), mode)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
