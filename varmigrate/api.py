@@ -254,7 +254,8 @@ def run(
             progress(outcome)
 
     with terminate_gracefully():
-        for path, error in discover(paths, exclude=[*exclude, *settings.all_exclude], root=settings.root):
+        for path, error in discover(paths, exclude=[*exclude, *settings.all_exclude], root=settings.root,
+                                        respect_gitignore=settings.respect_gitignore):
             display = str(path)
             if error is not None:
                 done(FileOutcome(display, errors=[SourceError(display, 0, 0, error, kind="io")]))

@@ -51,6 +51,7 @@ def _settings(
     ignore: Sequence[str] = (),
     extend_exclude: Sequence[str] = (),
     unsafe_fixes: Optional[bool] = None,
+    respect_gitignore: Optional[bool] = None,
 ) -> Settings:
     """Configuration file, then the command line; a bad file ends the run with exit 2."""
     try:
@@ -62,6 +63,7 @@ def _settings(
             ignore=_codes(ignore),
             extend_exclude=[p for v in extend_exclude for p in v.split(",") if p],
             unsafe_fixes=unsafe_fixes,
+            respect_gitignore=respect_gitignore,
         )
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -105,7 +107,8 @@ def _progress(paths: Sequence[str], settings: Settings, forced: Optional[bool], 
         return None
     from .sources import discover
 
-    total = sum(1 for _ in discover(paths, exclude=settings.all_exclude, root=settings.root))
+    total = sum(1 for _ in discover(paths, exclude=settings.all_exclude, root=settings.root,
+                                      respect_gitignore=settings.respect_gitignore))
     if forced is None and total < PROGRESS_MIN_FILES:
         return None
     return _Progress(total, stream, label)
@@ -200,6 +203,7 @@ def _shared(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--extend-select", multiple=True, metavar="CODES", help="Add these codes or prefixes to the selection."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes."),
         click.option("--extend-exclude", multiple=True, metavar="GLOBS", help="Also skip files and folders matching these globs."),
+        click.option("--respect-gitignore/--no-respect-gitignore", "respect_gitignore", default=None, help="Skip files that git ignores (.gitignore files, .git/info/exclude); default: on, or `respect-gitignore` in the configuration."),
         click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too (for pre-commit)."),
         click.option("--config", "config", type=click.Path(dir_okay=False), default=None, help="Use this pyproject.toml instead of the nearest one."),
         click.option("--stdin-filename", metavar="NAME", default=None, help="Read the source from standard input and report it as NAME (for editors)."),
@@ -234,6 +238,7 @@ def check(
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
     extend_exclude: tuple[str, ...],
+    respect_gitignore: Optional[bool],
     force_exclude: bool,
     config: Optional[str],
     stdin_filename: Optional[str],
@@ -251,7 +256,7 @@ def check(
 ) -> None:
     """Report legacy autograd patterns in PATHS (default: the current folder)."""
     anchor = paths or ((stdin_filename,) if stdin_filename else ())
-    settings = _settings(anchor, config, select, extend_select, ignore, extend_exclude, unsafe_fixes)
+    settings = _settings(anchor, config, select, extend_select, ignore, extend_exclude, unsafe_fixes, respect_gitignore)
     if stdin_filename is not None:
         report = RunReport()
         if not (force_exclude and settings.is_excluded(stdin_filename)):
@@ -338,6 +343,7 @@ def fix(
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
     extend_exclude: tuple[str, ...],
+    respect_gitignore: Optional[bool],
     force_exclude: bool,
     config: Optional[str],
     stdin_filename: Optional[str],
@@ -353,7 +359,7 @@ def fix(
     Exits 1 when it changed something or findings remain (the pre-commit convention), 2 on errors.
     """
     anchor = paths or ((stdin_filename,) if stdin_filename else ())
-    settings = _settings(anchor, config, select, extend_select, ignore, extend_exclude, unsafe_fixes)
+    settings = _settings(anchor, config, select, extend_select, ignore, extend_exclude, unsafe_fixes, respect_gitignore)
     if stdin_filename is not None:
         sys.exit(_fix_stdin(stdin_filename, settings, force_exclude, show_diff, exit_zero))
     targets = _explicit_paths(paths or (".",), settings, force_exclude)

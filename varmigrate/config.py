@@ -1,7 +1,7 @@
 """Settings: which rules run and which fixes apply. Loaded from `[tool.varmigrate]` and CLI flags.
 
 The keys and their meaning follow ruff's (`select`, `extend-select`, `ignore`, `exclude`,
-`extend-exclude`, `per-file-ignores`, `unsafe-fixes`): the nearest `pyproject.toml` that has a
+`extend-exclude`, `per-file-ignores`, `unsafe-fixes`, `respect-gitignore`): the nearest `pyproject.toml` that has a
 `[tool.varmigrate]` table, walking up from the checked paths, applies; `--config PATH` overrides.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from .sources import glob_matches, path_candidates, path_excluded
+from .sources import GitIgnore, glob_matches, path_candidates, path_excluded
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -52,6 +52,8 @@ class Settings:
     # The folder exclude and per-file-ignores globs are relative to (the config file's folder).
     root: Optional[Path] = None
     config_path: Optional[Path] = None
+    # Skip what git ignores when walking folders (and, with --force-exclude, named files).
+    respect_gitignore: bool = True
 
     def is_selected(self, code: str) -> bool:
         # ruff's rule: the more specific of select/ignore wins.
@@ -81,14 +83,18 @@ class Settings:
         return dataclasses.replace(self, ignore=[*self.ignore, *extra])
 
     def is_excluded(self, path: str) -> bool:
-        return path_excluded(path, self.all_exclude, self.root)
+        """Excluded by a glob or, with respect-gitignore, ignored by git (ruff's --force-exclude)."""
+        if path_excluded(path, self.all_exclude, self.root):
+            return True
+        return self.respect_gitignore and GitIgnore().ignored(Path(path), self.root or Path.cwd())
 
 
 # ------------------------------------------------------------------------------------------
 # pyproject.toml
 # ------------------------------------------------------------------------------------------
 _LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
-_KEYS = _LIST_KEYS | {"per-file-ignores", "unsafe-fixes"}
+_BOOL_KEYS = {"unsafe-fixes", "respect-gitignore"}
+_KEYS = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores"}
 
 
 def _has_table(path: Path) -> bool:
@@ -165,10 +171,10 @@ def load_config(path: Path, base: Optional[Settings] = None) -> Settings:
             if key in ("select", "ignore", "extend-select"):
                 values = _codes(values, key, path)
             setattr(settings, key.replace("-", "_"), values)
-        elif key == "unsafe-fixes":
+        elif key in _BOOL_KEYS:
             if not isinstance(value, bool):
-                raise ConfigError(f"{path}: [tool.varmigrate] `unsafe-fixes` must be true or false, got {_describe(value)}")
-            settings.unsafe_fixes = value
+                raise ConfigError(f"{path}: [tool.varmigrate] `{key}` must be true or false, got {_describe(value)}")
+            setattr(settings, key.replace("-", "_"), value)
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [tool.varmigrate] `per-file-ignores` must be a table of glob = [codes], got {_describe(value)}")
@@ -188,6 +194,7 @@ def resolve_settings(
     ignore: Sequence[str] = (),
     extend_exclude: Sequence[str] = (),
     unsafe_fixes: Optional[bool] = None,
+    respect_gitignore: Optional[bool] = None,
     cwd: Optional[Path] = None,
 ) -> Settings:
     """Configuration file first, then the command line on top (ruff's precedence)."""
@@ -205,5 +212,7 @@ def resolve_settings(
         settings.extend_exclude = [*settings.extend_exclude, *extend_exclude]
     if unsafe_fixes is not None:
         settings.unsafe_fixes = unsafe_fixes
+    if respect_gitignore is not None:
+        settings.respect_gitignore = respect_gitignore
     return settings
 

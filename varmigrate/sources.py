@@ -15,7 +15,10 @@ import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Sequence
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 # Folders never walked into (explicitly named files inside them are still checked).
 SKIP_DIRS = {
@@ -217,14 +220,115 @@ def _identity(path: Path) -> str:
     return os.path.realpath(path) if os.path.exists(path) else os.path.abspath(path)
 
 
+# ------------------------------------------------------------------------------------------
+# .gitignore (ruff's respect-gitignore)
+# ------------------------------------------------------------------------------------------
+def _repo_root(folder: Path) -> Optional[Path]:
+    """The nearest folder at or above `folder` holding `.git` (a folder, or a worktree's file)."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+class GitIgnore:
+    """Which paths git ignores: every `.gitignore` from the repository root down to the path's
+    folder (a deeper file overrides a shallower one, the last matching line wins, `!` re-includes),
+    and the repository's `.git/info/exclude` below them all. Matching is pathspec's
+    `GitIgnoreSpec`, the gitignore dialect of git itself.
+
+    Outside a git repository the `.gitignore` files from `top` (the folder being walked, or the
+    project root for a named file) down apply, as ruff does.
+    """
+
+    def __init__(self) -> None:
+        self._specs: dict[Path, Optional["GitIgnoreSpec"]] = {}
+        self._roots: dict[Path, Optional[Path]] = {}
+
+    def _spec(self, folder: Path, repo: Optional[Path]) -> Optional["GitIgnoreSpec"]:
+        if folder in self._specs:
+            return self._specs[folder]
+        lines: list[str] = []
+        sources = [folder / ".git" / "info" / "exclude"] if folder == repo else []
+        for file in (*sources, folder / ".gitignore"):
+            try:
+                lines.extend(file.read_text(encoding="utf-8", errors="replace").splitlines())
+            except OSError:
+                continue
+        spec = None
+        if any(line.strip() and not line.lstrip().startswith("#") for line in lines):
+            from pathspec import GitIgnoreSpec
+
+            spec = GitIgnoreSpec.from_lines(lines)
+        self._specs[folder] = spec
+        return spec
+
+    def _repo(self, folder: Path) -> Optional[Path]:
+        if folder not in self._roots:
+            self._roots[folder] = _repo_root(folder)
+        return self._roots[folder]
+
+    def ignored_entry(self, path: Path, is_dir: bool, top: Path, from_top: bool = False) -> bool:
+        """Is `path` itself matched (its folders are assumed not ignored: a walk prunes them).
+
+        `from_top`: only the files from `top` down apply (a walk of an ignored folder that was
+        named explicitly)."""
+        path = Path(os.path.abspath(path))
+        folder = path.parent
+        repo = self._repo(folder)
+        start = repo if repo is not None and not from_top else Path(os.path.abspath(top))
+        try:
+            chain = folder.relative_to(start).parts
+        except ValueError:
+            return False
+        verdict = False
+        current = start
+        for depth in range(len(chain) + 1):
+            if depth:
+                current = current / chain[depth - 1]
+            spec = self._spec(current, repo)
+            if spec is None:
+                continue
+            relative = path.relative_to(current).as_posix() + ("/" if is_dir else "")
+            include = spec.check_file(relative).include
+            if include is not None:
+                verdict = include
+        return verdict
+
+    def ignored(self, path: Path, top: Path) -> bool:
+        """Is `path` or a folder above it (up to the repository root or `top`) ignored."""
+        path = Path(os.path.abspath(path))
+        repo = self._repo(path.parent)
+        start = repo if repo is not None else Path(os.path.abspath(top))
+        if path == start:
+            return False
+        try:
+            parts = path.relative_to(start).parts
+        except ValueError:
+            return False
+        current = start
+        for index, part in enumerate(parts):
+            current = current / part
+            last = index == len(parts) - 1
+            if self.ignored_entry(current, not last or current.is_dir(), top):
+                return True
+        return False
+
+
 def discover(
     paths: Iterable[str],
     exclude: Sequence[str] = (),
     suffixes: Sequence[str] = SUFFIXES,
     root: Optional[Path] = None,
+    respect_gitignore: bool = False,
 ) -> Iterator[tuple[Path, Optional[str]]]:
-    """Yield (file, error): files named explicitly are always yielded; folders are walked."""
+    """Yield (file, error): files named explicitly are always yielded; folders are walked.
+
+    `respect_gitignore`: a walk skips what git ignores (a folder named explicitly is walked even
+    when it is ignored, like an excluded one).
+    """
     seen: set[str] = set()
+    gitignore = GitIgnore() if respect_gitignore else None
     for raw in paths:
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
@@ -239,17 +343,22 @@ def discover(
         # A folder named explicitly is checked even if an exclude pattern covers it (as ruff does
         # for paths given on the command line): only patterns that do not cover it apply inside.
         active = [p for p in exclude if not path_excluded(path, [p], root)]
+        # Likewise a folder named explicitly that git ignores: only the .gitignore files inside apply.
+        named_ignored = gitignore is not None and gitignore.ignored(path, path)
         for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
             current = Path(dirpath)
             dirnames[:] = sorted(
                 d for d in dirnames
                 if d not in SKIP_DIRS and not d.endswith(".egg-info") and not path_excluded(current / d, active, root)
+                and not (gitignore is not None and gitignore.ignored_entry(current / d, True, path, named_ignored))
             )
             for name in sorted(filenames):
                 if not name.endswith(tuple(suffixes)):
                     continue
                 file = current / name
                 if path_excluded(file, active, root):
+                    continue
+                if gitignore is not None and gitignore.ignored_entry(file, False, path, named_ignored):
                     continue
                 key = _identity(file)
                 if key in seen:
