@@ -115,6 +115,9 @@ def test_explicit_config_path(project: Path) -> None:
         ("ignore = ['E501']\n", "`ignore` has 'E501', which is not a varmigrate code"),
         ("per-file-ignores = ['x']\n", "`per-file-ignores` must be a table"),
         ("select = [\n", "invalid TOML"),
+        ("unfixable = ['NOPE']\n", "`unfixable` has 'NOPE'"),
+        ("extend-safe-fixes = 'VM105'\n", "`extend-safe-fixes` must be a list of strings"),
+        ("extend-unsafe-fixes = ['X1']\n", "`extend-unsafe-fixes` has 'X1'"),
     ],
 )
 def test_bad_configuration_exits_2_naming_key_and_file(project: Path, body: str, needle: str) -> None:
@@ -130,3 +133,40 @@ def test_bad_configuration_exits_2_naming_key_and_file(project: Path, body: str,
 def test_default_settings_without_configuration(project: Path) -> None:
     settings = resolve_settings(["pkg"], cwd=project)
     assert settings.select == Settings().select and settings.config_path is None
+
+
+FIX_OVERRIDES = (
+    "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(3))\n"
+    "if type(x) == Variable:\n    pass\n"
+)
+
+
+def fix(*args: str):
+    return CliRunner().invoke(main, ["fix", *args])
+
+
+def test_unfixable_reports_without_fixing(project: Path) -> None:
+    (project / "m.py").write_text(FIX_OVERRIDES)
+    write_config(project, "unfixable = ['VM101']\n")
+    result = check("m.py")
+    assert "m.py:3:5: VM101 `Variable" in result.output  # reported, no [*]
+    assert fix("--unsafe-fixes", "m.py").exit_code == 1
+    text = (project / "m.py").read_text()
+    assert "Variable(torch.ones(3))" in text and "isinstance(x, torch.Tensor)" in text
+
+
+def test_extend_safe_and_unsafe_fixes_swap_what_fix_applies(project: Path) -> None:
+    (project / "m.py").write_text(FIX_OVERRIDES)
+    write_config(project, "extend-safe-fixes = ['VM105']\nextend-unsafe-fixes = ['VM1']\n")
+    result = check("m.py")
+    assert "m.py:4:4: VM105 [*]" in result.output and "m.py:3:5: VM101 `Variable" in result.output
+    fix("m.py")
+    text = (project / "m.py").read_text()
+    assert "Variable(torch.ones(3))" in text and "if isinstance(x, torch.Tensor):" in text
+
+
+def test_the_more_specific_fix_override_wins(project: Path) -> None:
+    (project / "m.py").write_text(FIX_OVERRIDES)
+    write_config(project, "extend-unsafe-fixes = ['VM']\nextend-safe-fixes = ['VM101']\n")
+    output = check("m.py").output
+    assert "m.py:3:5: VM101 [*]" in output and "VM105 [*]" not in output

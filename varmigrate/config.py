@@ -1,7 +1,8 @@
 """Settings: which rules run and which fixes apply. Loaded from `[tool.varmigrate]` and CLI flags.
 
 The keys and their meaning follow ruff's (`select`, `extend-select`, `ignore`, `exclude`,
-`extend-exclude`, `per-file-ignores`, `unsafe-fixes`, `respect-gitignore`): the nearest `pyproject.toml` that has a
+`extend-exclude`, `per-file-ignores`, `unsafe-fixes`, `unfixable`, `extend-safe-fixes`,
+`extend-unsafe-fixes`, `respect-gitignore`): the nearest `pyproject.toml` that has a
 `[tool.varmigrate]` table, walking up from the checked paths, applies; `--config PATH` overrides.
 """
 
@@ -13,9 +14,12 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 from .sources import GitIgnore, glob_matches, path_candidates, path_excluded
+
+if TYPE_CHECKING:
+    from .rule import Finding
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,6 +58,11 @@ class Settings:
     config_path: Optional[Path] = None
     # Skip what git ignores when walking folders (and, with --force-exclude, named files).
     respect_gitignore: bool = True
+    # ruff's fix overrides: codes whose fixes are never applied; whose unsafe fixes count as safe;
+    # whose safe fixes count as unsafe (the more specific pattern wins, a tie makes the fix unsafe).
+    unfixable: list[str] = field(default_factory=list)
+    extend_safe_fixes: list[str] = field(default_factory=list)
+    extend_unsafe_fixes: list[str] = field(default_factory=list)
 
     def is_selected(self, code: str) -> bool:
         # ruff's rule: the more specific of select/ignore wins.
@@ -88,11 +97,34 @@ class Settings:
             return True
         return self.respect_gitignore and GitIgnore().ignored(Path(path), self.root or Path.cwd())
 
+    @property
+    def overrides_fixes(self) -> bool:
+        return bool(self.unfixable or self.extend_safe_fixes or self.extend_unsafe_fixes)
+
+    def apply_fix_overrides(self, findings: Sequence["Finding"]) -> None:
+        """Rewrite the findings' fix candidates by `unfixable`, `extend-safe-fixes` and
+        `extend-unsafe-fixes`; everything downstream (markers, fix, output) reads the result."""
+        if not self.overrides_fixes:
+            return
+        from .rule import Safety
+
+        for finding in findings:
+            if _matches(finding.code, self.unfixable):
+                finding.edits = []
+                continue
+            to_safe = _matches(finding.code, self.extend_safe_fixes)
+            to_unsafe = _matches(finding.code, self.extend_unsafe_fixes)
+            if not (to_safe or to_unsafe):
+                continue
+            wanted, other = (Safety.SAFE, Safety.UNSAFE) if to_safe > to_unsafe else (Safety.UNSAFE, Safety.SAFE)
+            finding.edits = [dataclasses.replace(e, safety=wanted) if e.safety is other else e for e in finding.edits]
+
 
 # ------------------------------------------------------------------------------------------
 # pyproject.toml
 # ------------------------------------------------------------------------------------------
-_LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
+_CODE_KEYS = {"select", "ignore", "extend-select", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes"}
+_LIST_KEYS = _CODE_KEYS | {"exclude", "extend-exclude"}
 _BOOL_KEYS = {"unsafe-fixes", "respect-gitignore"}
 _KEYS = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores"}
 
@@ -168,7 +200,7 @@ def load_config(path: Path, base: Optional[Settings] = None) -> Settings:
             raise ConfigError(f"{path}: unknown key `{key}` in [tool.varmigrate]{suggestion}; known keys: {', '.join(sorted(_KEYS))}")
         if key in _LIST_KEYS:
             values = _string_list(value, key, path)
-            if key in ("select", "ignore", "extend-select"):
+            if key in _CODE_KEYS:
                 values = _codes(values, key, path)
             setattr(settings, key.replace("-", "_"), values)
         elif key in _BOOL_KEYS:

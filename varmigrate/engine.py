@@ -146,6 +146,7 @@ def lint_module(
     used: set[tuple[int, str]] = set()
     findings = [f for f in ctx.findings if not _suppressed(f, noqa, used)]
     findings += unused_noqa_findings(instances, used, settings)  # needs `used`: runs after the others
+    settings.apply_fix_overrides(findings)  # unfixable / extend-safe-fixes / extend-unsafe-fixes
     findings.sort(key=lambda f: (f.line, f.column, f.code))
     return LintResult(findings=findings, module=module, imports=ctx.imports, parents=ctx.parents_getter)
 
