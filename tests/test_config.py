@@ -118,6 +118,7 @@ def test_explicit_config_path(project: Path) -> None:
         ("unfixable = ['NOPE']\n", "`unfixable` has 'NOPE'"),
         ("extend-safe-fixes = 'VM105'\n", "`extend-safe-fixes` must be a list of strings"),
         ("extend-unsafe-fixes = ['X1']\n", "`extend-unsafe-fixes` has 'X1'"),
+        ("docs-url = 3\n", "`docs-url` must be a URL string"),
     ],
 )
 def test_bad_configuration_exits_2_naming_key_and_file(project: Path, body: str, needle: str) -> None:
@@ -170,3 +171,35 @@ def test_the_more_specific_fix_override_wins(project: Path) -> None:
     write_config(project, "extend-unsafe-fixes = ['VM']\nextend-safe-fixes = ['VM101']\n")
     output = check("m.py").output
     assert "m.py:3:5: VM101 [*]" in output and "VM105 [*]" not in output
+
+
+def test_rule_links_are_absolute_urls(project: Path) -> None:
+    import json
+
+    (project / "m.py").write_text(FIX_OVERRIDES)
+    write_config(project, "")
+    payload = json.loads(check("--output-format", "json", "m.py").output)
+    url = payload["findings"][0]["url"]
+    # Declared once, in pyproject.toml [project.urls] (read from the package metadata).
+    assert url.startswith("https://") and url.endswith("/rules/VM101.md")
+    write_config(project, "docs-url = 'https://docs.example.org/varmigrate/{code}.html'\n")
+    payload = json.loads(check("--output-format", "json", "m.py").output)
+    assert payload["findings"][0]["url"] == "https://docs.example.org/varmigrate/VM101.html"
+    write_config(project, "docs-url = 'https://docs.example.org/vm/'\n")
+    sarif = json.loads(check("--output-format", "sarif", "m.py").output)
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["VM105"]["helpUri"] == "https://docs.example.org/vm/rules/VM105.md"
+
+
+def test_default_docs_url_is_the_one_in_pyproject() -> None:
+    import sys
+
+    from varmigrate import config
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    declared = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]["urls"]["Documentation"]
+    assert config.default_docs_url() == declared
+    assert config._read_docs_url() == declared

@@ -287,9 +287,10 @@ def check(
     elif output_format == "github":
         _emit(github(findings, errors), output_file)
     elif output_format == "json":
-        _emit(json_report(findings, errors, unsafe, _all_edits(report, settings, jobs), len(report.files)), output_file)
+        _emit(json_report(findings, errors, unsafe, _all_edits(report, settings, jobs), len(report.files),
+                          settings.rule_url), output_file)
     else:
-        _emit(sarif_report(findings, errors, unsafe, _all_edits(report, settings, jobs)), output_file)
+        _emit(sarif_report(findings, errors, unsafe, _all_edits(report, settings, jobs), settings.rule_url), output_file)
     code = 0
     if findings and not exit_zero:
         code |= EXIT_FINDINGS

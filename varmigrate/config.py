@@ -63,6 +63,8 @@ class Settings:
     unfixable: list[str] = field(default_factory=list)
     extend_safe_fixes: list[str] = field(default_factory=list)
     extend_unsafe_fixes: list[str] = field(default_factory=list)
+    # Base of the rule pages in JSON `url` / SARIF `helpUri` (None: the project's documentation URL).
+    docs_url: Optional[str] = None
 
     def is_selected(self, code: str) -> bool:
         # ruff's rule: the more specific of select/ignore wins.
@@ -119,6 +121,48 @@ class Settings:
             wanted, other = (Safety.SAFE, Safety.UNSAFE) if to_safe > to_unsafe else (Safety.UNSAFE, Safety.SAFE)
             finding.edits = [dataclasses.replace(e, safety=wanted) if e.safety is other else e for e in finding.edits]
 
+    def rule_url(self, code: str) -> str:
+        """The rule's page: `docs-url` + `/rules/CODE.md` (or `docs-url` with `{code}` filled in)."""
+        base = self.docs_url if self.docs_url is not None else default_docs_url()
+        if "{code}" in base:
+            return base.replace("{code}", code)
+        return f"{base.rstrip('/')}/rules/{code}.md"
+
+
+# Where the rule pages are when neither the metadata nor the source tree names the documentation.
+_RELATIVE_DOCS = "docs"
+_DOCS_URL: list[str] = []
+
+
+def default_docs_url() -> str:
+    """The `Documentation` URL of `[project.urls]` in pyproject.toml, declared there only: read
+    from the installed package's metadata, else from the source tree's pyproject.toml, else the
+    rule pages' path in the repository (`docs/rules/CODE.md`)."""
+    if not _DOCS_URL:
+        _DOCS_URL.append(_read_docs_url() or _RELATIVE_DOCS)
+    return _DOCS_URL[0]
+
+
+def _read_docs_url() -> Optional[str]:
+    try:
+        from importlib.metadata import PackageNotFoundError, metadata
+
+        for entry in metadata("varmigrate").get_all("Project-URL") or []:
+            label, _, url = entry.partition(",")
+            if label.strip().lower() == "documentation" and url.strip():
+                return url.strip()
+    except (ImportError, PackageNotFoundError):
+        pass
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    project = data.get("project", {})
+    urls = project.get("urls", {}) if isinstance(project, dict) and project.get("name") == "varmigrate" else {}
+    url = urls.get("Documentation") if isinstance(urls, dict) else None
+    return url if isinstance(url, str) and url else None
+
 
 # ------------------------------------------------------------------------------------------
 # pyproject.toml
@@ -126,7 +170,7 @@ class Settings:
 _CODE_KEYS = {"select", "ignore", "extend-select", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes"}
 _LIST_KEYS = _CODE_KEYS | {"exclude", "extend-exclude"}
 _BOOL_KEYS = {"unsafe-fixes", "respect-gitignore"}
-_KEYS = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores"}
+_KEYS = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores", "docs-url"}
 
 
 def _has_table(path: Path) -> bool:
@@ -207,6 +251,10 @@ def load_config(path: Path, base: Optional[Settings] = None) -> Settings:
             if not isinstance(value, bool):
                 raise ConfigError(f"{path}: [tool.varmigrate] `{key}` must be true or false, got {_describe(value)}")
             setattr(settings, key.replace("-", "_"), value)
+        elif key == "docs-url":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{path}: [tool.varmigrate] `docs-url` must be a URL string, got {_describe(value)}")
+            settings.docs_url = value.strip()
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [tool.varmigrate] `per-file-ignores` must be a table of glob = [codes], got {_describe(value)}")

@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
 from . import __version__
 
@@ -23,8 +23,13 @@ if TYPE_CHECKING:  # the clean-file fast path must not import libcst (rule.py do
 
 OUTPUT_FORMATS = ("text", "json", "sarif", "github")
 JSON_SCHEMA_VERSION = 1
-# Rule pages, relative to the repository root (SARIF helpUri, JSON url).
+# Rule pages, relative to the repository root: the links when the caller gives no `rule_url`
+# (the CLI passes `Settings.rule_url`, absolute URLs from `docs-url`).
 RULE_DOC = "docs/rules/{code}.md"
+
+
+def _relative_url(code: str) -> str:
+    return RULE_DOC.format(code=code)
 
 
 def location(path: str, line: int, column: int, cell: int | None = None) -> str:
@@ -271,7 +276,8 @@ def github(findings: Sequence[Finding], errors: Sequence[SourceError]) -> str:
 # ------------------------------------------------------------------------------------------
 # json
 # ------------------------------------------------------------------------------------------
-def _finding_json(f: Finding, unsafe_fixes: bool, edits: dict[int, list[TextEdit]]) -> dict[str, Any]:
+def _finding_json(f: Finding, unsafe_fixes: bool, edits: dict[int, list[TextEdit]],
+                  rule_url: Callable[[str], str] = _relative_url) -> dict[str, Any]:
     edit = chosen_edit(f, unsafe_fixes)
     fix = None
     if edit is not None:
@@ -291,7 +297,7 @@ def _finding_json(f: Finding, unsafe_fixes: bool, edits: dict[int, list[TextEdit
         "location": {"row": f.line, "column": f.column},
         "end_location": {"row": f.end_line, "column": f.end_column},
         "noqa_row": f.line,
-        "url": RULE_DOC.format(code=f.code),
+        "url": rule_url(f.code),
         "fix": fix,
     }
 
@@ -307,11 +313,11 @@ def _error_json(e: SourceError) -> dict[str, Any]:
 
 
 def json_report(findings: Sequence[Finding], errors: Sequence[SourceError], unsafe_fixes: bool,
-                edits: dict[int, list[TextEdit]], files: int) -> str:
+                edits: dict[int, list[TextEdit]], files: int, rule_url: Callable[[str], str] = _relative_url) -> str:
     payload = {
         "version": JSON_SCHEMA_VERSION,
         "tool": {"name": "varmigrate", "version": __version__},
-        "findings": [_finding_json(f, unsafe_fixes, edits) for f in findings],
+        "findings": [_finding_json(f, unsafe_fixes, edits, rule_url) for f in findings],
         "errors": [_error_json(e) for e in errors],
         "summary": {
             "files": files,
@@ -339,7 +345,7 @@ def _artifact(path: str) -> dict[str, str]:
     return {"uri": quote(PurePath(path).as_posix()), "uriBaseId": "%SRCROOT%"}
 
 
-def _sarif_rules() -> list[dict[str, Any]]:
+def _sarif_rules(rule_url: Callable[[str], str] = _relative_url) -> list[dict[str, Any]]:
     from .docs import doc_sections, render_rule
     from .registry import all_rules
 
@@ -353,7 +359,7 @@ def _sarif_rules() -> list[dict[str, Any]]:
             "shortDescription": {"text": rule.MESSAGE},
             "fullDescription": {"text": what or rule.MESSAGE},
             "help": {"text": what or rule.MESSAGE, "markdown": render_rule(rule)},
-            "helpUri": RULE_DOC.format(code=rule.CODE),
+            "helpUri": rule_url(rule.CODE),
             "defaultConfiguration": {"level": "error"},
             "properties": {"fix": rule.FIX.value, "tags": [rule.CODE[:3]]},
         })
@@ -365,8 +371,8 @@ def _region(row: int, column: int, end_row: int, end_column: int) -> dict[str, i
 
 
 def sarif_report(findings: Sequence[Finding], errors: Sequence[SourceError], unsafe_fixes: bool,
-                 edits: dict[int, list[TextEdit]]) -> str:
-    rules = _sarif_rules()
+                 edits: dict[int, list[TextEdit]], rule_url: Callable[[str], str] = _relative_url) -> str:
+    rules = _sarif_rules(rule_url)
     index = {r["id"]: i for i, r in enumerate(rules)}
     results = []
     for f in findings:
