@@ -433,6 +433,21 @@ def rule(code: Optional[str], show_all: bool) -> None:
     click.echo(render_rule(found), nl=False)
 
 
+@main.command()
+def server() -> None:
+    """Run the language server (LSP over stdio) for editors: diagnostics, quick fixes, fix all.
+
+    Needs the `server` extra (`pip install "varmigrate[server]"`); see docs/editors.md.
+    """
+    try:
+        from .server import serve
+    except ModuleNotFoundError as exc:  # pygls is optional
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol"):
+            raise
+        raise click.ClickException(f"{exc}; install the server extra: pip install \"varmigrate[server]\"") from None
+    serve()
+
+
 # The harness command module imports only click; torch is imported when `verify` runs.
 from .harness.command import verify  # noqa: E402
 

@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from .config import Settings
 from .imports import ImportTracker
 from .rule import Finding
 from .sources import SourceError
+
+if TYPE_CHECKING:
+    from .output import TextEdit
 
 _MAGIC_NAME = "__varmigrate_magic_{}__"
 _MAGIC_LINE = re.compile(r"^[ \t]*__varmigrate_magic_(\d+)__[ \t]*$")
@@ -271,3 +274,57 @@ def _unguard(text: str, original: str) -> str:
 def _number(findings: list[Finding], errors: list[SourceError], number: int) -> None:
     for item in [*findings, *errors]:
         item.cell = number
+
+
+# ------------------------------------------------------------------------------------------
+# One finding's fix as text edits of its cell (the editor server's quick fixes)
+# ------------------------------------------------------------------------------------------
+def cell_fix_edits(text: str, path: str, settings: Settings, findings: Sequence[Finding]) -> dict[int, list[TextEdit]]:
+    """id(finding) -> the text edits, in its cell's coordinates, of its fix applied alone: what
+    `fix_edits` is for a .py file. The cell is fixed with the imports of the earlier cells in
+    scope, and keeps the imports that later cells use."""
+    from .engine import Unfixed, _apply_round, _parses, lint_source
+    from .output import chosen_edit, text_edits
+
+    wanted: dict[int, list[Finding]] = {}
+    for finding in findings:
+        if finding.cell is not None and chosen_edit(finding, settings.unsafe_fixes) is not None:
+            wanted.setdefault(finding.cell, []).append(finding)
+    if not wanted:
+        return {}
+    try:
+        _, cells = load(text)
+    except NotebookError:
+        return {}
+    sources = [_cell_source(c) for c in cells]
+    masks = [mask(s) for s in sources]
+    result: dict[int, list[TextEdit]] = {}
+    tracker = ImportTracker()
+    for number, masked in enumerate(masks, start=1):
+        if masked.skip:
+            continue
+        before = tracker
+        lint = lint_source(masked.text, path, settings, imports=before)
+        if lint.imports is not None:
+            tracker = lint.imports
+        if number not in wanted or lint.module is None:
+            continue
+        later_words = {w for src in sources[number:] for w in _WORD.findall(src)}
+        guarded = _guard(masked.text, later_words)
+        if guarded != masked.text:
+            lint = lint_source(guarded, path, settings, imports=before)
+            if lint.module is None:
+                continue
+        base = Unfixed(lint)
+        fresh = {(f.code, f.line, f.column, f.end_line, f.end_column): f for f in lint.findings}
+        for finding in wanted[number]:
+            twin = fresh.get((finding.code, finding.line, finding.column, finding.end_line, finding.end_column))
+            edit = chosen_edit(twin, settings.unsafe_fixes) if twin is not None else None
+            if twin is None or edit is None:
+                continue
+            module, applied = _apply_round(base, [(twin, edit)])
+            if applied and _parses(module.code):
+                new = unmask(_unguard(module.code, masked.text), masked)
+                span = (finding.line, finding.column, finding.end_line, finding.end_column)
+                result[id(finding)] = text_edits(sources[number - 1], new, span)
+    return result
