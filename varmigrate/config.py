@@ -147,10 +147,11 @@ def _read_docs_url() -> Optional[str]:
     try:
         from importlib.metadata import PackageNotFoundError, metadata
 
-        for entry in metadata("varmigrate").get_all("Project-URL") or []:
-            label, _, url = entry.partition(",")
-            if label.strip().lower() == "documentation" and url.strip():
-                return url.strip()
+        entries: list[str] = metadata("varmigrate").get_all("Project-URL") or []
+        for entry in entries:
+            label, _, found = entry.partition(",")
+            if label.strip().lower() == "documentation" and found.strip():
+                return found.strip()
     except (ImportError, PackageNotFoundError):
         pass
     pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"

@@ -79,8 +79,9 @@ def _bom_cookie_conflict(raw: bytes) -> Optional[tuple[str, int]]:
         match = _COOKIE.match(line)
         if match:
             cookie = match.group(1).decode("ascii", "replace")
-            return (f"the UTF-8 byte order mark and the coding cookie `{cookie}` disagree (Python refuses the file: "
-                    f"\"encoding problem: {cookie} with BOM\"); remove the BOM or the cookie", number)
+            message = (f"the UTF-8 byte order mark and the coding cookie `{cookie}` disagree (Python refuses the file: "
+                       f"\"encoding problem: {cookie} with BOM\"); remove the BOM or the cookie")
+            return message, number
         if line.strip() and not line.lstrip().startswith(b"#"):
             break  # the cookie must come before any code
     return None
