@@ -763,15 +763,17 @@ class VariableVolatile(Rule):
             self.report(node, message, [self._drop(node, dropped, drop_safety)])
             return
         manager = "no_grad()" if volatile else f"set_grad_enabled({grad_enabled_code(self.ctx, args.volatile.value)})"
-        message += (f"; the unsafe fix puts {scope.where} under `torch.{manager}`, which is equivalent only if that "
-                    "block holds every use of the volatile value, nothing else in it needs gradients, and nothing "
-                    "inspects `requires_grad`/`grad_fn` of the results")
+        # The message says what the safe fix does; the unsafe alternative's condition is in its title.
+        message += (f"; the safe fix drops the argument (results then record a graph, as they already do), the "
+                    f"unsafe fix also puts {scope.where} under `torch.{manager}`")
         original_code = self.ctx.code(node)
         rewrite = _rewrite_call(self.ctx, original_code, dropped)
         # Reported at the call; both edits rewrite the enclosing block (one replacement node per finding).
         self.report(node, message, fix_node=scope.block, edits=[
             self.edit(_wrap(scope, rewrite, f"{self.ctx.torch}.{manager}"), Safety.UNSAFE,
-                      f"Remove `volatile=` and put {scope.where} under `torch.{manager}` (unsafe: lexical scope)", needs_torch=True),
+                      f"Remove `volatile=` and put {scope.where} under `torch.{manager}` (unsafe: equivalent only if that "
+                      "block holds every use of the volatile value, nothing else in it needs gradients, and nothing "
+                      "inspects `requires_grad`/`grad_fn` of the results)", needs_torch=True),
             self.edit(functools.partial(_in_block, scope, rewrite=rewrite), drop_safety),
         ])
 

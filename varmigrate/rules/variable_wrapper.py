@@ -145,11 +145,12 @@ class VariableWrapper(Rule):
         else:
             self.report(
                 node,
-                f"`{call}` is a legacy wrapper that returns `{x}.detach()`; dropping it is equivalent only if "
-                f"`{x}` does not require grad and nothing later changes the result's `requires_grad`, size or identity",
+                # The message says what the safe fix does; the unsafe alternative's condition is in its title.
+                f"`{call}` is a legacy wrapper: on PyTorch >= 0.4 it returns `{x}.detach()`, which the safe fix writes",
                 [
                     self._edit(node, inner, Safety.UNSAFE,
-                               f"Remove the `Variable` wrapper (unsafe: only if `{x}` does not require grad)"),
+                               f"Remove the `Variable` wrapper (unsafe: equivalent only if `{x}` does not require grad and "
+                               "nothing later changes the result's `requires_grad`, size or identity)"),
                     self._edit(node, method_call(inner, "detach"), Safety.SAFE, f"Replace `{call}` with `{x}.detach()`"),
                 ],
             )
