@@ -21,6 +21,13 @@ def test_static_triggers_match_rules() -> None:
     assert not extra, f"no rule uses these any more, drop from varmigrate/triggers.py: {sorted(extra)}"
 
 
+def test_static_rule_codes_match_rules() -> None:
+    # Command-line and configuration codes are validated against this libcst-free list.
+    from varmigrate.config import RULE_CODES
+
+    assert RULE_CODES == tuple(r.CODE for r in all_rules()), "update RULE_CODES in varmigrate/config.py"
+
+
 def test_every_rule_has_triggers() -> None:
     # A rule without triggers would only run when another rule's word happens to be present.
     assert [r.CODE for r in all_rules() if not r.TRIGGERS] == []

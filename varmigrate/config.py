@@ -210,12 +210,43 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"[:80]
 
 
+# Every rule's code, spelled out so that validating a selector needs no libcst import;
+# tests/test_reliability.py fails when a rule is added, renamed or dropped without updating it.
+RULE_CODES: tuple[str, ...] = (
+    "VM101", "VM102", "VM103", "VM104", "VM105", "VM106", "VM107", "VM108",
+    "VM201", "VM202", "VM203", "VM204", "VM205", "VM206", "VM207", "VM208",
+    "VM301", "VM302", "VM303", "VM304", "VM305", "VM306", "VM307", "VM308", "VM309",
+    "VM901",
+)
+
+
+def unknown_code(code: str) -> Optional[str]:
+    """Why `code` selects no rule, as "which ..." (None when it is ALL, or a code or prefix of a rule)."""
+    code = code.strip().upper()
+    if code == "ALL" or (code and any(c.startswith(code) for c in RULE_CODES)):
+        return None
+    if not (code.startswith("VM") and code[2:].isdigit()):
+        return "which is not a varmigrate code or prefix (VM, VM1, VM101, ALL)"
+    return "which matches no rule (`varmigrate rule --all` lists them)"
+
+
 def _codes(values: Sequence[str], key: str, path: Path) -> list[str]:
     codes = [v.strip().upper() for v in values]
     for code in codes:
-        if not (code == "ALL" or (code.startswith("VM") and code[2:].isdigit()) or code == "VM"):
-            raise ConfigError(f"{path}: [tool.varmigrate] `{key}` has {code!r}, which is not a varmigrate code or prefix (VM, VM1, VM101, ALL)")
+        problem = unknown_code(code)
+        if problem is not None:
+            raise ConfigError(f"{path}: [tool.varmigrate] `{key}` has {code!r}, {problem}")
     return codes
+
+
+def check_codes(codes: Sequence[str], option: str) -> list[str]:
+    """Codes given on the command line, validated as in the configuration (ConfigError names the option)."""
+    result = [c.strip().upper() for c in codes if c.strip()]
+    for code in result:
+        problem = unknown_code(code)
+        if problem is not None:
+            raise ConfigError(f"invalid value for `{option}`: {code!r}, {problem}")
+    return result
 
 
 def load_config(path: Path, base: Optional[Settings] = None) -> Settings:
@@ -277,8 +308,17 @@ def resolve_settings(
     unsafe_fixes: Optional[bool] = None,
     respect_gitignore: Optional[bool] = None,
     cwd: Optional[Path] = None,
+    exclude: Optional[Sequence[str]] = None,
+    per_file_ignores: Optional[dict[str, list[str]]] = None,
 ) -> Settings:
-    """Configuration file first, then the command line on top (ruff's precedence)."""
+    """Configuration file first, then the command line on top (ruff's precedence).
+
+    Codes given here are validated like the configuration's (ConfigError names the option);
+    `exclude` replaces the configured list, `per_file_ignores` is added to the configured table.
+    """
+    select = check_codes(select, "--select")
+    extend_select = check_codes(extend_select, "--extend-select")
+    ignore = check_codes(ignore, "--ignore")
     path = Path(config) if config else find_config(paths, cwd)
     settings = load_config(path) if path is not None else Settings(root=(cwd or Path.cwd()).resolve())
     if select:
@@ -289,8 +329,15 @@ def resolve_settings(
         settings.extend_select = [*settings.extend_select, *extend_select]
     if ignore:
         settings.ignore = [*settings.ignore, *ignore]
+    if exclude is not None:
+        settings.exclude = list(exclude)
     if extend_exclude:
         settings.extend_exclude = [*settings.extend_exclude, *extend_exclude]
+    if per_file_ignores:
+        merged = {k: list(v) for k, v in settings.per_file_ignores.items()}
+        for pattern, codes in per_file_ignores.items():
+            merged[pattern] = [*merged.get(pattern, []), *check_codes(codes, "--per-file-ignores")]
+        settings.per_file_ignores = merged
     if unsafe_fixes is not None:
         settings.unsafe_fixes = unsafe_fixes
     if respect_gitignore is not None:
