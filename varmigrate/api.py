@@ -34,6 +34,10 @@ class FileOutcome:
     errors: list[SourceError] = field(default_factory=list)
     old_text: Optional[str] = None
     new_text: Optional[str] = None
+    # Not parsed: no selected rule's trigger word occurs (nothing to migrate), see triggers.py.
+    skipped: bool = False
+    # fix: fixes beyond those `check` counted as fixable (findings that earlier fixes exposed)
+    exposed: int = 0
 
     @property
     def changed(self) -> bool:
@@ -72,6 +76,11 @@ class RunReport:
     @property
     def changed_files(self) -> list[FileOutcome]:
         return [o for o in self.files if o.changed]
+
+    @property
+    def skipped_files(self) -> list[FileOutcome]:
+        """Files read but not parsed: nothing to migrate (no trigger word)."""
+        return [o for o in self.files if o.skipped]
 
 
 def _internal_error(path: str, exc: BaseException) -> SourceError:
@@ -129,11 +138,13 @@ def process_text(text: str, path: str, settings: Settings, fix: bool) -> FileOut
         notebook = process_notebook(text, path, settings, fix)
         outcome.errors.extend(notebook.errors)
         outcome.findings, outcome.fixed = notebook.findings, notebook.fixed
+        outcome.exposed = notebook.exposed
         outcome.new_text = notebook.source if fix else None
         return outcome
     if not may_have_findings(text):
         # Same answer as the engine's prefilter, without importing it.
         outcome.new_text = text if fix else None
+        outcome.skipped = True
         return outcome
     too_deep = nesting_error(text)
     if too_deep is not None:
@@ -148,10 +159,13 @@ def process_text(text: str, path: str, settings: Settings, fix: bool) -> FileOut
         outcome.fixed = result.fixed
         outcome.findings = result.remaining
         outcome.new_text = result.source
+        outcome.exposed = result.exposed
     else:
         lint = lint_source(text, path, settings)
         outcome.errors.extend(lint.errors)
         outcome.findings = lint.findings
+        # the engine's own prefilter (trigger words of the selected rules only) passed it over
+        outcome.skipped = lint.module is None and not lint.errors
     return outcome
 
 
@@ -171,12 +185,12 @@ def process_source(path: Path, source: SourceText, settings: Settings, fix: bool
         except OSError as exc:
             outcome.errors.append(SourceError(display, 0, 0, f"cannot write file: {exc.strerror or exc}; left unchanged", kind="io"))
             outcome.new_text = outcome.old_text
-            outcome.fixed = []
+            outcome.fixed, outcome.exposed = [], 0
         except UnicodeEncodeError as exc:
             # A fix introduced a character the file's declared encoding cannot hold.
             outcome.errors.append(SourceError(display, 0, 0, f"cannot encode the fixed file as {source.encoding}: {exc.reason}; left unchanged"))
             outcome.new_text = outcome.old_text
-            outcome.fixed = []
+            outcome.fixed, outcome.exposed = [], 0
     return outcome
 
 
@@ -239,14 +253,15 @@ def run(
 
     Folders are walked minus `exclude` and the configured excludes; each file gets its
     per-file-ignores. `jobs`: worker processes (None: automatic, 1 for a handful of files).
-    `cache`: reuse `check` results of files whose bytes did not change (ignored by `fix`).
+    `cache`: reuse `check` results of files whose bytes did not change (`fix` only skips the files
+    the cache knows to be clean, and stores nothing).
     `progress` is called with each file's outcome as soon as it is known (not in path order).
     `tune_gc`: the process is ours (the CLI): set the garbage collector up for many trees.
     """
     report = RunReport()
     pending: list[_Job] = []
     keys: dict[str, str] = {}
-    use_cache = cache is not None and not fix
+    use_cache = cache is not None
 
     def done(outcome: FileOutcome) -> None:
         report.files.append(outcome)
@@ -275,9 +290,14 @@ def run(
                 if file_settings is not settings:  # per-file-ignores: a different rule set
                     key += ":" + ",".join(sorted(file_settings.ignore))
                 hit = cache.get(key, display)
-                if hit is not None:
-                    done(FileOutcome(display, findings=hit[0], errors=hit[1]))
+                if hit is not None and not fix:
+                    done(FileOutcome(display, findings=hit[0], errors=hit[1], skipped=cache.was_skipped(key)))
                     continue
+                if hit is not None and not hit[0] and not hit[1]:  # fix: known clean, nothing to do
+                    done(FileOutcome(display, skipped=cache.was_skipped(key)))
+                    continue
+                if fix:
+                    key = None  # fix reads the cache but never writes it
             try:
                 source = decode_source(raw)
             except SourceReadError as exc:
@@ -288,10 +308,10 @@ def run(
                     if key is not None:
                         keys[display] = key
                     continue
-                outcome = FileOutcome(display, old_text=source.text, new_text=source.text if fix else None)
+                outcome = FileOutcome(display, old_text=source.text, new_text=source.text if fix else None, skipped=True)
             done(outcome)
             if key is not None and cache is not None:
-                cache.put(key, outcome.findings, outcome.errors)
+                cache.put(key, outcome.findings, outcome.errors, outcome.skipped)
         workers = auto_jobs(len(pending)) if jobs is None else max(1, jobs)
         if workers > 1 or (tune_gc and pending):
             from . import engine  # noqa: F401  (imported once here; forked workers inherit it)
@@ -300,7 +320,7 @@ def run(
         for outcome in run_parallel(_do_job, pending, workers, _crashed, progress=done):
             key = keys.get(outcome.path)
             if key is not None and cache is not None:
-                cache.put(key, outcome.findings, outcome.errors)
+                cache.put(key, outcome.findings, outcome.errors, outcome.skipped)
     if cache is not None:
         cache.save()
     report.files.sort(key=_sort_key)

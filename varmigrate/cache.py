@@ -139,11 +139,16 @@ class Cache:
         errors = [SourceError(path, e["line"], e["column"], e["message"], e["kind"], e.get("cell")) for e in entry["errors"]]
         return findings, errors
 
-    def put(self, key: str, findings: Sequence["Finding"], errors: Sequence[SourceError]) -> None:
+    def was_skipped(self, key: str) -> bool:
+        """The file was not parsed (no trigger word) when its entry was stored."""
+        return bool(self._entries.get(key, {}).get("skipped", False))
+
+    def put(self, key: str, findings: Sequence["Finding"], errors: Sequence[SourceError], skipped: bool = False) -> None:
         if any(e.kind != "error" for e in errors):
             return  # I/O trouble or our own bug: must be retried next time
         self._entries[key] = {
             "t": self._now,
+            "skipped": skipped,
             "findings": [_finding_to_json(f) for f in findings],
             "errors": [{"line": e.line, "column": e.column, "message": e.message, "kind": e.kind, "cell": e.cell} for e in errors],
         }

@@ -50,6 +50,9 @@ class FixResult:
     fixed: list[Finding] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
+    # fixes beyond those `check` counted: findings that earlier fixes exposed
+    # (`Variable(x, volatile=True)` loses `volatile=`, then its wrapper)
+    exposed: int = 0
 
     @property
     def changed(self) -> bool:
@@ -569,6 +572,8 @@ def _fix_source(
     lint = lint_source(text, path, settings, imports)
     result.errors.extend(lint.errors)
     dropped: set[tuple[str, int, int]] = set()  # fixes that broke the code: never retried
+    # what `check` counts as fixable: fixes beyond it were exposed by earlier fixes
+    check_fixable = sum(1 for f in lint.findings if f.edit_for(settings.unsafe_fixes) is not None)
     for _ in range(MAX_ITERATIONS):
         if lint.module is None or lint.imports is None:
             break
@@ -587,6 +592,7 @@ def _fix_source(
         lint = lint_source(text, path, settings, imports)
     result.source = text
     result.remaining = lint.findings
+    result.exposed = max(0, len(result.fixed) - check_fixable)
     return result
 
 

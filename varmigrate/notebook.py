@@ -45,6 +45,7 @@ class NotebookResult:
     findings: list[Finding] = field(default_factory=list)  # remaining after fix, or all for check
     fixed: list[Finding] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
+    exposed: int = 0  # fixes beyond those `check` counted (FixResult.exposed)
 
 
 # ------------------------------------------------------------------------------------------
@@ -213,6 +214,7 @@ def _fix_cells(
         remaining = [f for f in fixed.remaining if f.line <= last_line]
         _number(fixed.fixed + remaining, fixed.errors, number)
         result.fixed[:0] = fixed.fixed
+        result.exposed += fixed.exposed
         result.findings[:0] = remaining
         result.errors[:0] = fixed.errors
         if new_text != sources[index]:
