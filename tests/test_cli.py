@@ -125,6 +125,7 @@ def test_progress_absent_under_runner_and_present_when_forced(tree: Path) -> Non
 
 def test_progress_only_on_a_terminal(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from varmigrate import cli
+    from varmigrate.config import resolve_settings
 
     for i in range(25):
         (tree / f"m{i}.py").write_text(CLEAN)
@@ -145,11 +146,11 @@ def test_progress_only_on_a_terminal(tree: Path, monkeypatch: pytest.MonkeyPatch
     tty = Tty()
     monkeypatch.setattr(cli.sys, "stderr", tty)
     monkeypatch.delenv("CI", raising=False)
-    assert cli._progress(["."], cli._settings(["."], None), None, "Checking") is not None
+    assert cli._progress(["."], resolve_settings(["."]), None, "Checking", cli.Ui()) is not None
     monkeypatch.setenv("CI", "true")  # never in CI logs
-    assert cli._progress(["."], cli._settings(["."], None), None, "Checking") is None
+    assert cli._progress(["."], resolve_settings(["."]), None, "Checking", cli.Ui()) is None
     monkeypatch.delenv("CI")
-    assert cli._progress(["clean.py"], cli._settings(["."], None), None, "Checking") is None  # few files
+    assert cli._progress(["clean.py"], resolve_settings(["."]), None, "Checking", cli.Ui()) is None  # few files
 
 
 def test_add_noqa_baselines_and_then_check_passes(tree: Path) -> None:

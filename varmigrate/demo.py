@@ -33,9 +33,11 @@ def main(examples: Path = EXAMPLES) -> int:
         shutil.copytree(examples, after)
         print(f"Copied {len(list(before.glob('*.py')))} legacy scripts from {examples} to {work}")
         _run("find legacy autograd patterns", ["check", "--statistics", "after"], work)
-        _run("list them", ["check", "after"], work)
+        _run("list them ([*]: the message says what the safe fix does)", ["check", "after"], work)
+        _run("show the fixes of one file: the safe one, and the unsafe alternative with its condition",
+             ["check", "--show-fixes", "--select", "VM101", "after/linear_regression.py"], work)
         _run("what the safe fixes would change", ["fix", "--diff", "after"], work)
-        _run("apply safe and unsafe fixes (conditions are in the messages)", ["fix", "--unsafe-fixes", "after"], work)
+        _run("apply safe and unsafe fixes (read each unsafe fix's condition first)", ["fix", "--unsafe-fixes", "after"], work)
         for script in sorted(after.glob("*.py")):
             proc = subprocess.run(
                 ["diff", "-u", f"before/{script.name}", f"after/{script.name}"], cwd=work, capture_output=True, text=True

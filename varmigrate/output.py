@@ -21,7 +21,9 @@ if TYPE_CHECKING:  # the clean-file fast path must not import libcst (rule.py do
     from .rule import Edit, Finding
     from .sources import SourceError
 
-OUTPUT_FORMATS = ("text", "json", "sarif", "github")
+# `text` is the old name of `concise`; `full` adds the source line with a caret under the finding.
+OUTPUT_FORMATS = ("concise", "full", "text", "json", "sarif", "github")
+TEXT_FORMATS = ("concise", "full", "text")
 JSON_SCHEMA_VERSION = 1
 # Rule pages, relative to the repository root: the links when the caller gives no `rule_url`
 # (the CLI passes `Settings.rule_url`, absolute URLs from `docs-url`).
@@ -167,24 +169,102 @@ def fix_edits(text: str, path: str, settings: Settings, findings: Sequence[Findi
 # ------------------------------------------------------------------------------------------
 # text
 # ------------------------------------------------------------------------------------------
+# ruff's colours: location bold, code red, `[*]` cyan; only where the CLI says so (a terminal,
+# NO_COLOR unset, or FORCE_COLOR set).
+_STYLES = {"path": {"bold": True}, "code": {"fg": "red", "bold": True}, "fix": {"fg": "cyan"},
+           "caret": {"fg": "red", "bold": True}, "help": {"fg": "cyan"}, "error": {"fg": "red", "bold": True}}
+
+
+def paint(text: str, kind: str, colour: bool) -> str:
+    if not colour or not text:
+        return text
+    import click
+
+    return click.style(text, **_STYLES[kind])  # type: ignore[arg-type]
+
+
 def format_finding(finding: Finding, unsafe_fixes: bool = False, show_fix: bool = False,
-                   edits: Optional[Sequence[TextEdit]] = None) -> str:
-    text = f"{location(finding.path, finding.line, finding.column, finding.cell)}: {finding.code} {marker(finding, unsafe_fixes)}{finding.message}"
+                   edits: Optional[Sequence[TextEdit]] = None, colour: bool = False) -> str:
+    where = location(finding.path, finding.line, finding.column, finding.cell)
+    mark = marker(finding, unsafe_fixes)
+    text = f"{paint(where, 'path', colour)}: {paint(finding.code, 'code', colour)} {paint(mark.strip(), 'fix', colour)}{' ' if mark else ''}{finding.message}"
     if show_fix and finding.edits:
-        edit = chosen_edit(finding, unsafe_fixes) or finding.edits[0]
-        flag = "" if finding.edit_for(unsafe_fixes) is not None else ", needs --unsafe-fixes"
-        text += f"\n  = help: {edit.title} ({edit.safety.value} fix{flag})"
-        for e in edits or ():
-            text += f"\n    {e.row}:{e.column}-{e.end_row}:{e.end_column} -> {json.dumps(e.content)}"
+        text += "\n" + "\n".join(_fix_lines(finding, unsafe_fixes, edits, colour))
     return text
 
 
-def format_error(error: SourceError) -> str:
+def _fix_lines(finding: Finding, unsafe_fixes: bool, edits: Optional[Sequence[TextEdit]], colour: bool) -> list[str]:
+    """`= help:` the fix `fix` applies (or would with --unsafe-fixes) and its edits, then
+    `= alternative:` each other candidate with its safety (an unsafe one states its condition)."""
+    edit = chosen_edit(finding, unsafe_fixes) or finding.edits[0]
+    flag = "" if finding.edit_for(unsafe_fixes) is not None else ", needs --unsafe-fixes"
+    lines = [f"  {paint('= help:', 'help', colour)} {edit.title} ({edit.safety.value} fix{flag})"]
+    lines += [f"    {e.row}:{e.column}-{e.end_row}:{e.end_column} -> {json.dumps(e.content)}" for e in edits or ()]
+    for other in finding.edits:
+        if other is not edit:
+            note = ", needs --unsafe-fixes" if other.safety.value == "unsafe" and not unsafe_fixes else ""
+            lines.append(f"  {paint('= alternative:', 'help', colour)} {other.title} ({other.safety.value} fix{note})")
+    return lines
+
+
+def _display_width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def format_full(finding: Finding, lines: Optional[Sequence[str]], unsafe_fixes: bool = False,
+                show_fix: bool = False, edits: Optional[Sequence[TextEdit]] = None, colour: bool = False) -> str:
+    """ruff's `full` format: the concise line, the flagged source lines with a caret run under the
+    finding, and the fix title (`= help:`). `lines`: the file's (or the cell's) lines."""
+    head = format_finding(finding, unsafe_fixes, False, None, colour)
+    if not lines or not (1 <= finding.line <= len(lines)):
+        return head
+    last = min(finding.end_line, len(lines), finding.line + 2)
+    width = len(str(last))
+    gutter = " " * width + " |"
+    out = [head, paint(gutter, "help", colour)]
+    for row in range(finding.line, last + 1):
+        source = lines[row - 1].rstrip("\r\n").expandtabs(1)
+        out.append(f"{paint(f'{row:>{width}} |', 'help', colour)} {source}")
+        start = finding.column - 1 if row == finding.line else len(source) - len(source.lstrip())
+        end = finding.end_column - 1 if row == finding.end_line else len(source)
+        start, end = max(0, min(start, len(source))), max(0, min(end, len(source)))
+        carets = "^" * max(1, _display_width(source[start:end]))
+        label = f" {finding.code}" if row == last else ""
+        out.append(f"{paint(gutter, 'help', colour)} {' ' * _display_width(source[:start])}{paint(carets + label, 'caret', colour)}")
+    if finding.end_line > last:
+        out.append(f"{paint(gutter, 'help', colour)} ...")
+    out.append(paint(gutter, "help", colour))
+    if finding.edits:
+        if show_fix:
+            out += _fix_lines(finding, unsafe_fixes, edits, colour)
+        else:
+            edit = chosen_edit(finding, unsafe_fixes) or finding.edits[0]
+            out.append(f"  {paint('= help:', 'help', colour)} {edit.title}")
+    return "\n".join(out) + "\n"
+
+
+def format_error(error: SourceError, colour: bool = False) -> str:
     where = location(error.path, error.line, error.column, error.cell) if error.line else error.path
-    return f"{where}: error: {error.message}"
+    return f"{paint(where, 'path', colour)}: {paint('error', 'error', colour)}: {error.message}"
 
 
-def check_summary(findings: Sequence[Finding], errors: Sequence[SourceError], unsafe_fixes: bool) -> str:
+def files_summary(checked: int, skipped: int) -> str:
+    """How many files were read, and how many of them were not parsed (nothing to migrate)."""
+    def files(n: int) -> str:
+        return f"{n} file{'s' if n != 1 else ''}"
+
+    if not skipped:
+        return f"{files(checked)} checked."
+    if skipped == checked:
+        return f"{files(checked)} checked, none parsed: no PyTorch autograd usage (nothing to migrate)."
+    return f"{files(checked)} checked, {skipped} of them not parsed: no PyTorch autograd usage (nothing to migrate; `--show-files` lists them)."
+
+
+def check_summary(findings: Sequence[Finding], errors: Sequence[SourceError], unsafe_fixes: bool,
+                  checked: Optional[int] = None, skipped: int = 0) -> str:
+    """`checked`/`skipped`: files read, and not parsed (None: no file count line)."""
     lines = []
     if findings:
         from .rule import Safety
@@ -206,6 +286,8 @@ def check_summary(findings: Sequence[Finding], errors: Sequence[SourceError], un
     if errors:
         files = len({e.path for e in errors})
         lines.append(f"{files} file{'s' if files != 1 else ''} could not be checked (errors above).")
+    if checked is not None:
+        lines.append(files_summary(checked, skipped))
     return "\n".join(lines)
 
 
@@ -233,14 +315,14 @@ def statistics(findings: Iterable[Finding], unsafe_fixes: bool = False) -> str:
     return "\n".join(out)
 
 
-def fixed_summary(fixed: Sequence[Finding]) -> str:
+def fixed_summary(fixed: Sequence[Finding], would: bool = False) -> str:
     """ruff's `--show-fixes` enumeration: per file, count x code (name)."""
     if not fixed:
-        return "No findings fixed."
+        return "No findings would be fixed." if would else "No findings fixed."
     by_file: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     for f in fixed:
         by_file[f.path][(f.code, f.name)] += 1
-    lines = [f"Fixed {len(fixed)} finding{'s' if len(fixed) != 1 else ''}:"]
+    lines = [f"{'Would fix' if would else 'Fixed'} {len(fixed)} finding{'s' if len(fixed) != 1 else ''}:"]
     for path in sorted(by_file):
         lines.append(f"- {path}:")
         for (code, name), count in sorted(by_file[path].items()):
@@ -258,8 +340,12 @@ def _gh_escape(value: str, property_value: bool = False) -> str:
     return value
 
 
-def github(findings: Sequence[Finding], errors: Sequence[SourceError]) -> str:
+def github(findings: Sequence[Finding], errors: Sequence[SourceError], fixed: Sequence[Finding] = ()) -> str:
+    """`::error` per finding and error; `fixed` (the fix command): a `::notice` per applied fix."""
     lines = []
+    for f in fixed:
+        props = f"file={_gh_escape(f.path, True)},line={f.line},col={f.column},title={_gh_escape(f'varmigrate fixed ({f.code})', True)}"
+        lines.append(f"::notice {props}::{_gh_escape(f'{location(f.path, f.line, f.column, f.cell)}: fixed {f.code} {f.message}')}")
     for e in errors:
         props = f"file={_gh_escape(e.path, True)}"
         if e.line:
@@ -313,19 +399,28 @@ def _error_json(e: SourceError) -> dict[str, Any]:
 
 
 def json_report(findings: Sequence[Finding], errors: Sequence[SourceError], unsafe_fixes: bool,
-                edits: dict[int, list[TextEdit]], files: int, rule_url: Callable[[str], str] = _relative_url) -> str:
-    payload = {
+                edits: dict[int, list[TextEdit]], files: int, rule_url: Callable[[str], str] = _relative_url,
+                skipped: Optional[int] = None, fixed: Optional[Sequence[Finding]] = None) -> str:
+    """`fixed` (from `fix` and `check --fix`): the findings the run fixed, in the same shape (their
+    rows are those of the file before the fix); `findings` are then those left."""
+    summary: dict[str, Any] = {
+        "files": files,
+        "findings": len(findings),
+        "fixable": sum(1 for f in findings if f.edit_for(unsafe_fixes) is not None),
+        "errors": len(errors),
+    }
+    if skipped is not None:
+        summary["skipped_files"] = skipped
+    payload: dict[str, Any] = {
         "version": JSON_SCHEMA_VERSION,
         "tool": {"name": "varmigrate", "version": __version__},
         "findings": [_finding_json(f, unsafe_fixes, edits, rule_url) for f in findings],
         "errors": [_error_json(e) for e in errors],
-        "summary": {
-            "files": files,
-            "findings": len(findings),
-            "fixable": sum(1 for f in findings if f.edit_for(unsafe_fixes) is not None),
-            "errors": len(errors),
-        },
+        "summary": summary,
     }
+    if fixed is not None:
+        payload["fixed"] = [_finding_json(f, unsafe_fixes, {}, rule_url) for f in fixed]
+        summary["fixed"] = len(fixed)
     return json.dumps(payload, indent=2, ensure_ascii=False)
 
 
@@ -371,7 +466,10 @@ def _region(row: int, column: int, end_row: int, end_column: int) -> dict[str, i
 
 
 def sarif_report(findings: Sequence[Finding], errors: Sequence[SourceError], unsafe_fixes: bool,
-                 edits: dict[int, list[TextEdit]], rule_url: Callable[[str], str] = _relative_url) -> str:
+                 edits: dict[int, list[TextEdit]], rule_url: Callable[[str], str] = _relative_url,
+                 fixed: Optional[Sequence[Finding]] = None) -> str:
+    """`fixed` (from `fix`): the applied fixes go in `runs[0].properties.fixed` (rule, location);
+    the results are the findings left."""
     rules = _sarif_rules(rule_url)
     index = {r["id"]: i for i, r in enumerate(rules)}
     results = []
@@ -424,4 +522,12 @@ def sarif_report(findings: Sequence[Finding], errors: Sequence[SourceError], uns
         "results": results,
         "invocations": [{"executionSuccessful": not errors, "toolExecutionNotifications": notifications}],
     }
+    if fixed is not None:
+        run["properties"] = {"fixed": [{
+            "ruleId": f.code,
+            "message": f.message,
+            "location": {"physicalLocation": {"artifactLocation": _artifact(f.path),
+                                              "region": _region(f.line, f.column, f.end_line, f.end_column)}},
+            **({"cell": f.cell} if f.cell is not None else {}),
+        } for f in fixed]}
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False)
