@@ -279,7 +279,7 @@ def test_output_format_full_shows_the_source_line_with_a_caret(tree: Path) -> No
 
 
 def test_full_format_in_a_notebook_shows_the_cell_line(tree: Path) -> None:
-    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": src}
+    cells: list[dict[str, object]] = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": src}
              for src in ["import torch\nfrom torch.autograd import Variable\n", "y = Variable(torch.ones(2))\n"]]
     (tree / "nb.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     output = cli("check", "--output-format", "full", "nb.ipynb").output
