@@ -68,7 +68,7 @@ def test_dead_worker_costs_only_its_file(tree: Path, monkeypatch: pytest.MonkeyP
 def test_exception_in_one_file_is_reported(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = api.process_text
 
-    def flaky(text: str, path: str, settings: Settings, fix: bool) -> api.FileOutcome:
+    def flaky(text: str, path: str, settings: Settings, fix: bool, policy: object = None) -> api.FileOutcome:
         if path.endswith("m07.py"):
             raise ValueError("rule bug")
         return real(text, path, settings, fix)

@@ -23,6 +23,7 @@ from .triggers import may_have_findings
 
 if TYPE_CHECKING:
     from .cache import Cache
+    from .policy import AppliedFix, FixPolicy
     from .rule import Finding
 
 
@@ -38,6 +39,7 @@ class FileOutcome:
     skipped: bool = False
     # fix: fixes beyond those `check` counted as fixable (findings that earlier fixes exposed)
     exposed: int = 0
+    applied: list[AppliedFix] = field(default_factory=list)  # fix with a policy: each edit's origin
 
     @property
     def changed(self) -> bool:
@@ -130,15 +132,18 @@ def nesting_error(text: str) -> Optional[tuple[int, str]]:
     return None
 
 
-def process_text(text: str, path: str, settings: Settings, fix: bool) -> FileOutcome:
+def process_text(text: str, path: str, settings: Settings, fix: bool,
+                 policy: Optional[FixPolicy] = None) -> FileOutcome:
+    """Check or fix one file's text. `policy` (fix only) chooses each finding's edit (`policy.py`)."""
     outcome = FileOutcome(path=path, old_text=text)
     if path.endswith(".ipynb"):
         from .notebook import process_notebook
 
-        notebook = process_notebook(text, path, settings, fix)
+        notebook = process_notebook(text, path, settings, fix, policy)
         outcome.errors.extend(notebook.errors)
         outcome.findings, outcome.fixed = notebook.findings, notebook.fixed
         outcome.exposed = notebook.exposed
+        outcome.applied = notebook.applied
         outcome.new_text = notebook.source if fix else None
         return outcome
     if not may_have_findings(text):
@@ -154,9 +159,10 @@ def process_text(text: str, path: str, settings: Settings, fix: bool) -> FileOut
     from .engine import fix_source, lint_source
 
     if fix:
-        result = fix_source(text, path, settings)
+        result = fix_source(text, path, settings, policy=policy)
         outcome.errors.extend(result.errors)
         outcome.fixed = result.fixed
+        outcome.applied = result.applied
         outcome.findings = result.remaining
         outcome.new_text = result.source
         outcome.exposed = result.exposed
@@ -169,11 +175,12 @@ def process_text(text: str, path: str, settings: Settings, fix: bool) -> FileOut
     return outcome
 
 
-def process_source(path: Path, source: SourceText, settings: Settings, fix: bool, write: bool) -> FileOutcome:
+def process_source(path: Path, source: SourceText, settings: Settings, fix: bool, write: bool,
+                   policy: Optional[FixPolicy] = None) -> FileOutcome:
     """Check or fix one decoded file; writes (atomically) only a changed file without input errors."""
     display = str(path)
     try:
-        outcome = process_text(source.text, display, settings, fix)
+        outcome = process_text(source.text, display, settings, fix, policy)
     except RecursionError:
         return FileOutcome(display, errors=[SourceError(display, 1, 1, "expressions are nested too deeply to process; file left unchanged")])
     except Exception as exc:  # a crash in one file never stops the others
@@ -211,10 +218,11 @@ class _Job:
     settings: Settings
     fix: bool
     write: bool
+    policy: Optional[FixPolicy] = None
 
 
 def _do_job(job: _Job) -> FileOutcome:
-    return _strip(process_source(job.path, job.source, job.settings, job.fix, job.write))
+    return _strip(process_source(job.path, job.source, job.settings, job.fix, job.write, job.policy))
 
 
 def _crashed(job: _Job, exc: BaseException) -> FileOutcome:
@@ -248,6 +256,7 @@ def run(
     cache: Optional["Cache"] = None,
     progress: Optional[Callable[[FileOutcome], None]] = None,
     tune_gc: bool = False,
+    policy: Optional[FixPolicy] = None,
 ) -> RunReport:
     """Check (or fix) every file under `paths`; outcomes are sorted by path.
 
@@ -257,6 +266,8 @@ def run(
     the cache knows to be clean, and stores nothing).
     `progress` is called with each file's outcome as soon as it is known (not in path order).
     `tune_gc`: the process is ours (the CLI): set the garbage collector up for many trees.
+    `policy` (fix only): chooses each finding's edit; outcomes then list every applied edit with
+    the finding of the original text it belongs to (`policy.py`, used by `verify --apply`).
     """
     report = RunReport()
     pending: list[_Job] = []
@@ -304,7 +315,7 @@ def run(
                 outcome = FileOutcome(display, errors=[SourceError(display, exc.line, exc.column, exc.message, kind=exc.kind)])
             else:
                 if display.endswith(".ipynb") or may_have_findings(source.text):
-                    pending.append(_Job(path, source, file_settings, fix, write))
+                    pending.append(_Job(path, source, file_settings, fix, write, policy))
                     if key is not None:
                         keys[display] = key
                     continue

@@ -18,13 +18,14 @@ import libcst as cst
 from .config import Settings
 from .context import FileContext
 from .helpers import is_no_grad_block
-from .traverse import visit_batched
+from .traverse import Positions, positions, visit_batched
 from .walk import children_memo, parent_map, visit as walk_visit
 from .triggers import mentions
 from .imports import ImportTracker
 from . import prepass, python2
 from .registry import all_rules
 from .rule import Edit, Finding, NoGrad, Rule
+from .policy import AppliedFix, FixPolicy, Lineage
 from .rules.unused_noqa import unused_noqa_findings
 from .sources import SourceError  # defined there so the CLI fast path need not import libcst
 
@@ -53,6 +54,8 @@ class FixResult:
     # fixes beyond those `check` counted: findings that earlier fixes exposed
     # (`Variable(x, volatile=True)` loses `volatile=`, then its wrapper)
     exposed: int = 0
+    # With a policy: every applied edit, tied to the finding of the original text it belongs to.
+    applied: list[AppliedFix] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -544,10 +547,17 @@ def fix_source(
     path: str,
     settings: Settings,
     imports: Optional[ImportTracker] = None,
+    policy: Optional[FixPolicy] = None,
+    cell: Optional[int] = None,
 ) -> FixResult:
-    """Apply the allowed fixes repeatedly until nothing changes (or MAX_ITERATIONS)."""
+    """Apply the allowed fixes repeatedly until nothing changes (or MAX_ITERATIONS).
+
+    `policy` chooses each finding's edit instead of its first allowed one, given the finding of
+    the original text it continues (see `policy.Lineage`); the result then lists every applied
+    edit with that origin. `cell` numbers a notebook cell in those origins.
+    """
     with _recursion_headroom():
-        return _fix_source(text, path, settings, imports)
+        return _fix_source(text, path, settings, imports, policy, cell)
 
 
 @contextlib.contextmanager
@@ -567,10 +577,13 @@ def _fix_source(
     path: str,
     settings: Settings,
     imports: Optional[ImportTracker],
+    policy: Optional[FixPolicy] = None,
+    cell: Optional[int] = None,
 ) -> FixResult:
     result = FixResult(source=text)
     lint = lint_source(text, path, settings, imports)
     result.errors.extend(lint.errors)
+    lineage = Lineage(path, text, lint.findings, cell) if policy is not None else None
     dropped: set[tuple[str, int, int]] = set()  # fixes that broke the code: never retried
     # what `check` counts as fixable: fixes beyond it were exposed by earlier fixes
     check_fixable = sum(1 for f in lint.findings if f.edit_for(settings.unsafe_fixes) is not None)
@@ -579,7 +592,10 @@ def _fix_source(
             break
         chosen = []
         for finding in lint.findings:
-            edit = finding.edit_for(settings.unsafe_fixes)
+            if policy is not None and lineage is not None:
+                edit = policy.choose(finding, lineage.origin(finding), settings.unsafe_fixes)
+            else:
+                edit = finding.edit_for(settings.unsafe_fixes)
             if edit is not None and (finding.code, finding.line, finding.column) not in dropped:
                 chosen.append((finding, edit))
         if not chosen:
@@ -588,12 +604,29 @@ def _fix_source(
         if not applied or new_text == text:
             break
         result.fixed.extend(f for f, _ in applied)
-        text = new_text
+        old_text, text, old_module = text, new_text, lint.module
         lint = lint_source(text, path, settings, imports)
+        if lineage is not None:
+            lineage.record(applied)
+            lineage.advance(old_text, text, applied, lint.findings, _span_getter(old_module))
     result.source = text
     result.remaining = lint.findings
     result.exposed = max(0, len(result.fixed) - check_fixable)
+    if lineage is not None:
+        result.applied = lineage.applied
     return result
+
+
+def _span_getter(module: cst.Module) -> Callable[[cst.CSTNode], tuple[tuple[int, int], tuple[int, int]]]:
+    """Node ranges of `module`, computed on first use (one codegen pass)."""
+    table: list[Positions] = []
+
+    def span(node: cst.CSTNode) -> tuple[tuple[int, int], tuple[int, int]]:
+        if not table:
+            table.append(positions(module))
+        return table[0][id(node)]
+
+    return span
 
 
 def _apply_checked(base: Unfixed, chosen, path, result: FixResult, dropped) -> tuple[str, list]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from .config import Settings
 from .imports import ImportTracker
+from .policy import AppliedFix, FixPolicy
 from .rule import Finding
 from .sources import SourceError
 
@@ -46,6 +47,7 @@ class NotebookResult:
     fixed: list[Finding] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
     exposed: int = 0  # fixes beyond those `check` counted (FixResult.exposed)
+    applied: list[AppliedFix] = field(default_factory=list)  # fix with a policy
 
 
 # ------------------------------------------------------------------------------------------
@@ -153,7 +155,8 @@ def load(text: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return data, cells
 
 
-def process_notebook(text: str, path: str, settings: Settings, fix: bool) -> NotebookResult:
+def process_notebook(text: str, path: str, settings: Settings, fix: bool,
+                     policy: Optional[FixPolicy] = None) -> NotebookResult:
     from .engine import lint_source
 
     result = NotebookResult(source=text)
@@ -179,7 +182,7 @@ def process_notebook(text: str, path: str, settings: Settings, fix: bool) -> Not
         if lint.imports is not None:
             tracker = lint.imports
     if fix:
-        _fix_cells(cells, sources, masks, trackers, path, settings, result)
+        _fix_cells(cells, sources, masks, trackers, path, settings, result, policy)
         if any(e.kind == "error" for e in result.errors):
             # As for a .py file with a syntax error: report everything, change nothing.
             return process_notebook(text, path, settings, fix=False)
@@ -197,6 +200,7 @@ def _fix_cells(
     path: str,
     settings: Settings,
     result: NotebookResult,
+    policy: Optional[FixPolicy] = None,
 ) -> None:
     """Fix the last cell first, so an import stays exactly while a later (fixed) cell still uses it."""
     from .engine import fix_source
@@ -208,7 +212,8 @@ def _fix_cells(
             later_words |= set(_WORD.findall(sources[index]))
             continue
         guarded = _guard(masked.text, later_words)
-        fixed = fix_source(guarded, path, settings, imports=trackers[index])
+        fixed = fix_source(guarded, path, settings, imports=trackers[index], policy=policy, cell=number)
+        result.applied[:0] = fixed.applied
         new_text = unmask(_unguard(fixed.source, masked.text), masked)
         last_line = masked.text.count("\n") + 1
         remaining = [f for f in fixed.remaining if f.line <= last_line]
