@@ -28,8 +28,9 @@ from __future__ import annotations
 import bisect
 import difflib
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Mapping, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -47,7 +48,7 @@ class FindingId:
     line: int
     column: int
     code: str
-    cell: Optional[int] = None  # notebooks: 1-based code cell
+    cell: int | None = None  # notebooks: 1-based code cell
 
     def __str__(self) -> str:
         cell = f"#cell{self.cell}" if self.cell is not None else ""
@@ -72,10 +73,10 @@ class Pin(enum.Enum):
 class FixPolicy(Protocol):
     """Chooses the edit a finding gets (None: leave it unfixed) in a fix run."""
 
-    def choose(self, finding: "Finding", origin: Origin, unsafe_fixes: bool) -> Optional["Edit"]: ...
+    def choose(self, finding: Finding, origin: Origin, unsafe_fixes: bool) -> Edit | None: ...
 
 
-def pinned_edit(finding: "Finding", pin: Optional[Pin], unsafe_fixes: bool) -> Optional["Edit"]:
+def pinned_edit(finding: Finding, pin: Pin | None, unsafe_fixes: bool) -> Edit | None:
     if pin is None:
         return finding.edit_for(unsafe_fixes)
     if pin is Pin.UNFIXED:
@@ -89,10 +90,10 @@ class PinnedPolicy:
 
     pins: Mapping[FindingId, Pin] = field(default_factory=dict)
 
-    def choose(self, finding: "Finding", origin: Origin, unsafe_fixes: bool) -> Optional["Edit"]:
+    def choose(self, finding: Finding, origin: Origin, unsafe_fixes: bool) -> Edit | None:
         return pinned_edit(finding, self.pins.get(origin.id), unsafe_fixes)
 
-    def for_path(self, path: str) -> "PinnedPolicy":
+    def for_path(self, path: str) -> PinnedPolicy:
         """The pins of one file: what a per-file result depends on (a cache key)."""
         return PinnedPolicy({k: v for k, v in self.pins.items() if k.path == path})
 
@@ -164,7 +165,7 @@ class OffsetMap:
             return
         self.blocks.append((b0, b1, a0, a1, equal))
 
-    def _block(self, pos: int) -> Optional[tuple[int, int, int, int, bool]]:
+    def _block(self, pos: int) -> tuple[int, int, int, int, bool] | None:
         i = bisect.bisect_right(self._starts, pos) - 1
         # an insertion (empty new range) never contains a position: prefer the block after it
         while 0 <= i < len(self.blocks) and self.blocks[i][1] <= pos and i + 1 < len(self.blocks):
@@ -173,7 +174,7 @@ class OffsetMap:
             return None
         return self.blocks[i]
 
-    def exact(self, pos: int) -> Optional[int]:
+    def exact(self, pos: int) -> int | None:
         """The old offset of `pos` if it lies outside every edit."""
         blk = self._block(pos)
         if blk is None or not blk[4] or not blk[0] <= pos < max(blk[1], blk[0] + 1):
@@ -185,7 +186,7 @@ class OffsetMap:
         blk = self._block(pos)
         if blk is None:
             return 0
-        b0, b1, a0, a1, equal = blk
+        b0, _b1, a0, a1, equal = blk
         if equal:
             return a0 + min(pos - b0, a1 - a0)
         return a1 if end else a0
@@ -208,37 +209,37 @@ def _cumulative(lines: Sequence[str]) -> list[int]:
 class Lineage:
     """The origin of every finding of every round of one file's fix run."""
 
-    def __init__(self, path: str, text: str, findings: Sequence["Finding"], cell: Optional[int] = None) -> None:
+    def __init__(self, path: str, text: str, findings: Sequence[Finding], cell: int | None = None) -> None:
         self.path, self.cell = path, cell
         self._original_starts = _line_starts(text)
         self._starts = self._original_starts
         self._maps: list[OffsetMap] = []  # round r+1 text -> round r text
         self._origins: dict[int, Origin] = {}
-        self._findings: list["Finding"] = list(findings)
+        self._findings: list[Finding] = list(findings)
         for f in findings:
             self._origins[id(f)] = Origin(FindingId(path, f.line, f.column, f.code, cell))
         self.round = 0
         self.applied: list[AppliedFix] = []
 
-    def origin(self, finding: "Finding") -> Origin:
+    def origin(self, finding: Finding) -> Origin:
         return self._origins[id(finding)]
 
-    def record(self, applied: Sequence[tuple["Finding", "Edit"]]) -> None:
+    def record(self, applied: Sequence[tuple[Finding, Edit]]) -> None:
         for finding, edit in applied:
             o = self.origin(finding)
             self.applied.append(AppliedFix(o.id, o.follow_up, finding.code, edit.title, edit.safety.value,
                                            self.round, finding.line, finding.message))
 
-    def advance(self, old_text: str, new_text: str, applied: Sequence[tuple["Finding", "Edit"]],
-                new_findings: Sequence["Finding"], fix_span: Optional[SpanOf] = None) -> None:
+    def advance(self, old_text: str, new_text: str, applied: Sequence[tuple[Finding, Edit]],
+                new_findings: Sequence[Finding], fix_span: SpanOf | None = None) -> None:
         """Round done: `new_findings` (of `new_text`) get their origins.  `fix_span` gives the
         range of an applied finding's `fix_node` (a statement or block it rewrote) in the old
         text, ``((line, column0), (end_line, end_column0))``."""
         omap = OffsetMap(old_text, new_text)
         old_starts, new_starts = self._starts, _line_starts(new_text)
         done = {id(f) for f, _ in applied}
-        waiting: dict[tuple[str, int], "Finding"] = {}  # not applied this round: still there
-        by_text: dict[tuple[str, str], list[tuple[int, "Finding"]]] = {}
+        waiting: dict[tuple[str, int], Finding] = {}  # not applied this round: still there
+        by_text: dict[tuple[str, str], list[tuple[int, Finding]]] = {}
         for f in self._findings:
             if id(f) in done:
                 continue
@@ -298,7 +299,7 @@ class Lineage:
         return i + 1, pos - starts[i] + 1
 
 
-def _covering(spans: Sequence[tuple[int, int, "Finding"]], start: int, end: int) -> Optional["Finding"]:
+def _covering(spans: Sequence[tuple[int, int, Finding]], start: int, end: int) -> Finding | None:
     """The applied fix whose span covers [start, end): the innermost containing one, else the
     one overlapping most."""
     containing = [(e - s, f) for s, e, f in spans if s <= start and end <= e]
