@@ -530,16 +530,22 @@ def _add_noqa(report: RunReport, ui: Ui) -> int:
 @_shared
 @click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply fixes that are equivalent only under a stated condition.")
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff of what would change (and, on stderr, only the summary).")
+@click.option("--verify-with", "verify_with", multiple=True, metavar='"ENTRY [ARGS]"',
+              help="Prove the fix first (repeatable): run ENTRY before/after on copies, keep back the fixes that "
+                   "change gradients, and write only a proven result (`verify --root --apply`).")
 def fix(**opts: Any) -> None:
     """Rewrite legacy autograd patterns in PATHS into tensor-native code.
 
     Exit status (the pre-commit convention): 0 when nothing changed and nothing is left, 1 when it
     changed a file or findings remain, 2 on errors (a file with an error is never written).
-    `check --fix` has ruff's exit status instead.
+    `check --fix` has ruff's exit status instead. With --verify-with: 0 when the written (with --diff,
+    shown) result is proven, 1 otherwise.
     """
     _usage_checks(opts)
     ui = _ui(opts)
     settings = _settings(_anchor(opts["paths"], opts["stdin_filename"]), opts, ui)
+    if opts["verify_with"]:
+        sys.exit(_fix_proven(opts["paths"] or (".",), settings, opts["verify_with"], opts["show_diff"], opts["jobs"]))
     if opts["show_settings"]:
         _show_settings(settings, ui)
         sys.exit(0)
@@ -598,6 +604,30 @@ def _report_fix(report: RunReport, settings: Settings, opts: dict[str, Any], ui:
     else:
         _emit(sarif_report(remaining, errors, unsafe, _all_edits(report, settings, opts["jobs"]), settings.rule_url, fixed),
               output_file, ui)
+
+
+def _fix_proven(paths: Sequence[str], settings: Settings, entries: Sequence[str], show_diff: bool,
+                jobs: Optional[int]) -> int:
+    """`fix --verify-with`: the proof of `verify --root --apply`, rooted at the project root."""
+    from .prove.command import run_proof
+    from .prove.runner import parse_entry
+
+    root = (settings.root or Path.cwd()).resolve()
+    argvs = []
+    for text in entries:
+        try:
+            argv = parse_entry(text)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        if argv[0] != "-m":
+            argv[0] = str(Path(argv[0]).resolve())
+        argvs.append(argv)
+    targets = [Path(p).resolve() for p in paths]
+    outside = [str(p) for p in targets if p != root and root not in p.parents]
+    if outside:
+        raise click.UsageError(f"--verify-with proves a tree: {', '.join(outside)} is not inside {root}")
+    return run_proof(root, argvs, settings, paths=targets, apply=not show_diff, report_dir=None, jobs=jobs,
+                     show_diff=show_diff)
 
 
 def _fix_summary(report: RunReport, settings: Settings, would: bool = False, check_style: bool = False) -> str:
@@ -743,8 +773,8 @@ def server() -> None:
     serve()
 
 
-# The harness command module imports only click; torch is imported when `verify` runs.
-from .harness.command import verify  # noqa: E402
+# The command modules import only click; torch is imported when `verify` runs.
+from .prove.command import verify  # noqa: E402
 
 main.add_command(verify)
 

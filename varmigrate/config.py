@@ -65,6 +65,8 @@ class Settings:
     extend_unsafe_fixes: list[str] = field(default_factory=list)
     # Base of the rule pages in JSON `url` / SARIF `helpUri` (None: the project's documentation URL).
     docs_url: Optional[str] = None
+    # [tool.varmigrate.verify] entry-points: what `verify --root` runs when no entry is given
+    verify_entry_points: list[str] = field(default_factory=list)
 
     def is_selected(self, code: str) -> bool:
         # ruff's rule: the more specific of select/ignore wins.
@@ -171,7 +173,8 @@ def _read_docs_url() -> Optional[str]:
 _CODE_KEYS = {"select", "ignore", "extend-select", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes"}
 _LIST_KEYS = _CODE_KEYS | {"exclude", "extend-exclude"}
 _BOOL_KEYS = {"unsafe-fixes", "respect-gitignore"}
-_KEYS = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores", "docs-url"}
+_KEYS = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores", "docs-url", "verify"}
+_VERIFY_KEYS = {"entry-points"}
 
 
 def _has_table(path: Path) -> bool:

@@ -122,7 +122,8 @@ def _search(out: Outcome, fixer: TreeFixer, runner: Runner, echo: Callable[[str]
     out.initial = runner.run({rel: ff.new for rel, ff in tree0.items()}, "fix", drilldown=True)
     out.files = tree0
     for r in out.initial:
-        echo(f"{r.decision.verdict:<14} {r.pair.name} (plain fix)")
+        echo(f"plain fix: {r.decision.verdict} {r.pair.name}"
+             + ("" if r.decision.ok else f": {sentence(summary(r))}"))
     if all(r.decision.ok for r in out.initial):
         out.status, out.final = PROVEN, out.initial
         return
@@ -191,9 +192,6 @@ def _search(out: Outcome, fixer: TreeFixer, runner: Runner, echo: Callable[[str]
         out.kept_back.append(KeptBack(c, "downgraded" if mine else "left unfixed",
                                       "; ".join(dict.fromkeys(a.title for a in mine)) if mine else c.message,
                                       list(cul.partners), evidence, cul.probes))
-    for kb in out.kept_back:
-        echo(f"  kept back {kb.candidate.location} {kb.candidate.code}: {kb.action} "
-             f"({sentence(kb.evidence[0]) if kb.evidence else 'no evidence'})")
 
 
 def describe(out: Outcome) -> str:
