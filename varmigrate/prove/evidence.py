@@ -37,17 +37,35 @@ class Evidence:
         return [r for r in self.results if not r.decision.ok]
 
 
-def summary(res: PairResult) -> dict[str, Any]:
-    """The evidence of one entry point, for the report: the first divergence or the exception."""
+def _original_site(site: Any, tree: Mapping[str, FileFix] | None) -> str | None:
+    """``file:line`` of the fixed copy -> ``file:line`` of the original (None when unchanged)."""
+    parsed = _site(site)
+    if parsed is None or not tree:
+        return None
+    name, line = parsed
+    for rel, ff in tree.items():
+        if PurePosixPath(rel).name == name:
+            orig = _back_to_original(ff, line)
+            return f"{rel}:{orig}" if orig != line or rel != name else None
+    return None
+
+
+def summary(res: PairResult, tree: Mapping[str, FileFix] | None = None) -> dict[str, Any]:
+    """The evidence of one entry point, for the report: the first divergence or the exception.
+    Lines of the fixed copy are also given as lines of the original (`original_site`)."""
     d = res.decision
     out: dict[str, Any] = {"entry": res.pair.name, "verdict": d.verdict, "reason": d.reason}
     first = d.diff.first if d.diff is not None and d.verdict not in ("IDENTICAL", "INCONCLUSIVE") else None
     if first:
         out["first_divergence"] = {k: first.get(k) for k in ("event", "kind", "tensor", "field", "before_site",
                                                              "after_site", "max_abs", "max_rel", "note")}
+        out["first_divergence"]["original_site"] = _original_site(first.get("after_site"), tree)
     after = res.runs["after"]
     if not after.ok:
-        out["after_failure"] = {"status": after.status, "message": after.message, "frame": after.frame}
+        frame = after.frame or {}
+        site = f"{PurePosixPath(frame['file']).name}:{frame['line']}" if frame.get("file") else None
+        out["after_failure"] = {"status": after.status, "message": after.message, "frame": after.frame,
+                                "original_site": _original_site(site, tree)}
     if res.drilldown:
         out["drilldown"] = res.drilldown.get("summary")
     return out
@@ -60,9 +78,14 @@ def sentence(ev: dict[str, Any]) -> str:
     if fail:
         frame = fail.get("frame") or {}
         where = f" at {PurePosixPath(frame['file']).name}:{frame['line']}" if frame.get("file") else ""
+        if fail.get("original_site"):
+            where += f" (the original's {fail['original_site']})"
         text = f"the after run failed{where}: {fail.get('message')}"
     elif fd:
-        text = (f"{ev['verdict']} at event {fd.get('event')} ({fd.get('kind')}, {fd.get('after_site')}): "
+        site = fd.get("after_site")
+        if fd.get("original_site"):
+            site = f"{site}, the original's {fd['original_site']}"
+        text = (f"{ev['verdict']} at event {fd.get('event')} ({fd.get('kind')}, {site}): "
                 f"{fd.get('tensor')} {fd.get('field')}")
         if fd.get("max_abs") is not None:
             text += f" (max abs {fd['max_abs']:.3g})"

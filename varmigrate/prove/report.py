@@ -93,7 +93,7 @@ def build(out: Outcome, opts: Options, executor: str, apply: bool, patch_path: P
     rep["prove"] = {
         "status": out.status, "reason": out.reason,
         "entries": [entry_name(e) for e in out.entries],
-        "initial": [summary(r) for r in out.initial],
+        "initial": [summary(r, out.initial_tree) for r in out.initial],
         "candidates": out.candidates, "kept": out.candidates - len(out.kept_back),
         "probes": out.probes, "target": out.target, "after_runs": out.after_runs, "seconds": out.seconds,
         "device_note": _device_note(out),

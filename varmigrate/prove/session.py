@@ -47,6 +47,7 @@ class Outcome:
     root: Path
     entries: list[list[str]]
     initial: list[PairResult] = field(default_factory=list)
+    initial_tree: dict[str, FileFix] = field(default_factory=dict)  # what plain `fix` makes
     final: list[PairResult] = field(default_factory=list)
     kept_back: list[KeptBack] = field(default_factory=list)
     candidates: int = 0
@@ -120,10 +121,10 @@ def prove(root: Path, entries: Sequence[list[str]], settings: Settings, opts: Op
 def _search(out: Outcome, fixer: TreeFixer, runner: Runner, echo: Callable[[str], None]) -> None:
     tree0 = fixer.default
     out.initial = runner.run({rel: ff.new for rel, ff in tree0.items()}, "fix", drilldown=True)
-    out.files = tree0
+    out.files = out.initial_tree = tree0
     for r in out.initial:
         echo(f"plain fix: {r.decision.verdict} {r.pair.name}"
-             + ("" if r.decision.ok else f": {sentence(summary(r))}"))
+             + ("" if r.decision.ok else f": {sentence(summary(r, tree0))}"))
     if all(r.decision.ok for r in out.initial):
         out.status, out.final = PROVEN, out.initial
         return
@@ -188,7 +189,7 @@ def _search(out: Outcome, fixer: TreeFixer, runner: Runner, echo: Callable[[str]
         c = cul.candidate
         mine = [a for ff in final_tree.values() for a in ff.applied if a.origin == c.id]
         ev = cul.probe.evidence
-        evidence = [summary(r) for r in ev.failing] if isinstance(ev, Evidence) else []
+        evidence = [summary(r, ev.tree) for r in ev.failing] if isinstance(ev, Evidence) else []
         out.kept_back.append(KeptBack(c, "downgraded" if mine else "left unfixed",
                                       "; ".join(dict.fromkeys(a.title for a in mine)) if mine else c.message,
                                       list(cul.partners), evidence, cul.probes))
