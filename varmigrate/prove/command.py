@@ -88,16 +88,18 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
         echo(f"fix: {err}")
     if report_dir is None and apply and out.written:
         report_dir = root / ".varmigrate" / "report"
-    patch_path = report_dir / report.PATCH if report_dir is not None and out.patch else None
+    # the patch of the proven tree: what --apply wrote (or, without it, would write)
+    patch = out.patch if out.proven else ""
+    patch_path = report_dir / report.PATCH if report_dir is not None and patch else None
     if show_diff:
-        click.echo(out.patch, nl=False)
+        click.echo(patch, nl=False)
     if out.written:
         echo(f"written: {len(out.written)} file(s)" + (f"; patch: {patch_path}" if patch_path else ""))
     elif apply and not show_diff:
         echo("nothing written: " + ("the fixed tree equals the tree" if out.proven else "the tree is not proven"))
     if report_dir is not None:
         rep = report.build(out, opts, "fork" if executor == "fork" else executor, apply, patch_path)
-        written = report.write(rep, report_dir, out.patch)
+        written = report.write(rep, report_dir, patch)
         echo("report: " + ", ".join(str(p) for p in written))
     return 0 if out.proven else 1
 
