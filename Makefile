@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch is pinned here for development: any looser spec pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: venv demo test test-fast bench bench-harness docs clean
+.PHONY: venv demo test test-fast bench bench-harness bench-prove docs clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: venv
 
 bench-harness: venv
 	$(BIN)/python bench/bench_harness.py
+
+bench-prove: venv
+	$(BIN)/python bench/bench_prove.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -60,6 +60,7 @@ class Outcome:
     seconds: float = 0.0
     after_runs: int = 0
     after_seconds: float = 0.0
+    probe_seconds: list[float] = field(default_factory=list)  # wall of each probe: re-fix, copy, after runs
     fix_errors: list[str] = field(default_factory=list)
 
     @property
@@ -148,6 +149,13 @@ def _search(out: Outcome, fixer: TreeFixer, runner: Runner, echo: Callable[[str]
         return {c.id: Pin.SAFE for c in cands if c not in applied}
 
     def test(applied: frozenset[Candidate]) -> Probe:
+        t0 = time.perf_counter()
+        try:
+            return _probe(applied)
+        finally:
+            out.probe_seconds.append(time.perf_counter() - t0)
+
+    def _probe(applied: frozenset[Candidate]) -> Probe:
         tree = fixer.tree(pins_without(applied))
         key = digest(tree)
         counter[0] += 1
@@ -172,8 +180,10 @@ def _search(out: Outcome, fixer: TreeFixer, runner: Runner, echo: Callable[[str]
         out.final = res.last.evidence.results if res.last is not None and isinstance(res.last.evidence, Evidence) else out.initial
         return
     final_pins = {c.candidate.id: Pin.SAFE for c in res.culprits}
+    t0 = time.perf_counter()
     final_tree = fixer.tree(final_pins)
     out.final = runner.run({rel: ff.new for rel, ff in final_tree.items()}, "final")
+    out.probe_seconds.append(time.perf_counter() - t0)
     out.probes += 1  # the re-verification of the whole tree
     out.files = final_tree
     key = digest(final_tree)
