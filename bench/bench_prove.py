@@ -29,12 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from varmigrate.config import Settings  # noqa: E402
-from varmigrate.harness.codebase import _side  # noqa: E402
-from varmigrate.harness.pairs import Options, Pair, verify  # noqa: E402
-from varmigrate.harness.worker import make_executor  # noqa: E402
-from varmigrate.prove.session import prove  # noqa: E402
-from varmigrate.prove.tree import TreeFixer  # noqa: E402
+from varmigrate.config import Settings
+from varmigrate.harness.codebase import _side
+from varmigrate.harness.pairs import Options, Pair, verify
+from varmigrate.harness.worker import make_executor
+from varmigrate.prove.session import prove
+from varmigrate.prove.tree import TreeFixer
 
 PER_MODULE = 8
 

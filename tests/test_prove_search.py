@@ -37,7 +37,7 @@ def test_independent_culprits_are_found_within_the_target(n: int, seed: int) -> 
     rnd = random.Random(seed)
     for k in (1, 2, 3):
         bad = set(rnd.sample(range(n), k))
-        res = run(n, lambda s: bool(s & bad))
+        res = run(n, lambda s, bad=bad: bool(s & bad))  # type: ignore[misc]
         assert res.status == "proven"
         assert {c.candidate for c in res.culprits} == bad
         assert all(not c.partners for c in res.culprits)

@@ -83,7 +83,7 @@ def _signature(results: Sequence[PairResult]) -> tuple[Any, ...]:
 
 
 def make_patch(files: dict[str, FileFix]) -> str:
-    out = []
+    out: list[str] = []
     for rel in sorted(files):
         ff = files[rel]
         out.extend(difflib.unified_diff(ff.old_text.splitlines(keepends=True), ff.new_text.splitlines(keepends=True),

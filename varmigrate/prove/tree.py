@@ -77,7 +77,7 @@ class TreeFixer:
     def _file_fix(self, display: str, outcome: FileOutcome) -> FileFix | None:
         if not outcome.changed or any(e.kind == "error" for e in outcome.errors):
             return None
-        path, source, raw = self._sources[display]
+        _, source, raw = self._sources[display]
         assert outcome.new_text is not None and outcome.old_text is not None
         try:
             new = source.encode(outcome.new_text)
