@@ -64,6 +64,8 @@ def test_the_proven_tree_keeps_back_exactly_the_culprits(name: str, tmp_path: Pa
         assert kb["evidence"] and kb["tried"] and kb["probes"] >= 1
     assert prove["probes"] <= prove["target"]
     assert "Fixes kept back" in (tmp_path / "r" / "report.md").read_text()
+    if "cuda()" in (TREES / name / "train.py").read_text():  # no GPU here: mapped on both sides, and said
+        assert prove["device_note"] and "CUDA placement" in (tmp_path / "r" / "report.md").read_text()
     assert "Fixes kept back" in (tmp_path / "r" / "report.html").read_text()
 
     # what was written: plain fix with exactly the culprits pinned, every other unsafe fix applied
