@@ -98,7 +98,7 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
     elif apply and not show_diff:
         echo("nothing written: " + ("the fixed tree equals the tree" if out.proven else "the tree is not proven"))
     if report_dir is not None:
-        rep = report.build(out, opts, "fork" if executor == "fork" else executor, apply, patch_path)
+        rep = report.build(out, opts, executor, apply, patch_path)
         written = report.write(rep, report_dir, patch)
         echo("report: " + ", ".join(str(p) for p in written))
     return 0 if out.proven else 1

@@ -113,6 +113,12 @@ def prove(root: Path, entries: Sequence[list[str]], settings: Settings, opts: Op
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out.patch = make_patch(out.files)
+    note = (f"the proven fix changes {len(out.files)} file(s): " + ", ".join(sorted(out.files)[:20])
+            if out.files else "the fix changes nothing")
+    if out.kept_back:
+        note += f"; {len(out.kept_back)} unsafe fix(es) kept back"
+    for r in out.final:
+        r.pair.note = note
     if apply and out.proven and out.files:
         out.written = apply_mod.write_tree(root, {rel: (ff.old, ff.new) for rel, ff in out.files.items()}, out.patch)
     out.seconds = round(time.perf_counter() - start, 3)
