@@ -32,6 +32,8 @@ CASES = {
     "two_culprits": ([], [("agent.py", "return Variable(reward", "VM101", "downgraded"),
                           ("train.py", "probs[0].data[0]", "VM201", "downgraded")]),
 }
+# tree -> the two fixes that diverge only together: one is kept back, the other kept
+PAIRS = {"interacting_pair": ("train.py", "snapshot = Variable(feat)", "target = Variable(snapshot")}
 
 
 def _line(path: Path, text: str) -> int:
@@ -145,3 +147,21 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "not found" in r.output
     r = CliRunner().invoke(main, ["verify", "--root", str(root), "--rollback"])
     assert r.exit_code == 0 and "no interrupted apply" in r.output
+
+
+def test_interacting_culprits_are_found_and_one_of_them_kept(tmp_path: Path) -> None:
+    rel, first, second = PAIRS["interacting_pair"]
+    root = tmp_path / "t"
+    shutil.copytree(TREES / "interacting_pair", root)
+    result = CliRunner().invoke(main, ["verify", "--root", str(root), "--unsafe-fixes", "--apply",
+                                       "--report", str(tmp_path / "r"), "--", "train.py"])
+    assert result.exit_code == 0, result.output
+    rep = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert rep["prove"]["status"] == "proven"
+    [kb] = rep["prove"]["kept_back"]
+    lines = {_line(TREES / "interacting_pair" / rel, t) for t in (first, second)}
+    assert {kb["finding"]["line"], *(p["line"] for p in kb["partners"])} == lines
+    assert len(kb["partners"]) == 1 and "only together with" in (tmp_path / "r" / "report.md").read_text()
+    kept = kb["partners"][0]["line"]
+    text = (root / rel).read_text().splitlines()[kept - 1]
+    assert "Variable" not in text  # the partner's unsafe fix is kept

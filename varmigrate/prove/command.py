@@ -81,6 +81,9 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
     for kb in out.kept_back:
         c = kb.candidate
         ev = sentence(kb.evidence[0]) if kb.evidence else ""
+        if kb.partners:
+            ev += ("; only together with " + ", ".join(f"{p.location} {p.code}" for p in kb.partners)
+                   + " (kept: harmless alone)")
         echo(f"kept back {c.location} {c.code}: {kb.action} ({kb.now}); {ev}")
     echo(describe(out) + (f"; {out.probes} probe(s), target <= {out.target}" if out.probes else "")
          + f" in {out.seconds:.1f}s")
