@@ -97,7 +97,10 @@ def prove(root: Path, entries: Sequence[list[str]], settings: Settings, opts: Op
     start = time.perf_counter()
     root = root.resolve()
     out = Outcome(NOT_PROVEN, root, [list(e) for e in entries])
-    if apply and apply_mod.pending(root):
+    if apply_mod.pending(root):
+        if not apply:  # the tree may be half written: prove nothing on it
+            raise apply_mod.ApplyError(f"{root / apply_mod.JOURNAL_DIR}: an interrupted `--apply` is pending; "
+                                       "run with --apply to complete it, or --rollback to undo it")
         rec = apply_mod.recover(root)
         out.recovered = rec.describe()
         echo(out.recovered)
