@@ -48,7 +48,6 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
     from ..harness.command import _start_executor
     from ..harness.pairs import Options
     from ..harness.worker import default_jobs
-    from . import report
     from .apply import ApplyError
     from .evidence import sentence
     from .session import describe, prove
@@ -93,7 +92,7 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
         report_dir = root / ".varmigrate" / "report"
     # the patch of the proven tree: what --apply wrote (or, without it, would write)
     patch = out.patch if out.proven else ""
-    patch_path = report_dir / report.PATCH if report_dir is not None and patch else None
+    patch_path = report_dir / "apply.patch" if report_dir is not None and patch else None
     if show_diff:
         click.echo(patch, nl=False)
     if out.written:
@@ -101,6 +100,8 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
     elif apply and not show_diff:
         echo("nothing written: " + ("the fixed tree equals the tree" if out.proven else "the tree is not proven"))
     if report_dir is not None:
+        from . import report  # the harness report imports torch (its shim table): only now
+
         rep = report.build(out, opts, executor, apply, patch_path)
         written = report.write(rep, report_dir, patch)
         echo("report: " + ", ".join(str(p) for p in written))
