@@ -28,6 +28,7 @@ class FakeFixer:
     def tree(self, pins: Mapping[FindingId, Pin]) -> dict[str, FileFix]:
         kept = [c for c in self.candidates if c.id not in pins]
         text = "".join(f"{c.id.line}\n" for c in kept)
+        text += "".join(f"u{c.id.line}\n" for c in self.candidates if pins.get(c.id) is Pin.UNFIXED)
         applied = [a for c in kept for a in c.tried]
         return {"m.py": FileFix("m.py", b"old", text.encode(), "old\n", text, applied)}
 
@@ -48,12 +49,17 @@ class FakeResult:
 class FakeRunner:
     """Fails while any of `bad` is applied; `flip` makes the final re-verification disagree."""
 
-    def __init__(self, bad: set[int], flip: bool = False, verdict: str = AFTER_FAILED) -> None:
+    def __init__(self, bad: set[int], flip: bool = False, verdict: str = AFTER_FAILED, safe_breaks: bool = False,
+                 n: int = 8) -> None:
         self.bad, self.flip, self.verdict, self.tags = bad, flip, verdict, []
+        self.safe_breaks, self.all = safe_breaks, range(n)
 
     def run(self, files: Mapping[str, bytes], tag: str, drilldown: bool = False) -> list[FakeResult]:
         self.tags.append(tag)
-        lines = {int(x) for x in files["m.py"].decode().split()}
+        words = files["m.py"].decode().split()
+        lines = {int(x) for x in words if x.isdigit()}
+        if self.safe_breaks and not any(w.startswith("u") for w in words) and len(lines) < len(self.all):
+            lines |= {b + 1 for b in self.bad}  # a safe alternative that is itself wrong
         fails = bool(lines & {b + 1 for b in self.bad})
         if tag == "final" and self.flip:
             fails = not fails
@@ -96,4 +102,10 @@ def test_a_tree_that_fails_without_its_unsafe_fixes_is_not_proven() -> None:
             return [FakeResult(Decision(AFTER_FAILED, "why"), {"after": run})]
 
     out = _prove(4, Always(set()))
-    assert out.status == "not proven" and "downgraded" in out.reason and not out.kept_back
+    assert out.status == "not proven" and "left unfixed" in out.reason and not out.kept_back
+
+
+def test_when_the_safe_alternatives_fail_the_culprits_are_left_unfixed() -> None:
+    out = _prove(8, FakeRunner({3}, safe_breaks=True))
+    assert out.status == "proven"
+    assert [(kb.candidate.id.line, kb.action) for kb in out.kept_back] == [(4, "left unfixed")]

@@ -154,8 +154,10 @@ def _search(out: Outcome, fixer: TreeFixer, runner: Runner, echo: Callable[[str]
     seen: dict[str, tuple[tuple[Any, ...], bool]] = {digest(tree0): (_signature(out.initial), False)}
     counter = [0]
 
+    pin = [Pin.SAFE]  # what a candidate outside the probed set gets
+
     def pins_without(applied: frozenset[Candidate]) -> dict[FindingId, Pin]:
-        return {c.id: Pin.SAFE for c in cands if c not in applied}
+        return {c.id: pin[0] for c in cands if c not in applied}
 
     def test(applied: frozenset[Candidate]) -> Probe:
         t0 = time.perf_counter()
@@ -182,13 +184,21 @@ def _search(out: Outcome, fixer: TreeFixer, runner: Runner, echo: Callable[[str]
     originals = {ff.rel: ff.old_text for ff in tree0.values()}
     initial_probe = Probe(False, Evidence(out.initial, tree0))
     res: SearchResult[Candidate] = find_culprits(cands, test, initial_probe, rank=Ranker(originals))
+    if res.status == "unresolved":
+        # the safe alternatives do not verify either: search again with the candidates left unfixed
+        pin[0] = Pin.UNFIXED
+        spent = res.probes
+        res = find_culprits(cands, test, initial_probe, rank=Ranker(originals))
+        res.probes += spent
+        if res.status == "unresolved":
+            res.reason = "the tree fails even with every unsafe fix downgraded or left unfixed"
     out.probes = res.probes
     if res.status != "proven":
         out.status = INCONCLUSIVE_STATUS if res.status == "inconclusive" else NOT_PROVEN
         out.reason = res.reason
         out.final = res.last.evidence.results if res.last is not None and isinstance(res.last.evidence, Evidence) else out.initial
         return
-    final_pins = {c.candidate.id: Pin.SAFE for c in res.culprits}
+    final_pins = {c.candidate.id: pin[0] for c in res.culprits}
     t0 = time.perf_counter()
     final_tree = fixer.tree(final_pins)
     out.final = runner.run({rel: ff.new for rel, ff in final_tree.items()}, "final")
