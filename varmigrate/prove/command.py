@@ -100,7 +100,8 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
     elif apply and not show_diff:
         echo("nothing written: " + ("the fixed tree equals the tree" if out.proven else "the tree is not proven"))
     if report_dir is not None:
-        from . import report  # the harness report imports torch (its shim table): only now
+        # the harness report imports torch (its shim table): only once the proof is done
+        from . import report
 
         rep = report.build(out, opts, executor, apply, patch_path)
         written = report.write(rep, report_dir, patch)
