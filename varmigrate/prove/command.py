@@ -75,7 +75,10 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
         d = r.decision
         events = d.diff.compared if d.diff else 0
         color = "green" if d.ok else ("yellow" if d.verdict in ("CLOSE", "INCONCLUSIVE") else "red")
-        echo(f"{click.style(f'{d.verdict:<14}', fg=color, bold=True)} {r.pair.name}  {events:>4} events"
+        hits = sum(r.runs["before"].summary.get("shim_hits", {}).values())
+        mapped = sum(r.runs["after"].summary.get("device_hits", {}).values())
+        extra = (f"  shim×{hits}" if hits else "") + (f"  cuda→cpu×{mapped}" if mapped else "")
+        echo(f"{click.style(f'{d.verdict:<14}', fg=color, bold=True)} {r.pair.name}  {events:>4} events{extra}"
              + ("" if d.ok else f"\n{'':<15}{d.reason}"))
     for kb in out.kept_back:
         c = kb.candidate

@@ -132,12 +132,12 @@ def _search(out: Outcome, fixer: TreeFixer, runner: Runner, echo: Callable[[str]
     tree0 = fixer.default
     out.initial = runner.run({rel: ff.new for rel, ff in tree0.items()}, "fix", drilldown=True)
     out.files = out.initial_tree = tree0
-    for r in out.initial:
-        echo(f"plain fix: {r.decision.verdict} {r.pair.name}"
-             + ("" if r.decision.ok else f": {sentence(summary(r, tree0))}"))
     if all(r.decision.ok for r in out.initial):
         out.status, out.final = PROVEN, out.initial
         return
+    for r in out.initial:
+        echo(f"plain fix: {r.decision.verdict} {r.pair.name}"
+             + ("" if r.decision.ok else f": {sentence(summary(r, tree0))}"))
     stop = [r for r in out.initial if r.decision.verdict in (INCONCLUSIVE, BEFORE_FAILED, NOT_VERIFIABLE)]
     if stop:
         out.status = INCONCLUSIVE_STATUS if any(r.decision.verdict == INCONCLUSIVE for r in stop) else NOT_PROVEN
