@@ -17,7 +17,8 @@ from .evidence import sentence, summary
 from .runner import entry_name
 from .session import Outcome
 
-SCHEMA_ID = "varmigrate.verify/2"
+# one above varmigrate.verify/2, the harness report of this round (0.3 readings): the prove section
+SCHEMA_ID = "varmigrate.verify/3"
 PATCH = "apply.patch"
 
 _EVIDENCE = {"type": "object", "required": ["entry", "verdict", "reason"]}
@@ -54,7 +55,7 @@ PROVE_SCHEMA: dict[str, Any] = {
 
 
 def schema() -> dict[str, Any]:
-    """The harness schema with the `prove` section (version 2: the section is new)."""
+    """The harness schema with the `prove` section (the section is what the version bump adds)."""
     out = copy.deepcopy(HARNESS_SCHEMA)
     out["$id"] = SCHEMA_ID
     out["properties"]["schema"] = {"const": SCHEMA_ID}
