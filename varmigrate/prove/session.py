@@ -116,8 +116,9 @@ def prove(root: Path, entries: Sequence[list[str]], settings: Settings, opts: Op
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out.patch = make_patch(out.files)
-    note = (f"the proven fix changes {len(out.files)} file(s): " + ", ".join(sorted(out.files)[:20])
-            if out.files else "the fix changes nothing")
+    what = "the proven fix" if out.proven else "the fix verified last"
+    note = (f"{what} changes {len(out.files)} file(s): " + ", ".join(sorted(out.files)[:20])
+            if out.files else f"{what} changes nothing")
     if out.kept_back:
         note += f"; {len(out.kept_back)} unsafe fix(es) kept back"
     for r in out.final:
