@@ -40,6 +40,7 @@ def _line(path: Path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_the_proven_tree_keeps_back_exactly_the_culprits(name: str, tmp_path: Path) -> None:
     root = tmp_path / name
@@ -149,6 +150,7 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert r.exit_code == 0 and "no interrupted apply" in r.output
 
 
+@pytest.mark.slow
 def test_interacting_culprits_are_found_and_one_of_them_kept(tmp_path: Path) -> None:
     rel, first, second = PAIRS["interacting_pair"]
     root = tmp_path / "t"
