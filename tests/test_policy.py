@@ -133,3 +133,27 @@ def test_notebook_cells_number_their_origins() -> None:
     pinned = process_text(json.dumps(nb), "n.ipynb", UNSAFE, True,
                           PinnedPolicy({out.applied[0].origin: Pin.SAFE}))
     assert "x.detach()" in (pinned.new_text or "")
+
+
+PROGRAMS = sorted((FIXTURES / "programs").glob("*/before.py"))
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.parent.name)
+def test_random_subsets_of_pins_on_whole_programs(path: Path) -> None:
+    import random
+
+    text = path.read_text()
+    plain = _fix(text)
+    ids = sorted({a.origin for a in plain.applied})
+    rnd = random.Random(path.parent.name)
+    for _ in range(4):
+        pins = {i: rnd.choice(list(Pin)) for i in rnd.sample(ids, rnd.randint(1, len(ids)))}
+        res = _fix(text, pins)
+        ast.parse(res.source)
+        for a in res.applied:
+            pin = pins.get(a.origin)
+            assert pin is not Pin.UNFIXED, (a.origin, pin)
+            assert pin is None or a.safety == "safe", (a.origin, pin)
+        unpinned = {a.origin for a in plain.applied} - set(pins)
+        missing = unpinned - {a.origin for a in res.applied}
+        assert not missing, (missing, pins)
