@@ -286,6 +286,14 @@ def load_config(path: Path, base: Optional[Settings] = None) -> Settings:
             if not isinstance(value, bool):
                 raise ConfigError(f"{path}: [tool.varmigrate] `{key}` must be true or false, got {_describe(value)}")
             setattr(settings, key.replace("-", "_"), value)
+        elif key == "verify":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [tool.varmigrate] `verify` must be a table, got {_describe(value)}")
+            for sub in value:
+                if sub not in _VERIFY_KEYS:
+                    raise ConfigError(f"{path}: unknown key `{sub}` in [tool.varmigrate.verify]; known keys: "
+                                      + ", ".join(sorted(_VERIFY_KEYS)))
+            settings.verify_entry_points = _string_list(value.get("entry-points", []), "verify.entry-points", path)
         elif key == "docs-url":
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{path}: [tool.varmigrate] `docs-url` must be a URL string, got {_describe(value)}")
