@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from varmigrate.cli import main
 from varmigrate.config import Settings
 from varmigrate.engine import lint_source
-from varmigrate.python2 import diagnose
+from varmigrate.syntax.python2 import diagnose
 
 HEAD = "import torch\nfrom torch.autograd import Variable\n"
 

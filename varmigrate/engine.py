@@ -22,7 +22,7 @@ from .traverse import Positions, positions, visit_batched
 from .walk import children_memo, parent_map, visit as walk_visit
 from .triggers import mentions
 from .imports import ImportTracker
-from . import prepass, python2
+from .syntax import async_keyword, python2
 from .registry import all_rules
 from .rule import Edit, Finding, NoGrad, Rule
 from .policy import AppliedFix, FixPolicy, Lineage
@@ -172,7 +172,7 @@ def lint_source(
         rules = [r for r in rules if not r.TRIGGERS or any(mentions(word, text) for word in r.TRIGGERS)]
     # `x.cuda(async=True)` parses only after the token pre-pass renames the keyword (same length,
     # so positions hold); the async-keyword rule reports the renamed spots and its fix spells them.
-    parsed = prepass.prepare(text, {r.CODE for r in rules}, noqa_map(text))
+    parsed = async_keyword.prepare(text, {r.CODE for r in rules}, noqa_map(text))
     try:
         module = cst.parse_module(parsed)
     except cst.ParserSyntaxError as exc:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..prepass import PLACEHOLDER
+from ..syntax.async_keyword import PLACEHOLDER
 from ..rule import Invalid, Rule, Safety, Valid
 
 # Torch methods that took `async=` in 0.3 and take `non_blocking=` now.

@@ -11,7 +11,7 @@ import tokenize
 from dataclasses import dataclass
 from typing import Optional
 
-from .prepass import async_keyword_spots, tokens
+from .async_keyword import async_keyword_spots, tokens
 
 ADVICE = "convert the file to Python 3 first (e.g. with 2to3 or futurize), then run varmigrate again"
 _STRING_PREFIX_PY2 = {"ur", "uR", "Ur", "UR"}

@@ -7,7 +7,7 @@ import pytest
 
 from varmigrate.config import Settings
 from varmigrate.engine import fix_source, lint_source
-from varmigrate.prepass import PLACEHOLDER, async_keyword_spots, rename_async_keywords
+from varmigrate.syntax.async_keyword import PLACEHOLDER, async_keyword_spots, rename_async_keywords
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,12 @@ def test_composes_with_a_fix_of_the_enclosing_call() -> None:
     src = "import torch\nfrom torch.autograd import Variable\nv = Variable(torch.randn(3).cuda(async=True))\n"
     fixed = fix_source(src, "t.py", Settings()).source
     assert fixed == "import torch\nv = torch.randn(3).cuda(non_blocking=True)\n"
+
+
+def test_rename_to_a_longer_name_keeps_every_other_byte() -> None:
+    # The harness's shim spells the modern name: two spots on one line, renamed right to left.
+    src = "a = f(g(async=1), async=2)  # async=3\nx.cuda(async=True)\n"
+    renamed, spots = rename_async_keywords(src, new_name="non_blocking")
+    assert renamed == "a = f(g(non_blocking=1), non_blocking=2)  # async=3\nx.cuda(non_blocking=True)\n"
+    assert spots == [(1, 8), (1, 18), (2, 7)]
+    assert compile(renamed, "<renamed>", "exec")

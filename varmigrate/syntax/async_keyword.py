@@ -1,4 +1,4 @@
-"""Token pre-pass for source that no Python 3.7+ parser accepts: `x.cuda(async=True)`.
+"""Token pass for source that no Python 3.7+ parser accepts: `x.cuda(async=True)`.
 
 `async` became a keyword in Python 3.7, so neither `ast` nor libcst parses a call with an `async=`
 keyword argument (SEMANTICS.md G). `tokenize` still reads it as a NAME, so we rename those keyword
@@ -71,19 +71,23 @@ def async_keyword_spots(text: str) -> list[tuple[int, int]]:
     return spots
 
 
-def rename_async_keywords(text: str, keep_lines: Container[int] = ()) -> tuple[str, list[tuple[int, int]]]:
-    """Replace each `async=` keyword argument (except on `keep_lines`) by the placeholder.
+def rename_async_keywords(
+    text: str, keep_lines: Container[int] = (), new_name: str = PLACEHOLDER
+) -> tuple[str, list[tuple[int, int]]]:
+    """Replace each `async=` keyword argument (except on `keep_lines`) by `new_name`: by default
+    the placeholder, which keeps every other token where it was (the harness's shim spells
+    `non_blocking`, the name PyTorch gives the argument now).
 
-    Returns the new text and the renamed spots (1-based line, 0-based column). Nothing else changes.
+    Returns the new text and the renamed spots (1-based line, 0-based column in `text`).
     """
     spots = [s for s in async_keyword_spots(text) if s[0] not in keep_lines]
     if not spots:
         return text, []
     lines = io.StringIO(text).readlines()  # the same line splitting as tokenize's readline
-    for line, column in spots:
+    for line, column in reversed(spots):  # right to left: a longer name moves only what follows
         current = lines[line - 1]
         assert current[column : column + 5] == "async"
-        lines[line - 1] = current[:column] + PLACEHOLDER + current[column + 5 :]
+        lines[line - 1] = current[:column] + new_name + current[column + 5 :]
     return "".join(lines), spots
 
 
