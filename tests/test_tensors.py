@@ -5,13 +5,17 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from varmigrate.imports import ImportTracker
-from varmigrate.tensors import ASSIGN, GRAD, INDEX_ZERO, INDICES, INPLACE, INSIDE_UPDATE, ITEM, METADATA, READ, TensorInference
+from varmigrate.analysis.context import FileContext
+from varmigrate.analysis.data_uses import ASSIGN, GRAD, INDEX_ZERO, INDICES, INPLACE, INSIDE_UPDATE, ITEM, METADATA, READ
+from varmigrate.analysis.tensors import TensorInference
+
+
+def _context(src: str) -> FileContext:
+    return FileContext("t.py", cst.parse_module(src))
 
 
 def _inference(src: str) -> TensorInference:
-    module = cst.parse_module(src)
-    return TensorInference(module, ImportTracker().scan(module))
+    return _context(src).tensors
 
 
 def _data_nodes(inf: TensorInference) -> list[cst.Attribute]:
@@ -27,8 +31,8 @@ def _data_nodes(inf: TensorInference) -> list[cst.Attribute]:
 
 
 def _kinds(src: str) -> list[str | None]:
-    inf = _inference(src)
-    uses = [inf.data_uses.use(n) for n in _data_nodes(inf)]
+    ctx = _context(src)
+    uses = [ctx.data_uses.use(n) for n in _data_nodes(ctx.tensors)]
     return [u.kind if u is not None else None for u in uses]
 
 
@@ -128,8 +132,8 @@ def test_alias_escape() -> None:
         "def written(x):\n    h = w.data\n    h.zero_()\n"
         "def returned():\n    return w.data\n"
     )
-    inf = _inference(src)
-    uses = [inf.data_uses.use(n) for n in _data_nodes(inf)]
+    ctx = _context(src)
+    uses = [ctx.data_uses.use(n) for n in _data_nodes(ctx.tensors)]
     assert [u.escape is None for u in uses if u is not None] == [True, False, False]
 
 

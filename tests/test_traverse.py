@@ -8,7 +8,9 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from varmigrate.traverse import positions, visit_batched
+from varmigrate.tree.memo import FileMemo
+from varmigrate.tree.positions import positions
+from varmigrate.tree.walk import visit, visit_batched
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,24 +120,21 @@ class _Leaving(_Pruning):
 @pytest.mark.parametrize("visitor_cls", [_Pruning, _Leaving])
 @pytest.mark.parametrize("path", SAMPLES[:25], ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_walk_visit_matches_libcst_visit(path: Path, visitor_cls: type) -> None:
-    from varmigrate.walk import children_memo, visit
-
     module = _parse(path)
     theirs = visitor_cls()
     module.visit(theirs)
     ours = visitor_cls()
     visit(module, ours)
     assert ours.seen == theirs.seen
-    with children_memo():  # the per-file children cache gives the same walk, twice
+    memo = FileMemo()
+    with memo.active():  # the per-file children cache gives the same walk, twice
         for _ in range(2):
             cached = visitor_cls()
-            visit(module, cached)
+            visit(module, cached, memo)
             assert cached.seen == theirs.seen
 
 
 def test_walk_visit_prunes_and_leaves_in_order() -> None:
-    from varmigrate.walk import visit
-
     module = cst.parse_module("f(lambda a: g(a), h(b))\n")
     ours = _Leaving()
     visit(module, ours)

@@ -16,12 +16,15 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 import libcst as cst
 
 from .config import Settings
-from .context import FileContext
-from .helpers import is_no_grad_block
-from .traverse import Positions, positions, visit_batched
-from .walk import children_memo, parent_map, visit as walk_visit
+from .analysis.context import FileContext
+from .analysis.imports import ImportTracker
+from .analysis.nodes import is_no_grad_block
+from .rewrite.imports import ImportRemover
+from .rewrite.no_grad import with_block
+from .tree.memo import FileMemo
+from .tree.positions import Positions, positions
+from .tree.walk import parent_map, visit as walk_visit, visit_batched
 from .triggers import mentions
-from .imports import ImportTracker
 from .syntax import async_keyword, python2
 from .registry import all_rules
 from .rule import Edit, Finding, NoGrad, Rule
@@ -143,11 +146,12 @@ def lint_module(
     rules: Optional[Sequence[type[Rule]]] = None,
 ) -> LintResult:
     rules = selected_rules(settings) if rules is None else rules
-    with children_memo():
-        ctx = FileContext(path, module, imports)
+    memo = FileMemo()
+    with memo.active():
+        ctx = FileContext(path, module, imports, memo)
         instances = [rule(ctx) for rule in rules]
         if rules and ctx.imports.imports_torch:
-            visit_batched(module, instances)
+            visit_batched(module, instances, memo)
     noqa = noqa_map(text if text is not None else module.code)
     used: set[tuple[int, str]] = set()
     findings = [f for f in ctx.findings if not _suppressed(f, noqa, used)]
@@ -257,21 +261,12 @@ class _Applier(cst.CSTTransformer):
                 j += 1
             run = body[i:j]
             if any(self._pending[id(s)] for s in run):
-                out.append(self._wrap(run))
+                out.append(with_block(run, f"{self.torch_name}.no_grad()"))
             else:
                 out.extend(run)
             i = j
         return block.with_changes(body=out)
 
-    def _wrap(self, run: list[cst.BaseStatement]) -> cst.With:
-        first = run[0]
-        leading = getattr(first, "leading_lines", ())
-        inner = [first.with_changes(leading_lines=())] + run[1:]
-        return cst.With(
-            items=[cst.WithItem(item=cst.parse_expression(f"{self.torch_name}.no_grad()"))],
-            body=cst.IndentedBlock(body=inner),
-            leading_lines=leading,
-        )
 
 
 def _count_name_uses(module: cst.Module, names: set[str]) -> dict[str, int]:
@@ -301,66 +296,6 @@ class _NameUses(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         if node.value in self.counts:
             self.counts[node.value] += 1
-
-
-class ImportRemover(cst.CSTTransformer):
-    """Removes the given names from from-imports; an emptied statement goes, its comments stay."""
-
-    def __init__(self, remove: set[str]) -> None:
-        super().__init__()
-        self.remove = remove
-        self._carry: Optional[Sequence[cst.EmptyLine]] = None
-        self._receiver: Optional[int] = None
-
-    def _import_from(self, updated_node):
-        if isinstance(updated_node.names, cst.ImportStar):
-            return updated_node
-        keep = [a for a in updated_node.names if (a.evaluated_alias or a.evaluated_name) not in self.remove]
-        if len(keep) == len(updated_node.names):
-            return updated_node
-        if not keep:
-            return cst.RemoveFromParent()
-        # A parenthesized import keeps its trailing comma (and the newline before `)`).
-        last_comma = updated_node.names[-1].comma if updated_node.rpar is not None else cst.MaybeSentinel.DEFAULT
-        keep[-1] = keep[-1].with_changes(comma=last_comma)
-        return updated_node.with_changes(names=keep)
-
-    def _statement_line(self, original_node, updated_node):
-        if not updated_node.body:
-            # updated_node: it may hold comments carried from a removed statement just above.
-            if any(line.comment is not None for line in updated_node.leading_lines):
-                self._carry = updated_node.leading_lines
-            return cst.RemoveFromParent()
-        return updated_node
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        # The statement visited right after a removed one is its next sibling: it takes the comments.
-        if self._carry is not None and isinstance(node, cst.BaseStatement) and self._receiver is None:
-            self._receiver = id(node)
-        return True
-
-    def on_leave(self, original_node, updated_node):  # type: ignore[override]
-        if isinstance(original_node, cst.ImportFrom):
-            return self._import_from(updated_node)
-        if _is_alias_assignment(original_node, self.remove):
-            return cst.RemoveFromParent()
-        if id(original_node) == self._receiver and self._carry is not None:
-            carry, self._carry, self._receiver = self._carry, None, None
-            updated_node = updated_node.with_changes(leading_lines=[*carry, *updated_node.leading_lines])
-        if isinstance(original_node, cst.SimpleStatementLine):
-            return self._statement_line(original_node, updated_node)
-        return updated_node
-
-
-def _is_alias_assignment(node: cst.CSTNode, names: set[str]) -> bool:
-    """`V = torch.autograd.Variable` (a name bound to a dotted name) for one of `names`."""
-    return (
-        isinstance(node, cst.Assign)
-        and len(node.targets) == 1
-        and isinstance(node.targets[0].target, cst.Name)
-        and node.targets[0].target.value in names
-        and isinstance(node.value, (cst.Name, cst.Attribute))
-    )
 
 
 def _self_assignment(stmt: cst.CSTNode) -> bool:

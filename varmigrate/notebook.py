@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from .config import Settings
-from .imports import ImportTracker
+from .analysis.imports import ImportTracker
 from .policy import AppliedFix, FixPolicy
 from .rule import Finding
 from .sources import SourceError
@@ -231,7 +231,8 @@ def _drop_unused_imports(cells: list[dict[str, Any]], sources: list[str], masks:
     """A legacy import (`Variable`) that the fixes of other cells made unused goes, as in a .py file."""
     import libcst as cst
 
-    from .engine import REMOVABLE_IMPORTS, ImportRemover
+    from .engine import REMOVABLE_IMPORTS
+    from .rewrite.imports import ImportRemover
 
     fixed = [_cell_source(c) for c in cells]
     before = [w for src in sources for w in _WORD.findall(src)]

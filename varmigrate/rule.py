@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Optional, Sequence, Union
 import libcst as cst
 
 if TYPE_CHECKING:
-    from .context import FileContext
+    from .analysis.context import FileContext
 
 
 class Safety(enum.Enum):
@@ -146,7 +146,7 @@ class Rule(cst.BatchableCSTVisitor):
         fix_node: Optional[cst.CSTNode] = None,
     ) -> None:
         """Report `node`; `edits` replace `fix_node` (default: `node` itself)."""
-        self.ctx.add_finding(self, node, message or self.MESSAGE, list(edits), fix_node)
+        self.ctx.add_finding(self.CODE, self.slug(), node, message or self.MESSAGE, list(edits), fix_node)
 
     def edit(
         self,

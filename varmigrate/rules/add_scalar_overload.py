@@ -4,7 +4,7 @@ from typing import Optional
 
 import libcst as cst
 
-from ..helpers import fix_add_scalar_overload
+from ..rewrite.calls import fix_add_scalar_overload
 from ..rule import Invalid, Rule, Safety, Valid
 
 # torch functions: (scalar keyword, positional count including `input`).

@@ -1,24 +1,12 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
+from ..analysis.nodes import keyword_arg
+from ..rewrite.calls import rename_keyword
 from ..rule import Invalid, Rule, Safety, Valid
 
 _BACKWARD_FUNCS = ("torch.autograd.backward",)
-
-
-def keyword_arg(call: cst.Call, name: str) -> Optional[cst.Arg]:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg
-    return None
-
-
-def rename_keyword(arg: cst.Arg, new: str) -> cst.Arg:
-    assert arg.keyword is not None
-    return arg.with_changes(keyword=arg.keyword.with_changes(value=new))
 
 
 class BackwardRetainVariables(Rule):

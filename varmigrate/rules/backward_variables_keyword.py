@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from ..rule import Invalid, Rule, Safety, Valid
-from .backward_retain_variables import keyword_arg, rename_keyword
+from ..analysis.nodes import keyword_arg
+from ..rewrite.calls import rename_keyword
 
 # Old keyword -> new keyword, and whether the old one still works on modern PyTorch.
 _RENAMES = {"variables": ("tensors", False), "grad_variables": ("grad_tensors", True)}

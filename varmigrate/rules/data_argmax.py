@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, drop_data
+from ..analysis.data_uses import INDICES
+from ..analysis.nodes import data_use
+from ..rewrite.expressions import drop_data
 from ..rule import Invalid, Rule, Safety, Valid
-from ..tensors import INDICES
 
 
 class DataArgmax(Rule):
@@ -52,5 +53,5 @@ class DataArgmax(Rule):
     def visit_Attribute(self, node: cst.Attribute) -> None:
         use = data_use(self.ctx, node)
         if use is not None and use.kind == INDICES:
-            target, new = drop_data(self.ctx, node)
+            target, new = drop_data(node, self.ctx.parent(node))
             self.report(target, edits=[self.edit(new)])

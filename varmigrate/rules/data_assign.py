@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use
+from ..analysis.data_uses import ASSIGN
+from ..analysis.nodes import data_use
 from ..rule import Invalid, Rule, Safety, Valid
-from ..tensors import ASSIGN
 
 
 class DataAssign(Rule):

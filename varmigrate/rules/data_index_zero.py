@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, loses_comments, method_call, short_code, strip_device_moves, with_expression_whitespace
+from ..analysis.data_uses import INDEX_ZERO
+from ..analysis.nodes import data_use, short_code, strip_device_moves
+from ..rewrite.comments import loses_comments
+from ..rewrite.expressions import method_call, with_expression_whitespace
+from ..tree.nodes import single_index
 from ..rule import Invalid, Rule, Safety, Valid
-from ..tensors import INDEX_ZERO, _single_index
 
 
 class DataIndexZero(Rule):
@@ -81,7 +84,7 @@ class DataIndexZero(Rule):
         use = data_use(self.ctx, node)
         if use is None or use.kind != INDEX_ZERO:
             return
-        subscript = use.subscript or self.ctx.tensors.data_uses.parent(node)
+        subscript = use.subscript or self.ctx.parent(node)
         assert isinstance(subscript, cst.Subscript)
         via_numpy = use.subscript is not None
         base = strip_device_moves(node.value)
@@ -100,7 +103,7 @@ class DataIndexZero(Rule):
         detached = subscript.deep_replace(node, method_call(node.value, "detach"))
         assert isinstance(detached, cst.BaseExpression)
         edits = []
-        if self.ctx.tensors.data_uses.number_ok(subscript) and not self.ctx.tensors.is_per_element(base):
+        if self.ctx.data_uses.number_ok(subscript) and not self.ctx.tensors.is_per_element(base):
             edits.append(self.edit(item, Safety.UNSAFE, f"Replace with `{code}.item()` (unsafe: only if `{code}` has exactly one element)"))
         if use.escape is None:
             edits.append(self.edit(detached, keep, "Replace `.data` with `.detach()`"))
@@ -113,9 +116,9 @@ class DataIndexZero(Rule):
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         # `total_loss += loss.data` ... `total_loss[0]`: the accumulator is a 0-dim tensor now.
-        if not isinstance(node.value, cst.Name) or _single_index(node) != 0:
+        if not isinstance(node.value, cst.Name) or single_index(node) != 0:
             return
-        uses = self.ctx.tensors.data_uses
+        uses = self.ctx.data_uses
         if uses.is_store(node):
             return
         sample = uses.accumulated_scalar(node.value)

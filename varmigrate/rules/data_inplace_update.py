@@ -4,10 +4,14 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from ..helpers import data_use, fix_add_scalar_overload, loses_comments, method_call
+from ..analysis.data_uses import INIT, INPLACE, INPLACE_EXPR
+from ..analysis.nodes import data_use
+from ..analysis.tensors import TensorInference
+from ..analysis.torch_api import is_inplace_method
+from ..rewrite.calls import fix_add_scalar_overload
+from ..rewrite.comments import loses_comments
+from ..rewrite.expressions import method_call
 from ..rule import Invalid, NoGrad, Rule, Safety, Valid
-from ..tensors import INIT, INPLACE, INPLACE_EXPR, TensorInference, is_inplace_method
-from ..walk import visit as walk_visit
 
 # `t op= v` on a tensor is `t.<method>(v)`.
 _AUG_METHODS: dict[type, str] = {
@@ -147,8 +151,8 @@ class DataInplaceUpdate(Rule):
             )
         else:
             safety, message = Safety.UNSAFE, self.MESSAGE
-        line = tensors.data_uses.parent(small)
-        block = tensors.data_uses.parent(line) if line is not None else None
+        line = self.ctx.parent(small)
+        block = self.ctx.parent(line) if line is not None else None
         own_line = isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and isinstance(block, (cst.IndentedBlock, cst.Module))
         rewriter = _Rewriter(tensors)
         if rewriter.rewrite(small, detach=False) is None:
@@ -266,7 +270,7 @@ class _Rewriter:
         """Under `no_grad`, `.data` on another tensor in the update's operands records nothing either."""
         if detach:
             return value
-        return walk_visit(value, _DropData(self.tensors))  # type: ignore[return-value]
+        return value.visit(_DropData(self.tensors))  # type: ignore[return-value]
 
 
 class _DropData(cst.CSTTransformer):

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, drop_data
+from ..analysis.data_uses import METADATA, DataUses
+from ..analysis.nodes import data_use
+from ..analysis.torch_api import NEW_METHODS
+from ..rewrite.expressions import drop_data
 from ..rule import Invalid, Rule, Safety, Valid
-from ..tensors import METADATA, NEW_METHODS, DataUses
 
 
 class DataMetadata(Rule):
@@ -55,13 +57,13 @@ class DataMetadata(Rule):
     def visit_Attribute(self, node: cst.Attribute) -> None:
         use = data_use(self.ctx, node)
         if use is not None and use.kind == METADATA:
-            target, new = drop_data(self.ctx, node)
-            parent = self.ctx.tensors.data_uses.parent(node)
+            target, new = drop_data(node, self.ctx.parent(node))
+            parent = self.ctx.parent(node)
             if isinstance(parent, cst.Attribute) and parent.attr.value in NEW_METHODS:
                 # `w.new(n)` never requires grad and never aliases `w`: `.data` changes nothing.
                 message = f"`.data` is not needed before `.{parent.attr.value}()`: it makes a new tensor that never requires grad"
             else:
-                message = f"`.data` is not needed to read {_what(self.ctx.tensors.data_uses, node)}"
+                message = f"`.data` is not needed to read {_what(self.ctx.data_uses, node)}"
             self.report(target, message, [self.edit(new)])
 
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, drop_data, replace_attribute_call, short_code
+from ..analysis.data_uses import READ
+from ..analysis.nodes import data_use, short_code
+from ..rewrite.expressions import drop_data, replace_attribute_call
 from ..rule import Invalid, Rule, Safety, Valid
-from ..tensors import READ
 
 
 class DataRead(Rule):
@@ -82,7 +83,7 @@ class DataRead(Rule):
             return
         x = short_code(self.ctx, node.value, 30)
         if use.compared:
-            target, new = drop_data(self.ctx, node)
+            target, new = drop_data(node, self.ctx.parent(node))
             self.report(target, f"`.data` is not needed in `{x}.data` here: the result (a comparison, `.item()`, `.tolist()`) never carries gradient",
                         [self.edit(new, title="Remove `.data`")])
         elif use.escape is None:

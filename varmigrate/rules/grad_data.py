@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import data_use, drop_data
+from ..analysis.data_uses import GRAD
+from ..analysis.nodes import data_use
+from ..rewrite.expressions import drop_data
 from ..rule import Invalid, Rule, Safety, Valid
-from ..tensors import GRAD
 
 
 class GradData(Rule):
@@ -57,7 +58,7 @@ class GradData(Rule):
         use = data_use(self.ctx, node)
         if use is None or use.kind != GRAD:
             return
-        target, new = drop_data(self.ctx, node)
+        target, new = drop_data(node, self.ctx.parent(node))
         if self.ctx.tensors.uses_create_graph:
             self.report(
                 target,

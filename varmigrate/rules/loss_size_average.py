@@ -4,9 +4,9 @@ from typing import Optional
 
 import libcst as cst
 
-from ..helpers import literal_bool, short_code
+from ..analysis.nodes import literal_bool, short_code
+from ..analysis.torch_api import LOSS_FUNCTIONS
 from ..rule import Invalid, Rule, Safety, Valid
-from ..tensors import LOSS_FUNCTIONS
 
 _LEGACY = ("size_average", "reduce")
 

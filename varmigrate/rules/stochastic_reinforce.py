@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import short_code
+from ..analysis.nodes import short_code
 from ..rule import Invalid, Rule, Valid
 
 _GUIDANCE = (

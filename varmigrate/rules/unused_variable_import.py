@@ -4,8 +4,8 @@ from typing import Union
 
 import libcst as cst
 
+from ..rewrite.imports import ImportRemover
 from ..rule import Invalid, Rule, Safety, Valid
-from ..walk import visit as walk_visit
 
 _VARIABLE_MODULES = ("torch.autograd", "torch.autograd.variable")
 
@@ -13,9 +13,7 @@ _VARIABLE_MODULES = ("torch.autograd", "torch.autograd.variable")
 def _strip_names(block: cst.CSTNode, names: frozenset[str]) -> Union[cst.CSTNode, cst.RemovalSentinel]:
     # The engine's import remover (the one that cleans up after its own fixes): it keeps the other
     # names of the statement, and moves comments above an emptied statement to the next one.
-    from ..engine import ImportRemover
-
-    return walk_visit(block, ImportRemover(set(names)))
+    return block.visit(ImportRemover(set(names)))
 
 
 class UnusedVariableImport(Rule):

@@ -1,42 +1,10 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
-from ..helpers import is_builtin_call, is_variable, torch_attr
+from ..analysis.nodes import is_builtin_call
+from ..rewrite.tensor_class import spell_variable_as_tensor
 from ..rule import Invalid, Rule, Safety, Valid
-
-
-def replace_variable_in_types(ctx, types: cst.BaseExpression) -> Optional[cst.BaseExpression]:
-    """The class argument of isinstance/issubclass with `Variable` spelled `torch.Tensor`, or None.
-
-    In a tuple that already names `torch.Tensor`, `Variable` is dropped instead of duplicated.
-    """
-    tensor = torch_attr(ctx, "Tensor")
-    if is_variable(ctx, types):
-        return tensor.with_changes(lpar=getattr(types, "lpar", ()), rpar=getattr(types, "rpar", ()))
-    if not isinstance(types, cst.Tuple):
-        return None
-    elements = list(types.elements)
-    hits = [i for i, el in enumerate(elements) if not isinstance(el, cst.StarredElement) and is_variable(ctx, el.value)]
-    if not hits:
-        return None
-    has_tensor = any(
-        not isinstance(el, cst.StarredElement) and ctx.imports.qualified(el.value) == "torch.Tensor" for el in elements
-    )
-    first = None if has_tensor else hits[0]
-    out = []
-    for i, el in enumerate(elements):
-        if i == first:
-            out.append(el.with_changes(value=tensor))
-        elif i not in hits:
-            out.append(el)
-    if len(out) == 1:
-        return out[0].value  # `(torch.Tensor, Variable)` -> `torch.Tensor`
-    if out[-1].comma is not cst.MaybeSentinel.DEFAULT and elements[-1].comma is cst.MaybeSentinel.DEFAULT:
-        out[-1] = out[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    return types.with_changes(elements=out)
 
 
 class VariableIsinstance(Rule):
@@ -92,6 +60,6 @@ class VariableIsinstance(Rule):
         if not is_builtin_call(self.ctx, node, "isinstance") or len(node.args) != 2:
             return
         types = node.args[1].value
-        new = replace_variable_in_types(self.ctx, types)
+        new = spell_variable_as_tensor(types, self.ctx.imports.qualified, self.ctx.torch)
         if new is not None:
             self.report(types, edits=[self.edit(new, Safety.SAFE, needs_torch=True)])

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import is_builtin_call
+from ..analysis.nodes import is_builtin_call
+from ..rewrite.tensor_class import spell_variable_as_tensor
 from ..rule import Invalid, Rule, Safety, Valid
-from .variable_isinstance import replace_variable_in_types
 
 
 class VariableIssubclass(Rule):
@@ -56,6 +56,6 @@ class VariableIssubclass(Rule):
         if not is_builtin_call(self.ctx, node, "issubclass") or len(node.args) != 2:
             return
         types = node.args[1].value
-        new = replace_variable_in_types(self.ctx, types)
+        new = spell_variable_as_tensor(types, self.ctx.imports.qualified, self.ctx.torch)
         if new is not None:
             self.report(types, edits=[self.edit(new, Safety.UNSAFE, needs_torch=True)])

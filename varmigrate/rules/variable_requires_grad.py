@@ -4,20 +4,10 @@ from typing import Optional
 
 import libcst as cst
 
-from ..helpers import (
-    add_keyword,
-    call_replacement,
-    factory_call,
-    is_fresh_tensor,
-    is_variable,
-    literal_bool,
-    method_call,
-    torch_attr,
-    unwrap_arg,
-    variable_args,
-)
+from ..analysis.nodes import factory_call, is_detach_call, is_fresh_tensor, is_variable, literal_bool, variable_args
+from ..rewrite.calls import add_keyword, call_replacement, unwrap_arg
+from ..rewrite.expressions import method_call, torch_attr
 from ..rule import Edit, Invalid, Rule, Safety, Valid
-from .variable_wrapper import is_detach_call
 
 _FLAG_CONDITION = (
     "only if `{flag}` is a real `bool` (`requires_grad_()` and factories reject the ints, numpy bools and "
@@ -124,7 +114,7 @@ class VariableRequiresGrad(Rule):
     def _literal_true(self, node: cst.Call, data_arg: Optional[cst.Arg]) -> None:
         true = cst.Name("True")
         if data_arg is None:
-            new = add_keyword(torch_attr(self.ctx, "empty(0)"), "requires_grad", true)  # type: ignore[arg-type]
+            new = add_keyword(torch_attr(self.ctx.torch, "empty(0)"), "requires_grad", true)  # type: ignore[arg-type]
             self.report(node, edits=[self._edit(node, new, Safety.SAFE, "Replace with `torch.empty(0, requires_grad=True)`", True)])
             return
         data = data_arg.value
@@ -162,7 +152,7 @@ class VariableRequiresGrad(Rule):
                    f"`x.detach().requires_grad_({flag_code})`; the rewrite is equivalent {condition}")
         flag_arg = [cst.Arg(flag)]
         if data_arg is None:
-            new = add_keyword(torch_attr(self.ctx, "empty(0)"), "requires_grad", flag)  # type: ignore[arg-type]
+            new = add_keyword(torch_attr(self.ctx.torch, "empty(0)"), "requires_grad", flag)  # type: ignore[arg-type]
             self.report(node, message, [self._edit(node, new, Safety.UNSAFE, f"Replace with `torch.empty(0, requires_grad={flag_code})`", True)])
             return
         data = data_arg.value

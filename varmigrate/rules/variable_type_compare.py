@@ -4,7 +4,8 @@ from typing import Optional
 
 import libcst as cst
 
-from ..helpers import is_builtin_call, is_variable, torch_attr
+from ..analysis.nodes import is_builtin_call, is_variable
+from ..rewrite.expressions import torch_attr
 from ..rule import Invalid, Rule, Safety, Valid
 
 _POSITIVE = (cst.Equal, cst.Is)
@@ -85,7 +86,7 @@ class VariableTypeCompare(Rule):
         test: cst.BaseExpression = cst.Call(
             func=cst.Name("isinstance"),
             args=[cst.Arg(subject, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                  cst.Arg(torch_attr(self.ctx, "Tensor"))],
+                  cst.Arg(torch_attr(self.ctx.torch, "Tensor"))],
         )
         message = self.MESSAGE
         if isinstance(op, _NEGATIVE):

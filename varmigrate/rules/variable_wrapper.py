@@ -2,18 +2,17 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..helpers import (
-    call_replacement,
+from ..analysis.nodes import (
     is_builtin_call,
+    is_detach_call,
     is_fresh_tensor,
     is_variable,
     literal_bool,
     short_code,
-    method_call,
-    torch_attr,
-    unwrap_arg,
     variable_args,
 )
+from ..rewrite.calls import call_replacement, unwrap_arg
+from ..rewrite.expressions import method_call, torch_attr
 from ..rule import Edit, Invalid, Rule, Safety, Valid
 
 # Data arguments the legacy constructor rejects with `TypeError: Variable data has to be a tensor`.
@@ -21,16 +20,6 @@ _NOT_TENSOR_LITERALS = (
     cst.List, cst.Tuple, cst.Dict, cst.Set, cst.ListComp, cst.Integer, cst.Float, cst.SimpleString,
     cst.ConcatenatedString, cst.FormattedString,
 )
-
-
-def is_detach_call(node: cst.BaseExpression) -> bool:
-    """`x.detach()`: a new leaf that does not require grad and that nothing else references."""
-    return (
-        isinstance(node, cst.Call)
-        and not node.args
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value == "detach"
-    )
 
 
 class VariableWrapper(Rule):
@@ -122,7 +111,7 @@ class VariableWrapper(Rule):
             return  # variable-requires-grad
         data_arg = args.data
         if data_arg is None or (isinstance(data_arg.value, cst.Name) and data_arg.value.value == "None"):
-            empty = torch_attr(self.ctx, "empty(0)")
+            empty = torch_attr(self.ctx.torch, "empty(0)")
             self.report(node, "`Variable()` is a legacy constructor: on PyTorch >= 0.4 it returns an empty tensor",
                         [self._edit(node, empty, Safety.SAFE, "Replace with `torch.empty(0)`", needs_torch=True)])
             return
@@ -159,7 +148,7 @@ class VariableWrapper(Rule):
         # `map(Variable, batch)`, `functools.partial(Variable, volatile=True)`: the constructor as a value.
         if not is_variable(self.ctx, node.value):
             return
-        call = self.ctx.tensors.data_uses.parent(node)
+        call = self.ctx.parent(node)
         if not isinstance(call, cst.Call) or any(is_builtin_call(self.ctx, call, f) for f in ("isinstance", "issubclass")):
             return  # isinstance/issubclass belong to variable-isinstance / variable-issubclass
         self.report(

@@ -4,7 +4,7 @@ from typing import Optional, Union
 
 import libcst as cst
 
-from ..helpers import comments_in
+from ..rewrite.comments import comments_in
 from ..rule import Edit, Invalid, Rule, Safety, Valid
 
 

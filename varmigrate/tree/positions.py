@@ -1,10 +1,10 @@
-"""The engine's read-only traversal and position computation, without libcst's per-node rebuilds.
+"""Node positions as libcst's `PositionProvider` computes them, from one codegen pass.
 
-`MetadataWrapper.visit_batched` rebuilds every node it passes (the visit machinery is shared with
-transformers) and `PositionProvider` creates two `CodePosition`s and a `CodeRange` per node; on a
-~370-line legacy file that is ~25 ms and ~70 ms, against ~7 ms for a field walk and ~10 ms for a
-bare codegen pass. The semantics are libcst's: `visit_<Type>`/`leave_<Type>` of every rule in
-source order (batched visitors cannot skip children), and `PositionProvider`'s syntactic ranges.
+`PositionProvider` creates two `CodePosition`s and a `CodeRange` per node: on a ~370-line legacy
+file that is ~70 ms, against ~10 ms for a bare codegen pass that records character offsets. The
+hook is libcst's codegen state (`CodegenState`, not exported by libcst's public API: the tested
+libcst range in pyproject.toml bounds it, and tests/test_traverse.py compares every node's range
+with `PositionProvider` on the fixtures).
 """
 
 from __future__ import annotations
@@ -12,46 +12,10 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Optional
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
-
-from .walk import handler, source_children
-
-
-def visit_batched(root: cst.CSTNode, visitors: Sequence[Any]) -> None:
-    """Call each visitor's `visit_<Type>(node)` before and `leave_<Type>(node)` after the children."""
-    visit_table: dict[type, list[Callable[[Any], Any]]] = {}
-    leave_table: dict[type, list[Callable[[Any], Any]]] = {}
-
-    def handlers(cls: type, prefix: str, table: dict[type, list[Callable[[Any], Any]]]) -> list[Callable[[Any], Any]]:
-        found = table.get(cls)
-        if found is None:
-            name = f"{prefix}_{cls.__name__}"
-            found = table[cls] = [m for m in (handler(v, name) for v in visitors) if m is not None]
-        return found
-
-    # An explicit stack: deeply nested legacy expressions must not hit Python's recursion limit.
-    # Entries are nodes to visit, or 1-tuples for leave calls due after the children (pushed
-    # only for node classes some visitor leaves).
-    stack: list[Any] = [root]
-    pop, push, extend = stack.pop, stack.append, stack.extend
-    while stack:
-        node = pop()
-        cls = type(node)
-        if cls is tuple:
-            done = node[0]
-            for method in leave_table[type(done)]:
-                method(done)
-            continue
-        leave = leave_table[cls] if cls in leave_table else handlers(cls, "leave", leave_table)
-        if leave:
-            push((node,))
-        for method in visit_table[cls] if cls in visit_table else handlers(cls, "visit", visit_table):
-            method(node)
-        extend(reversed(source_children(node)))
-
 
 _NEWLINE = re.compile(r"\r\n?|\n")
 

@@ -1,4 +1,5 @@
-"""Per-file state shared by the rules of one traversal."""
+"""Per-file state shared by the rules of one traversal: the tree, its imports, the analyses (built
+on first use), the per-file memo, and the findings."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from typing import TYPE_CHECKING, Callable, Optional
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
 
+from ..tree.memo import FileMemo
+from ..tree.parents import Parents
+from ..tree.positions import Positions, positions
+from .data_uses import DataUses
+from .facts import TORCH, OutsideFacts
 from .imports import ImportTracker
 from .tensors import TensorInference
-from .traverse import Positions, positions
 
 if TYPE_CHECKING:
-    from .rule import Edit, Finding, Rule
+    from ..rule import Edit, Finding
 
 
 class FileContext:
@@ -22,42 +27,41 @@ class FileContext:
         path: str,
         module: cst.Module,
         imports: Optional[ImportTracker] = None,
+        memo: Optional[FileMemo] = None,
+        facts: OutsideFacts = TORCH,
     ) -> None:
         self.path = path
         self.module = module
+        # The caches of this file's walks (the engine keeps them active while it lints the file).
+        self.memo = memo if memo is not None else FileMemo()
+        self.facts = facts
         # Notebooks pass a tracker that already holds the earlier cells' imports.
-        self.imports = (imports.copy() if imports is not None else ImportTracker()).scan(module)
+        self.imports = (imports.copy() if imports is not None else ImportTracker(facts)).scan(module, self.memo)
         self.findings: list["Finding"] = []
+        # The parent map, built on first use. Its holders keep no reference to this context (a
+        # cycle would hold the whole tree until the collector's next full pass).
+        self.tree = Parents(module, self.memo)
 
     @cached_property
     def tensors(self) -> TensorInference:
-        # A bound method of a separate object, not `lambda: self.parents`: that would make a
-        # cycle (context -> inference -> lambda -> context) holding the whole tree until the
-        # collector's next full pass.
-        return TensorInference(self.module, self.imports, self.parents_getter)
+        return TensorInference(self.module, self.imports, self.memo, self.facts)
 
     @cached_property
-    def _parent_map(self) -> "_LazyParents":
-        return _LazyParents(self.module)
+    def data_uses(self) -> DataUses:
+        """What each `.data` of the file is used for (classified on first use)."""
+        return DataUses(self.tensors, self.tree, self.memo)
 
     @property
     def parents_getter(self) -> Callable[[], dict[int, cst.CSTNode]]:
-        """`parents` as a function, for holders that must not keep this context alive."""
-        return self._parent_map.get
+        """The parent map as a function, for holders that must not keep this context alive."""
+        return self.tree.map
 
-    @property
-    def parents(self) -> dict[int, cst.CSTNode]:
-        """id(node) -> parent for the whole file (built once, on first use)."""
-        return self._parent_map.get()
+    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        return self.tree.parent(node)
 
     def ancestors(self, node: cst.CSTNode) -> list[cst.CSTNode]:
         """The chain from the module down to `node` (inclusive)."""
-        chain = [node]
-        parents = self.parents
-        while id(chain[-1]) in parents:
-            chain.append(parents[id(chain[-1])])
-        chain.reverse()
-        return chain
+        return self.tree.ancestors(node)
 
     @cached_property
     def _positions(self) -> Positions:
@@ -78,19 +82,20 @@ class FileContext:
 
     def add_finding(
         self,
-        rule: "Rule",
+        code: str,
+        name: str,
         node: cst.CSTNode,
         message: str,
         edits: list["Edit"],
         fix_node: Optional[cst.CSTNode] = None,
     ) -> None:
-        from .rule import Finding
+        from ..rule import Finding  # the finding types leave rule.py for ftypes.py (libcst-free)
 
         rng = self.position(node)
         self.findings.append(
             Finding(
-                code=rule.CODE,
-                name=rule.slug(),
+                code=code,
+                name=name,
                 message=message,
                 path=self.path,
                 line=rng.start.line,
@@ -102,16 +107,3 @@ class FileContext:
                 edits=edits,
             )
         )
-
-
-class _LazyParents:
-    def __init__(self, module: cst.Module) -> None:
-        self.module = module
-        self._parents: Optional[dict[int, cst.CSTNode]] = None
-
-    def get(self) -> dict[int, cst.CSTNode]:
-        if self._parents is None:
-            from .walk import parent_map
-
-            self._parents = parent_map(self.module)
-        return self._parents

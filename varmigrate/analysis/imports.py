@@ -11,25 +11,10 @@ from typing import Iterable, Optional, Union
 
 import libcst as cst
 
-# Old module paths that are the same object as a shorter public name.
-_CANONICAL = {
-    "torch.autograd.variable.Variable": "torch.autograd.Variable",
-    "torch.autograd.function.Function": "torch.autograd.Function",
-    "torch.autograd.function.InplaceFunction": "torch.autograd.InplaceFunction",
-    "torch.nn.parameter.Parameter": "torch.nn.Parameter",
-    "torch.nn.modules.module.Module": "torch.nn.Module",
-}
-
-# What `from M import *` binds, for the modules legacy code star-imports.
-_STAR_EXPORTS = {
-    "torch.autograd": ("Variable", "Function", "backward", "grad"),
-    "torch.autograd.variable": ("Variable",),
-    "torch.nn": ("Module", "Parameter", "Linear", "Conv2d", "Sequential", "functional", "init"),
-}
-
-
-def canonical(qname: str) -> str:
-    return _CANONICAL.get(qname, qname)
+from ..tree.memo import FileMemo
+from ..tree.walk import statements
+from .facts import TORCH, OutsideFacts
+from .torch_api import canonical
 
 
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:
@@ -50,10 +35,12 @@ def _module_name(node: Union[cst.Attribute, cst.Name, None]) -> str:
 
 
 class ImportTracker(cst.CSTVisitor):
-    """Collects import bindings of a module (or of several notebook cells, in order)."""
+    """Collects import bindings of a module (or of several notebook cells, in order). What a star
+    import binds comes from `facts` (torch's API by default)."""
 
-    def __init__(self) -> None:
+    def __init__(self, facts: OutsideFacts = TORCH) -> None:
         super().__init__()
+        self.facts = facts
         self.bindings: dict[str, str] = {}
         self.star_modules: list[str] = []
         # Names the file binds itself (class/def/assignment): a user's own `Variable` is not torch's.
@@ -62,7 +49,7 @@ class ImportTracker(cst.CSTVisitor):
         self.import_nodes: dict[str, cst.CSTNode] = {}
 
     def copy(self) -> "ImportTracker":
-        other = ImportTracker()
+        other = ImportTracker(self.facts)
         other.bindings = dict(self.bindings)
         other.star_modules = list(self.star_modules)
         other.local_defs = set(self.local_defs)
@@ -70,10 +57,9 @@ class ImportTracker(cst.CSTVisitor):
         return other
 
     # -- collection ------------------------------------------------------------------------
-    def scan(self, module: cst.Module) -> "ImportTracker":
-        from .walk import statements  # imports, defs and assignments are statements: skip expressions
-
-        for node in statements(module):
+    def scan(self, module: cst.Module, memo: Optional[FileMemo] = None) -> "ImportTracker":
+        # Imports, defs and assignments are statements: expressions are skipped.
+        for node in statements(module, memo):
             method = getattr(self, f"visit_{type(node).__name__}", None)
             if method is not None:
                 method(node)
@@ -136,8 +122,9 @@ class ImportTracker(cst.CSTVisitor):
         if name in self.bindings:
             return self.bindings[name]
         for module in self.star_modules:
-            if name in _STAR_EXPORTS.get(module, ()):
-                return canonical(f"{module}.{name}")
+            bound = self.facts.star_binding(module, name)
+            if bound is not None:
+                return bound
         return None
 
     def qualified(self, node: cst.BaseExpression) -> Optional[str]:

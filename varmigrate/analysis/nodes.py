@@ -1,0 +1,196 @@
+"""Matchers the rules share: what a node is, given the file's imports and inference
+(pyupgrade's `_ast_helpers`, torchfix's `common`). Builders of new nodes live in rewrite/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
+
+import libcst as cst
+
+from .imports import ImportTracker
+from .torch_api import CONVERSIONS, FRESH_TENSOR_CALLS, REQUIRES_GRAD_FACTORIES
+
+if TYPE_CHECKING:
+    from .context import FileContext
+    from .data_uses import DataUse
+
+VARIABLE = "torch.autograd.Variable"
+
+def is_variable(ctx: "FileContext", func: cst.BaseExpression) -> bool:
+    return ctx.imports.qualified(func) == VARIABLE
+
+
+@dataclass
+class VariableArgs:
+    """The arguments of a legacy `Variable(data, requires_grad, volatile, _grad_fn, name)` call."""
+
+    data: Optional[cst.Arg]
+    requires_grad: Optional[cst.Arg]
+    volatile: Optional[cst.Arg]
+    others: list[cst.Arg]  # _grad_fn, name, *args, **kwargs, unknown keywords
+
+    @property
+    def simple(self) -> bool:
+        return not self.others
+
+
+_POSITIONAL = ("data", "requires_grad", "volatile", "_grad_fn", "name")
+
+
+def variable_args(call: cst.Call) -> VariableArgs:
+    slots: dict[str, cst.Arg] = {}
+    others: list[cst.Arg] = []
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            others.append(arg)
+        elif arg.keyword is None:
+            if position < len(_POSITIONAL):
+                slots[_POSITIONAL[position]] = arg
+            else:
+                others.append(arg)
+            position += 1
+        else:
+            slots[arg.keyword.value] = arg
+    for key in list(slots):
+        if key not in ("data", "requires_grad", "volatile"):
+            others.append(slots.pop(key))
+    return VariableArgs(slots.get("data"), slots.get("requires_grad"), slots.get("volatile"), others)
+
+
+def is_no_grad_block(node: cst.CSTNode, imports: ImportTracker) -> bool:
+    """`with torch.no_grad():` (also `autograd.no_grad`, `inference_mode`, `set_grad_enabled(False)`)."""
+    if not isinstance(node, cst.With):
+        return False
+    for item in node.items:
+        call = item.item
+        if isinstance(call, cst.Call):
+            q = imports.qualified(call.func)
+            if q in ("torch.no_grad", "torch.autograd.no_grad", "torch.inference_mode"):
+                return True
+            if q in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled") and call.args:
+                if literal_bool(call.args[0].value) is False:
+                    return True
+    return False
+
+
+def literal_bool(node: Optional[cst.BaseExpression]) -> Optional[bool]:
+    """True/False for `True`, `False`, `1`, `0`; None when not a literal."""
+    if node is None:
+        return None
+    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+        return node.value == "True"
+    if isinstance(node, cst.Integer):
+        return node.evaluated_value != 0
+    return None
+
+
+def is_fresh_tensor(ctx: "FileContext", node: cst.BaseExpression) -> bool:
+    """A call that returns a new tensor that nothing else references."""
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    if any(a.keyword is not None and a.keyword.value == "out" for a in node.args):
+        return False  # `torch.zeros(3, out=buf)` returns `buf`
+    q = ctx.imports.qualified(func)
+    if q is not None:
+        if q.endswith("Tensor"):
+            return _legacy_ctor_is_fresh(ctx, node)
+        return q in FRESH_TENSOR_CALLS
+    if isinstance(func, cst.Attribute):
+        name = func.attr.value
+        if name == "new":
+            return _legacy_ctor_is_fresh(ctx, node)
+        if name.startswith("new_"):
+            return True
+        if name in CONVERSIONS:
+            return is_fresh_tensor(ctx, func.value)
+    return False
+
+
+def _legacy_ctor_is_fresh(ctx: "FileContext", node: cst.Call) -> bool:
+    """`torch.FloatTensor(...)`/`x.new(...)` build a new tensor from sizes or data, but given one tensor
+    they return an alias of it that keeps its `requires_grad` (checked on 2.13)."""
+    if ctx.imports.qualified(node.func) not in FRESH_TENSOR_CALLS and not (
+        isinstance(node.func, cst.Attribute) and node.func.attr.value == "new"
+    ):
+        return False
+    positional = [a for a in node.args if a.keyword is None]
+    if any(a.star for a in node.args):
+        return False
+    if len(positional) != 1:
+        return True  # `()` or sizes `(2, 3)`
+    value = positional[0].value
+    if isinstance(value, (cst.Integer, cst.Float, cst.List, cst.Tuple, cst.ListComp, cst.GeneratorExp)):
+        return True
+    # `x.size()` / `x.shape`: a torch.Size is a size, never a tensor.
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "size":
+        return True
+    if isinstance(value, cst.Name) and ctx.tensors.is_known_non_tensor(value):
+        return True  # bound to an int, list, ... in this file
+    return isinstance(value, cst.Attribute) and value.attr.value == "shape"
+
+
+def factory_call(ctx: "FileContext", node: cst.BaseExpression) -> Optional[cst.Call]:
+    """`node` itself when it is a direct call of a factory that takes `requires_grad=`."""
+    if isinstance(node, cst.Call) and ctx.imports.qualified(node.func) in REQUIRES_GRAD_FACTORIES:
+        if not any(a.keyword is not None and a.keyword.value == "requires_grad" for a in node.args):
+            if not any(a.star for a in node.args):
+                return node
+    return None
+
+
+def is_builtin_call(ctx: "FileContext", call: cst.Call, name: str) -> bool:
+    """`call` calls the builtin `name` (not a function of that name the file defines or imports)."""
+    func = call.func
+    return (
+        isinstance(func, cst.Name)
+        and func.value == name
+        and name not in ctx.imports.local_defs
+        and name not in ctx.imports.bindings
+        and not any(a.star for a in call.args)
+    )
+
+
+def data_use(ctx: "FileContext", node: cst.Attribute) -> "Optional[DataUse]":
+    """How the `.data` attribute `node` is used (None: not `.data`, or its base is not a tensor)."""
+    if node.attr.value != "data":
+        return None
+    return ctx.data_uses.use(node)
+
+
+def short_code(ctx: "FileContext", node: cst.CSTNode, limit: int = 40) -> str:
+    """The node's source on one line, shortened to `limit` characters, for messages."""
+    text = " ".join(ctx.code(node).split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def strip_device_moves(node: cst.BaseExpression) -> cst.BaseExpression:
+    """`loss.cpu()` -> `loss` (also `.cuda()`): the value `.item()` reads is the same."""
+    while (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("cpu", "cuda")
+    ):
+        node = node.func.value
+    return node
+
+
+def is_detach_call(node: cst.BaseExpression) -> bool:
+    """`x.detach()`: a new leaf that does not require grad and that nothing else references."""
+    return (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "detach"
+    )
+
+
+def keyword_arg(call: cst.Call, name: str) -> Optional[cst.Arg]:
+    """The argument `name=...` of `call`."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None

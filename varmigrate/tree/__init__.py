@@ -1,0 +1,1 @@
+"""libcst plumbing without rule knowledge: traversal (walk), positions, per-file memos."""
