@@ -165,3 +165,35 @@ def test_a_linted_tree_is_freed_without_the_cycle_collector() -> None:
         gc.set_debug(0)
         gc.garbage.clear()
         gc.enable()
+
+
+@pytest.mark.parametrize("path", SAMPLES[:25], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_source_children_are_libcst_children(path: Path) -> None:
+    from varmigrate.tree.walk import source_children
+
+    stack: list[cst.CSTNode] = [_parse(path)]
+    while stack:
+        node = stack.pop()
+        expected = tuple(node.children)
+        ours = source_children(node)
+        assert len(ours) == len(expected) and all(a is b for a, b in zip(ours, expected)), type(node).__name__
+        stack.extend(expected)
+
+
+def test_source_children_of_built_trees() -> None:
+    # Fixes build nodes that share children, and fields that parsed code leaves empty.
+    from varmigrate.tree.walk import source_children
+
+    ws = cst.SimpleWhitespace(" ")
+    comma = cst.Comma(whitespace_before=ws, whitespace_after=ws)
+    call = cst.Call(
+        func=cst.Name("f"),
+        args=[cst.Arg(cst.Name("a"), comma=comma), cst.Arg(cst.Name("b"), keyword=cst.Name("k"), comma=comma)],
+    )
+    fn = cst.FunctionDef(
+        name=cst.Name("g"), params=cst.Parameters(), body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(call)])]),
+        decorators=[cst.Decorator(cst.Name("staticmethod"))], asynchronous=cst.Asynchronous(),
+        returns=cst.Annotation(cst.Name("int")),
+    )
+    for node in (comma, call, *call.args, fn):
+        assert source_children(node) == tuple(node.children), type(node).__name__

@@ -267,23 +267,26 @@ class DataUses:
         while node is not None and not isinstance(node, cst.BaseSmallStatement):
             node = self.parent(node)
         if isinstance(node, cst.AugAssign):
-            target = node.target
-            if isinstance(target, cst.Subscript):
-                target = target.value
-            return isinstance(target, cst.Attribute) and target is not data and self.use(target) is not None and self.use(target).kind == INPLACE  # type: ignore[union-attr]
+            updated: cst.BaseExpression = node.target
+            if isinstance(updated, cst.Subscript):
+                updated = updated.value
+            if not isinstance(updated, cst.Attribute) or updated is data:
+                return False
+            use = self.use(updated)
+            return use is not None and use.kind == INPLACE
         if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
             # Find the `.data` receiver at the bottom of the in-place chain.
-            recv = node.value
+            recv: cst.BaseExpression = node.value
             while isinstance(recv, cst.Call) and isinstance(recv.func, cst.Attribute) and is_inplace_method(recv.func.attr.value):
                 recv = recv.func.value
             if isinstance(recv, cst.Attribute) and recv is not data and recv.attr.value == "data" and self.base_is_tensor(recv):
                 return True
         if isinstance(node, cst.Assign):
-            for target in node.targets:
-                t = target.target
+            for assign_target in node.targets:
+                t = assign_target.target
                 if isinstance(t, cst.Subscript) and isinstance(t.value, cst.Attribute) and t.value is not data:
-                    use = self.use(t.value)
-                    if use is not None and use.kind == INPLACE:
+                    item_use = self.use(t.value)
+                    if item_use is not None and item_use.kind == INPLACE:
                         return True
         return False
 

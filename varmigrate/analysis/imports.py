@@ -22,8 +22,8 @@ def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     parts = []
     # `type(...) is`: both classes are final, and isinstance against libcst's ABCs is slow here
     while type(node) is cst.Attribute:
-        parts.append(node.attr.value)  # type: ignore[attr-defined]
-        node = node.value  # type: ignore[attr-defined]
+        parts.append(node.attr.value)
+        node = node.value
     if type(node) is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))

@@ -66,7 +66,7 @@ def call_replacement(node: cst.Call, new: cst.BaseExpression, safety: Safety) ->
     comment inside the call is lost (a safe edit that loses one is downgraded to unsafe)."""
     lost = loses_comments(node, new)
     if node.lpar and hasattr(new, "lpar"):
-        new = new.with_changes(lpar=[*node.lpar, *new.lpar], rpar=[*new.rpar, *node.rpar])  # type: ignore[attr-defined]
+        new = new.with_changes(lpar=[*node.lpar, *new.lpar], rpar=[*new.rpar, *node.rpar])
     if lost and safety is Safety.SAFE:
         safety = Safety.UNSAFE
     return new, safety, lost

@@ -27,7 +27,7 @@ def with_expression_whitespace(new: cst.BaseExpression, old: cst.BaseExpression)
     """Carry the parentheses of `old` over to `new` (a replacement should not lose `(...)`)."""
     lpar = getattr(old, "lpar", ())
     if lpar and hasattr(new, "lpar") and not getattr(new, "lpar"):
-        return new.with_changes(lpar=lpar, rpar=old.rpar)  # type: ignore[attr-defined]
+        return new.with_changes(lpar=lpar, rpar=old.rpar)
     return new
 
 
@@ -43,9 +43,9 @@ def drop_attribute(node: cst.Attribute) -> cst.BaseExpression:
     if not comments_in(ws):
         return base
     if getattr(base, "rpar", None):
-        last = base.rpar[-1]  # type: ignore[attr-defined]
-        return base.with_changes(rpar=[*base.rpar[:-1], last.with_changes(whitespace_after=ws)])  # type: ignore[attr-defined]
-    return base.with_changes(lpar=[cst.LeftParen(), *base.lpar], rpar=[*base.rpar, cst.RightParen(whitespace_before=ws)])  # type: ignore[attr-defined]
+        last = base.rpar[-1]
+        return base.with_changes(rpar=[*base.rpar[:-1], last.with_changes(whitespace_after=ws)])
+    return base.with_changes(lpar=[cst.LeftParen(), *base.lpar], rpar=[*base.rpar, cst.RightParen(whitespace_before=ws)])
 
 
 def replace_attribute_call(node: cst.Attribute, method: str) -> cst.Call:

@@ -52,7 +52,7 @@ class ImportRemover(cst.CSTTransformer):
             return cst.RemoveFromParent()
         if id(original_node) == self._receiver and self._carry is not None:
             carry, self._carry, self._receiver = self._carry, None, None
-            updated_node = updated_node.with_changes(leading_lines=[*carry, *updated_node.leading_lines])
+            updated_node = updated_node.with_changes(leading_lines=[*carry, *getattr(updated_node, "leading_lines")])
         if isinstance(updated_node, cst.SimpleStatementLine):
             return self._statement_line(updated_node)
         return updated_node

@@ -66,11 +66,12 @@ class _AppendNones(cst.CSTTransformer):
                 # `return g,` -> `return g, None`
                 elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             return updated_node.with_changes(value=value.with_changes(elements=elements))
+        head: list[cst.BaseElement]
         if self.n_inputs == 1:
             head = [cst.Element(value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
         else:
             head = [cst.StarredElement(value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
-        elements = head + [n.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for n in nones[:-1]] + nones[-1:]
+        elements = [*head, *(n.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for n in nones[:-1]), *nones[-1:]]
         tuple_ = cst.Tuple(elements, lpar=[] if self.n_inputs == 1 else [cst.LeftParen()], rpar=[] if self.n_inputs == 1 else [cst.RightParen()])
         return updated_node.with_changes(value=tuple_)
 

@@ -350,7 +350,7 @@ class _Dispatch:
         if found is None:
             found = cls(vcls)
             setattr(vcls, "_varmigrate_dispatch", found)
-        return found  # type: ignore[no-any-return]
+        return found
 
     def _method(self, name: str) -> Optional[Callable[..., Any]]:
         return handler(self.vcls, name)
