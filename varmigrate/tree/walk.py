@@ -33,15 +33,20 @@ if TYPE_CHECKING:
 
 Children = tuple[cst.CSTNode, ...]
 
-_IS_NODE: dict[type, bool] = {}
+class _IsNode(dict[type, bool]):
+    """`is_node[cls]`: whether `cls` is a CSTNode class (`isinstance(x, cst.CSTNode)` goes through
+    ABC machinery: ~10x slower than this lookup)."""
+
+    def __missing__(self, cls: type) -> bool:
+        known = self[cls] = issubclass(cls, cst.CSTNode)
+        return known
+
+
+_IS_NODE = _IsNode()
 
 
 def _node_type(cls: type) -> bool:
-    # `isinstance(x, cst.CSTNode)` goes through ABC machinery: ~10x slower than this cache.
-    known = _IS_NODE.get(cls)
-    if known is None:
-        known = _IS_NODE[cls] = issubclass(cls, cst.CSTNode)
-    return known
+    return _IS_NODE[cls]
 
 
 def _holds_nodes(hint: object) -> bool:
@@ -77,9 +82,10 @@ class _ChildFields:
     far still holds after that, so each shape is checked (and at most once corrected) only once.
     """
 
-    __slots__ = ("candidates", "order", "shapes", "_before", "_getter", "_bits")
+    __slots__ = ("cls", "candidates", "order", "shapes", "_before", "_getter", "_bits")
 
     def __init__(self, cls: type) -> None:
+        self.cls = cls
         self.candidates = _candidate_fields(cls)
         self.order: list[str] = list(self.candidates)
         # Shapes checked to come out right: bit sets, bit i for candidates[i] holding a node.
@@ -100,16 +106,18 @@ class _ChildFields:
 
     def read(self, node: cst.CSTNode) -> Children:
         out: list[cst.CSTNode] = []
-        append, extend = out.append, out.extend
         shape = 0
+        is_node = _IS_NODE
         for value, bit in zip(self._getter(node), self._bits):
             kind = type(value)
-            if kind is list or kind is tuple:
+            if kind is tuple or kind is list:
                 if value:
-                    extend([x for x in value if _node_type(type(x))])
+                    for item in value:
+                        if is_node[type(item)]:
+                            out.append(item)
                     shape |= bit
-            elif _node_type(kind):
-                append(value)
+            elif is_node[kind]:
+                out.append(value)
                 shape |= bit
         if shape in self.shapes:
             return tuple(out)
@@ -127,7 +135,24 @@ class _ChildFields:
             self._update_getter()
         # The order now agrees with every observed order: with those of all checked shapes.
         self.shapes.add(shape)
+        if all(pair in self._before for pair in zip(self.order, self.order[1:])):
+            # Each field is known to come right after the one before it: the order is libcst's own
+            # for every shape, and instances are read without computing theirs.
+            _READERS[self.cls] = self.read_in_order
         return children
+
+    def read_in_order(self, node: cst.CSTNode) -> Children:
+        out: list[cst.CSTNode] = []
+        is_node = _IS_NODE
+        for value in self._getter(node):
+            kind = type(value)
+            if kind is tuple or kind is list:
+                for item in value:
+                    if is_node[type(item)]:
+                        out.append(item)
+            elif is_node[kind]:
+                out.append(value)
+        return tuple(out)
 
     def _field_order(self, node: cst.CSTNode, children: Children) -> Optional[list[str]]:
         """The fields `children` come from, in their order; None when they are not exactly the
@@ -175,15 +200,17 @@ def _nothing(node: object) -> tuple[()]:
 
 
 _CHILD_FIELDS: dict[type, _ChildFields] = {}
+# The reader of each node class: its `_ChildFields.read`, or `read_in_order` once the order is known.
+_READERS: dict[type, Callable[[cst.CSTNode], Children]] = {}
 
 
 def source_children(node: cst.CSTNode) -> Children:
     """`node.children`, read from the node's fields."""
-    cls = type(node)
-    fields = _CHILD_FIELDS.get(cls)
-    if fields is None:
-        fields = _CHILD_FIELDS[cls] = _ChildFields(cls)
-    return fields.read(node)
+    reader = _READERS.get(type(node))
+    if reader is None:
+        fields = _CHILD_FIELDS[type(node)] = _ChildFields(type(node))
+        reader = _READERS[type(node)] = fields.read
+    return reader(node)
 
 
 def _children_function(memo: Optional["FileMemo"]) -> Callable[[cst.CSTNode], Children]:
