@@ -89,7 +89,8 @@ class FileContext:
         edits: list["Edit"],
         fix_node: Optional[cst.CSTNode] = None,
     ) -> None:
-        from ..rule import Finding  # the finding types leave rule.py for ftypes.py (libcst-free)
+        # (Finding leaves rule.py for ftypes.py, libcst-free: then imported at the top.)
+        from ..rule import Finding
 
         rng = self.position(node)
         self.findings.append(

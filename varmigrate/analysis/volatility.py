@@ -17,7 +17,15 @@ import libcst as cst
 
 from ..tree.memo import FileMemo
 from ..tree.walk import visit
-from .graph_reads import AUTOGRAD_ATTRIBUTES, CONSTANTS, SEED, integral, op_reads, reads, target_names
+from .graph_reads import (
+    AUTOGRAD_ATTRIBUTES,
+    CONSTANTS,
+    SEED,
+    integral,
+    op_reads,
+    reads,
+    target_names,
+)
 
 _STORING_METHODS = {"append", "extend", "insert", "add", "put", "update", "setdefault", "__setitem__"}
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..syntax.async_keyword import PLACEHOLDER
 from ..rule import Invalid, Rule, Safety, Valid
+from ..syntax.async_keyword import PLACEHOLDER
 
 # Torch methods that took `async=` in 0.3 and take `non_blocking=` now.
 _TORCH_METHODS = {"cuda", "cpu", "to", "type", "copy_", "pin_memory", "_type", "_cuda"}

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..rule import Invalid, Rule, Safety, Valid
 from ..analysis.nodes import keyword_arg
 from ..rewrite.calls import rename_keyword
+from ..rule import Invalid, Rule, Safety, Valid
 
 # Old keyword -> new keyword, and whether the old one still works on modern PyTorch.
 _RENAMES = {"variables": ("tensors", False), "grad_variables": ("grad_tensors", True)}

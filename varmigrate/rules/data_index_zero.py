@@ -6,8 +6,8 @@ from ..analysis.data_uses import INDEX_ZERO
 from ..analysis.nodes import data_use, short_code, strip_device_moves
 from ..rewrite.comments import loses_comments
 from ..rewrite.expressions import method_call, with_expression_whitespace
-from ..tree.nodes import single_index
 from ..rule import Invalid, Rule, Safety, Valid
+from ..tree.nodes import single_index
 
 
 class DataIndexZero(Rule):

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..analysis.legacy_function import FUNCTION_BASES, analyze_function_class, find_call_sites
+from ..analysis.legacy_function import (
+    FUNCTION_BASES,
+    analyze_function_class,
+    find_call_sites,
+)
 from ..rewrite.legacy_function import apply_call, convert_function_class
 from ..rule import Edit, Invalid, Rule, Safety, Valid
 

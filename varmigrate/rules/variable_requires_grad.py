@@ -4,7 +4,14 @@ from typing import Optional
 
 import libcst as cst
 
-from ..analysis.nodes import factory_call, is_detach_call, is_fresh_tensor, is_variable, literal_bool, variable_args
+from ..analysis.nodes import (
+    factory_call,
+    is_detach_call,
+    is_fresh_tensor,
+    is_variable,
+    literal_bool,
+    variable_args,
+)
 from ..rewrite.calls import add_keyword, call_replacement, unwrap_arg
 from ..rewrite.expressions import method_call, torch_attr
 from ..rule import Edit, Invalid, Rule, Safety, Valid
