@@ -14,6 +14,7 @@ import re
 TRIGGERS: frozenset[str] = frozenset({
     "Variable",  # VM101, VM102, VM104, VM105, VM106
     "volatile",  # VM108
+    ".creator",  # VM109
     "retain_variables",  # VM302
     "variables",  # VM303
     "async", "\u0251sync",  # VM304 (the second is the pre-pass placeholder)
