@@ -216,7 +216,7 @@ def _describe(value: Any) -> str:
 # Every rule's code, spelled out so that validating a selector needs no libcst import;
 # tests/test_reliability.py fails when a rule is added, renamed or dropped without updating it.
 RULE_CODES: tuple[str, ...] = (
-    "VM101", "VM102", "VM103", "VM104", "VM105", "VM106", "VM107", "VM108",
+    "VM101", "VM102", "VM103", "VM104", "VM105", "VM106", "VM107", "VM108", "VM109",
     "VM201", "VM202", "VM203", "VM204", "VM205", "VM206", "VM207", "VM208",
     "VM301", "VM302", "VM303", "VM304", "VM305", "VM306", "VM307", "VM308", "VM309",
     "VM901",
