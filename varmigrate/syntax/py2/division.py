@@ -1,0 +1,600 @@
+"""Python 2's `/`: floor division when both operands are integers, true division otherwise.
+
+Without `from __future__ import division`, `7 / 2` was `3` in Python 2 and is `3.5` in
+Python 3. This module reads converted (Python 3) source with `ast`, decides for each `/` and
+`/=` what its operands are known to be, and
+
+- rewrites it to `//` (`//=`) where both operands are known ints: int literals, `len()`, `int()`,
+  `ord()`, comparisons and `not` (bools are ints), `range`/`xrange` loop variables and
+  `enumerate` counters, integer arithmetic of those, and names that every binding in their
+  scope (this file only) sets to such a value;
+- leaves it alone where an operand is known not to be an int (a float literal, `float()`,
+  `round()` and `math` functions, which return floats in Python 2, strings, float tensors);
+- reports every other division: both operands may be ints there, so Python 2 may have floored.
+  Integer tensors (`torch.LongTensor(...)`, `.long()`) are named in the report: PyTorch 0.3
+  divided them with truncation toward zero, torch >= 1.7 divides them truly.
+
+Names are resolved with Python 3's scoping rules (the converted file's). A name bound by an
+import, a parameter, `with`/`except`/`for` over anything but `range`, unpacking, `global`
+statements elsewhere, `exec`/`globals()` or a star import is not known.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Optional, Union
+
+INT, FLOAT, STR, INT_TENSOR, FLOAT_TENSOR, UNKNOWN = "int", "float", "str", "int tensor", "float tensor", "unknown"
+Kind = Optional[str]  # None: no information yet (the bottom of the fixed point)
+_NOT_INT = {FLOAT, STR, FLOAT_TENSOR}
+
+_INT_CALLS = {"len", "int", "ord", "hash", "id", "bool", "long"}
+_FLOAT_CALLS = {"float", "round"}  # Python 2's round() returns a float
+_MATH_NOT_FLOAT = {"factorial", "trunc", "isinf", "isnan", "isfinite", "frexp", "modf", "gcd", "comb", "perm", "isqrt"}
+_INT_TENSORS = {"LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor"}
+_FLOAT_TENSORS = {"FloatTensor", "DoubleTensor", "HalfTensor", "Tensor", "randn", "rand", "zeros", "ones", "randn_like", "rand_like"}
+_INT_METHODS = {"long", "int", "short", "byte", "char"}
+_FLOAT_METHODS = {"float", "double", "half"}
+_INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Div, ast.LShift, ast.RShift, ast.BitAnd, ast.BitOr, ast.BitXor)
+_FLOAT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Div, ast.Pow)
+
+
+@dataclass(frozen=True)
+class Division:
+    """One `/` (or `/=`) of the file, at the operator (1-based line, 1-based column)."""
+
+    line: int
+    column: int
+    offset: int  # character offset of the `/` in the text
+    augmented: bool
+    rewritten: bool
+    left: str  # the operands' source, shortened
+    right: str
+    left_kind: str
+    right_kind: str
+
+    @property
+    def int_tensor(self) -> bool:
+        return INT_TENSOR in (self.left_kind, self.right_kind)
+
+    @property
+    def operator(self) -> str:
+        return "/=" if self.augmented else "/"
+
+    def describe(self) -> str:
+        def side(source: str, kind: str) -> str:
+            return f"`{source}` ({'an ' if kind[0] in 'aeiou' else 'a '}{kind})" if kind != UNKNOWN else f"`{source}` (not known)"
+
+        what = f"{side(self.left, self.left_kind)} {self.operator} {side(self.right, self.right_kind)}"
+        if self.rewritten:
+            return f"{what}: both operands are ints, so Python 2 floored: now `{self.operator.replace('/', '//')}`"
+        if self.int_tensor:
+            return (f"{what}: PyTorch 0.3 divided integer tensors with truncation toward zero, torch >= 1.7 divides "
+                    f"them truly; write `torch.div(a, b, rounding_mode='trunc')` if they are integer tensors")
+        return f"{what}: Python 2 floored this if both operands were ints; write `//` if they are, or make one a float"
+
+
+@dataclass
+class Analysis:
+    future_division: bool = False
+    divisions: list[Division] = field(default_factory=list)
+
+    @property
+    def rewritten(self) -> list[Division]:
+        return [d for d in self.divisions if d.rewritten]
+
+    @property
+    def reported(self) -> list[Division]:
+        return [d for d in self.divisions if not d.rewritten and not ({d.left_kind, d.right_kind} & _NOT_INT)]
+
+
+# ------------------------------------------------------------------------------------------
+# Scopes and bindings
+# ------------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class _Scope:
+    node: ast.AST
+    kind: str  # module | function | class | comprehension
+    parent: Optional["_Scope"]
+    bindings: dict[str, list["_Binding"]] = field(default_factory=dict)
+    declared_global: set[str] = field(default_factory=set)
+    declared_nonlocal: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, eq=False)
+class _Binding:
+    value: Optional[ast.expr] = None  # the bound value (evaluated in `scope`), None: unknown
+    scope: Optional[_Scope] = None
+    constant: Optional[str] = None  # a known kind regardless of any expression
+    augment: Optional[tuple[str, ast.operator]] = None  # `name op= value`
+    module: Optional[str] = None  # `import math` binds `math` to the module math
+
+
+class _Collector(ast.NodeVisitor):
+    def __init__(self, tree: ast.Module) -> None:
+        self.module = _Scope(tree, "module", None)
+        self.scope = self.module
+        self.scopes = [self.module]
+        self.divisions: list[tuple[ast.AST, _Scope]] = []
+        self.opaque = False  # exec / globals() / star import: module names can be bound unseen
+        self.star_import = False
+
+    # -- binding helpers ------------------------------------------------------------------
+    def bind(self, name: str, binding: _Binding, scope: Optional[_Scope] = None) -> None:
+        target = scope or self.scope
+        target.bindings.setdefault(name, []).append(binding)
+
+    def bind_target(self, target: ast.expr, value: Optional[ast.expr]) -> None:
+        if isinstance(target, ast.Name):
+            self.bind(target.id, _Binding(value, self.scope) if value is not None else _Binding(constant=UNKNOWN))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.bind_target(element, None)
+        elif isinstance(target, ast.Starred):
+            self.bind_target(target.value, None)
+        else:
+            self.visit(target)
+
+    def bind_loop_target(self, target: ast.expr, iterable: ast.expr) -> None:
+        call = iterable if isinstance(iterable, ast.Call) else None
+        name = call.func.id if call is not None and isinstance(call.func, ast.Name) else None
+        if name == "list" and call is not None and len(call.args) == 1 and isinstance(call.args[0], ast.Call):
+            # `for i in list(range(n))` (2to3 writes that where range's list was needed)
+            return self.bind_loop_target(target, call.args[0])
+        if isinstance(target, ast.Name) and name in ("range", "xrange", "reversed") and call is not None:
+            inner = call.args[0] if name == "reversed" and call.args else None
+            if name != "reversed" or (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id in ("range", "xrange")):
+                self.bind(target.id, _Binding(constant=INT, scope=self.scope, value=call.func))
+                return
+        if (isinstance(target, (ast.Tuple, ast.List)) and len(target.elts) == 2 and name == "enumerate"
+                and call is not None and isinstance(target.elts[0], ast.Name)):
+            self.bind(target.elts[0].id, _Binding(constant=INT, scope=self.scope, value=call.func))
+            self.bind_target(target.elts[1], None)
+            return
+        if isinstance(target, ast.Name) and isinstance(iterable, (ast.Tuple, ast.List)) and iterable.elts:
+            for element in iterable.elts:
+                self.bind(target.id, _Binding(element, self.scope))
+            return
+        self.bind_target(target, None)
+
+    # -- scopes ---------------------------------------------------------------------------
+    def _enter(self, node: ast.AST, kind: str) -> _Scope:
+        scope = _Scope(node, kind, self.scope)
+        self.scope = scope
+        self.scopes.append(scope)
+        return scope
+
+    def _leave(self, scope: _Scope) -> None:
+        assert scope.parent is not None
+        self.scope = scope.parent
+
+    def _arguments(self, args: ast.arguments) -> None:
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+            if arg is not None:
+                self.bind(arg.arg, _Binding(constant=UNKNOWN))
+
+    def _function(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda]) -> None:
+        for default in [*node.args.defaults, *[d for d in node.args.kw_defaults if d is not None]]:
+            self.visit(default)
+        if not isinstance(node, ast.Lambda):
+            for decorator in node.decorator_list:
+                self.visit(decorator)
+            self.bind(node.name, _Binding(constant=UNKNOWN))
+        scope = self._enter(node, "function")
+        self._arguments(node.args)
+        for stmt in node.body if not isinstance(node, ast.Lambda) else [node.body]:
+            self.visit(stmt)
+        self._leave(scope)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function  # type: ignore[assignment]
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
+            self.visit(expr)
+        self.bind(node.name, _Binding(constant=UNKNOWN))
+        scope = self._enter(node, "class")
+        for stmt in node.body:
+            self.visit(stmt)
+        self._leave(scope)
+
+    def _comprehension(self, node: Union[ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp]) -> None:
+        scope = self._enter(node, "comprehension")
+        for generator in node.generators:
+            self.visit(generator.iter)
+            self.bind_loop_target(generator.target, generator.iter)
+            for condition in generator.ifs:
+                self.visit(condition)
+        if isinstance(node, ast.DictComp):
+            self.visit(node.key)
+            self.visit(node.value)
+        else:
+            self.visit(node.elt)
+        self._leave(scope)
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension  # type: ignore[assignment]
+
+    # -- statements that bind -------------------------------------------------------------
+    def visit_Global(self, node: ast.Global) -> None:
+        self.scope.declared_global.update(node.names)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        self.scope.declared_nonlocal.update(node.names)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self.bind_target(target, node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+            self.bind_target(node.target, node.value)
+        self.visit(node.annotation)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        if isinstance(node.op, ast.Div):
+            self.divisions.append((node, self.scope))
+        if isinstance(node.target, ast.Name):
+            self.bind(node.target.id, _Binding(node.value, self.scope, augment=(node.target.id, node.op)))
+        else:
+            self.visit(node.target)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        scope = self.scope
+        while scope.kind == "comprehension" and scope.parent is not None:
+            scope = scope.parent
+        self.bind(node.target.id, _Binding(node.value, self.scope), scope)
+
+    def visit_For(self, node: Union[ast.For, ast.AsyncFor]) -> None:
+        self.visit(node.iter)
+        self.bind_loop_target(node.target, node.iter)
+        for stmt in [*node.body, *node.orelse]:
+            self.visit(stmt)
+
+    visit_AsyncFor = visit_For  # type: ignore[assignment]
+
+    def visit_withitem(self, node: ast.withitem) -> None:
+        self.visit(node.context_expr)
+        if node.optional_vars is not None:
+            self.bind_target(node.optional_vars, None)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name:
+            self.bind(node.name, _Binding(constant=UNKNOWN))
+        for stmt in node.body:
+            self.visit(stmt)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            name = alias.asname or alias.name.split(".")[0]
+            self.bind(name, _Binding(constant=UNKNOWN, module=alias.name if alias.asname or "." not in alias.name else None))
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.name == "*":
+                self.star_import = True
+                continue
+            self.bind(alias.asname or alias.name, _Binding(constant=UNKNOWN))
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            self.bind(node.id, _Binding(constant=UNKNOWN))  # a binding form not handled above (match, del)
+
+    def visit_MatchAs(self, node: ast.AST) -> None:
+        name = getattr(node, "name", None)
+        if name:
+            self.bind(name, _Binding(constant=UNKNOWN))
+        self.generic_visit(node)
+
+    visit_MatchStar = visit_MatchAs
+
+    def visit_MatchMapping(self, node: ast.AST) -> None:
+        rest = getattr(node, "rest", None)
+        if rest:
+            self.bind(rest, _Binding(constant=UNKNOWN))
+        self.generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        if isinstance(node.op, ast.Div):
+            self.divisions.append((node, self.scope))
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Name) and node.func.id in ("exec", "globals", "locals", "vars", "execfile"):
+            self.opaque = True
+        self.generic_visit(node)
+
+
+def _finish_scopes(collector: _Collector) -> list[_Scope]:
+    """Move the bindings of `global`/`nonlocal` names to the scope that owns them."""
+    for scope in reversed(collector.scopes):  # inner scopes first: nonlocal chains move outwards
+        for name in scope.declared_global:
+            if scope is not collector.module and name in scope.bindings:
+                collector.module.bindings.setdefault(name, []).extend(scope.bindings.pop(name))
+        for name in scope.declared_nonlocal:
+            target = scope.parent
+            while target is not None and not (target.kind == "function" and (name in target.bindings or name in target.declared_nonlocal)):
+                target = target.parent
+            if target is not None and name in scope.bindings:
+                target.bindings.setdefault(name, []).extend(scope.bindings.pop(name))
+    return collector.scopes
+
+
+# ------------------------------------------------------------------------------------------
+# Kinds (a least fixed point over the names' bindings)
+# ------------------------------------------------------------------------------------------
+def _join(kinds: Iterable[Kind]) -> Kind:
+    result: Kind = None
+    for kind in kinds:
+        if kind is None:
+            continue
+        if result is None:
+            result = kind
+        elif result != kind:
+            return UNKNOWN
+    return result
+
+
+class _Kinds:
+    def __init__(self, collector: _Collector) -> None:
+        self.collector = collector
+        self.module = collector.module
+        self.values: dict[tuple[int, str], Kind] = {}
+        self.changed = False
+        self._scopes_by_node: dict[int, _Scope] = {}
+
+    # -- name resolution ------------------------------------------------------------------
+    def owner(self, name: str, scope: _Scope) -> Optional[_Scope]:
+        """The scope whose binding of `name` a load in `scope` reads (None: a builtin)."""
+        if name in scope.declared_global:
+            return self.module if name in self.module.bindings else None
+        current: Optional[_Scope] = scope
+        first = True
+        while current is not None:
+            if (first or current.kind != "class") and name in current.bindings:
+                return current
+            first = False
+            current = current.parent
+        return None
+
+    def bindings_of(self, name: str, scope: _Scope) -> list[_Binding]:
+        return scope.bindings.get(name, [])
+
+    def name_kind(self, name: str, scope: _Scope) -> Kind:
+        owner = self.owner(name, scope)
+        if owner is None:
+            return UNKNOWN  # a builtin or an undefined name
+        if owner is self.module and (self.collector.opaque or self.collector.star_import):
+            return UNKNOWN
+        return self.values.get((id(owner), name))
+
+    def builtin(self, name: str, scope: _Scope) -> bool:
+        return not self.collector.star_import and self.owner(name, scope) is None
+
+    def module_name(self, expr: ast.expr, scope: _Scope) -> Optional[str]:
+        if not isinstance(expr, ast.Name):
+            return None
+        owner = self.owner(expr.id, scope)
+        if owner is None:
+            return None
+        modules = {b.module for b in self.bindings_of(expr.id, owner)}
+        return modules.pop() if len(modules) == 1 else None
+
+    # -- expressions ----------------------------------------------------------------------
+    def kind(self, expr: ast.expr, scope: _Scope) -> Kind:
+        if isinstance(expr, ast.Constant):
+            value = expr.value
+            if isinstance(value, (bool, int)):
+                return INT
+            if isinstance(value, (float, complex)):
+                return FLOAT
+            if isinstance(value, (str, bytes)):
+                return STR
+            return UNKNOWN
+        if isinstance(expr, ast.Name):
+            return self.name_kind(expr.id, scope)
+        if isinstance(expr, ast.JoinedStr):
+            return STR
+        if isinstance(expr, ast.Compare):
+            return INT
+        if isinstance(expr, ast.UnaryOp):
+            if isinstance(expr.op, ast.Not):
+                return INT
+            inner = self.kind(expr.operand, scope)
+            if isinstance(expr.op, ast.Invert):
+                return inner if inner in (None, INT, INT_TENSOR) else UNKNOWN
+            return inner
+        if isinstance(expr, ast.BinOp):
+            return self.binop(self.kind(expr.left, scope), expr.op, self.kind(expr.right, scope), expr.right)
+        if isinstance(expr, ast.BoolOp):
+            return _join(self.kind(v, scope) for v in expr.values)
+        if isinstance(expr, ast.IfExp):
+            return _join([self.kind(expr.body, scope), self.kind(expr.orelse, scope)])
+        if isinstance(expr, ast.Call):
+            return self.call(expr, scope)
+        return UNKNOWN
+
+    def binop(self, left: Kind, op: ast.operator, right: Kind, right_node: Optional[ast.expr] = None) -> Kind:
+        if isinstance(op, ast.Mod) and left == STR:
+            return STR
+        if UNKNOWN in (left, right):
+            return UNKNOWN
+        if left is None or right is None:
+            return None
+        pair = {left, right}
+        if pair == {INT}:
+            if isinstance(op, _INT_OPS):
+                return INT
+            if isinstance(op, ast.Pow):
+                literal = right_node is not None and isinstance(right_node, ast.Constant) and isinstance(right_node.value, int)
+                if literal:
+                    return INT if right_node.value >= 0 else FLOAT  # type: ignore[union-attr]
+            return UNKNOWN
+        if pair <= {INT, FLOAT} and isinstance(op, _FLOAT_OPS):
+            return FLOAT
+        if FLOAT_TENSOR in pair and pair <= {INT, FLOAT, FLOAT_TENSOR} and isinstance(op, _FLOAT_OPS):
+            return FLOAT_TENSOR
+        if INT_TENSOR in pair and pair <= {INT, INT_TENSOR} and isinstance(op, _INT_OPS):
+            return INT_TENSOR
+        return UNKNOWN
+
+    def call(self, call: ast.Call, scope: _Scope) -> Kind:
+        func = call.func
+        if isinstance(func, ast.Name) and self.builtin(func.id, scope):
+            if func.id in _INT_CALLS:
+                return INT
+            if func.id in _FLOAT_CALLS:
+                return FLOAT
+            if func.id == "abs" and len(call.args) == 1:
+                return self.kind(call.args[0], scope)
+            if func.id in ("min", "max") and len(call.args) > 1 and not call.keywords:
+                return _join(self.kind(a, scope) for a in call.args)
+            return UNKNOWN
+        if isinstance(func, ast.Attribute):
+            module = self.module_name(func.value, scope)
+            if module == "math":
+                return UNKNOWN if func.attr in _MATH_NOT_FLOAT else FLOAT
+            root = func.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if self.module_name(root, scope) == "torch":
+                if func.attr in _INT_TENSORS:
+                    return INT_TENSOR
+                if func.attr in _FLOAT_TENSORS:
+                    return FLOAT_TENSOR
+                return UNKNOWN
+            if not call.args and not call.keywords:
+                if func.attr in _INT_METHODS:
+                    return INT_TENSOR
+                if func.attr in _FLOAT_METHODS:
+                    return FLOAT_TENSOR
+        return UNKNOWN
+
+    # -- the fixed point ------------------------------------------------------------------
+    def binding_kind(self, binding: _Binding, name: str) -> Kind:
+        if binding.constant is not None and binding.augment is None:
+            return binding.constant
+        assert binding.value is not None and binding.scope is not None
+        value = self.kind(binding.value, binding.scope)
+        if binding.augment is not None:
+            target, op = binding.augment
+            return self.binop(self.name_kind(target, binding.scope), op, value, binding.value)
+        return value
+
+    def solve(self, scopes: list[_Scope]) -> None:
+        table = [(scope, name) for scope in scopes for name in scope.bindings]
+        for _ in range(50):
+            changed = False
+            for scope, name in table:
+                new = _join(self.binding_kind(b, name) for b in self.bindings_of(name, scope))
+                key = (id(scope), name)
+                if self.values.get(key) != new:
+                    self.values[key] = new
+                    changed = True
+            if not changed:
+                return
+        for key in self.values:  # no fixed point within the bound: know nothing
+            self.values[key] = UNKNOWN
+
+
+# ------------------------------------------------------------------------------------------
+# Positions
+# ------------------------------------------------------------------------------------------
+class _Text:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = text.splitlines(keepends=True)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def offset(self, line: int, byte_column: int) -> int:
+        source = self.lines[line - 1] if line - 1 < len(self.lines) else ""
+        return self.starts[line - 1] + len(source.encode("utf-8")[:byte_column].decode("utf-8", "replace"))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        import bisect
+
+        line = bisect.bisect_right(self.starts, offset) - 1
+        return line + 1, offset - self.starts[line] + 1
+
+    def operator(self, start: int, end: int, op: str) -> Optional[int]:
+        """Offset of `op` between two operands (skipping closing brackets, comments, continuations)."""
+        i = start
+        while i < end:
+            char = self.text[i]
+            if char == "#":
+                newline = self.text.find("\n", i)
+                i = end if newline < 0 else newline
+                continue
+            if self.text.startswith(op, i) and not self.text.startswith("//", i):
+                return i
+            i += 1
+        return None
+
+
+def _short(source: Optional[str]) -> str:
+    text = " ".join((source or "?").split())
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def future_division(tree: ast.Module) -> bool:
+    return any(isinstance(s, ast.ImportFrom) and s.module == "__future__" and any(a.name == "division" for a in s.names)
+               for s in tree.body)
+
+
+def analyze(text: str) -> Analysis:
+    """Every `/` and `/=` of Python 3 `text` (already through the async pre-pass if needed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = ast.parse(text)
+    if future_division(tree):
+        return Analysis(future_division=True)
+    collector = _Collector(tree)
+    for stmt in tree.body:
+        collector.visit(stmt)
+    kinds = _Kinds(collector)
+    kinds.solve(_finish_scopes(collector))
+    source = _Text(text)
+    result = Analysis()
+    for node, scope in collector.divisions:
+        if isinstance(node, ast.AugAssign):
+            left_node: ast.expr = node.target
+            right_node = node.value
+            left = kinds.kind(node.target, scope) if isinstance(node.target, ast.Name) else UNKNOWN
+            op = "/="
+        else:
+            assert isinstance(node, ast.BinOp)
+            left_node, right_node = node.left, node.right
+            left = kinds.kind(node.left, scope)
+            op = "/"
+        right = kinds.kind(right_node, scope)
+        assert left_node.end_lineno is not None and left_node.end_col_offset is not None
+        start = source.offset(left_node.end_lineno, left_node.end_col_offset)
+        end = source.offset(right_node.lineno, right_node.col_offset)
+        at = source.operator(start, end, op)
+        if at is None:
+            continue
+        line, column = source.position(at)
+        result.divisions.append(Division(
+            line, column, at, isinstance(node, ast.AugAssign), left == INT and right == INT,
+            _short(ast.get_source_segment(text, left_node)), _short(ast.get_source_segment(text, right_node)),
+            left or UNKNOWN, right or UNKNOWN,
+        ))
+    result.divisions.sort(key=lambda d: d.offset)
+    return result
+
+
+def rewrite(text: str, divisions: Iterable[Division]) -> str:
+    """`text` with each rewritten division's `/` doubled (offsets from `analyze(text)`)."""
+    out = text
+    for division in sorted((d for d in divisions if d.rewritten), key=lambda d: d.offset, reverse=True):
+        assert out[division.offset] == "/"
+        out = out[: division.offset] + "/" + out[division.offset:]
+    return out
