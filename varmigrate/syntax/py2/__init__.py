@@ -61,6 +61,8 @@ class Conversion:
     future_division: bool = False  # `from __future__ import division`: `/` already meant true division
     divisions: list[Division] = field(default_factory=list)  # in the converted text
     warnings: list[str] = field(default_factory=list)  # what a fixer could not convert
+    # Why a file that parses as Python 3 was taken for Python 2 (e.g. "`xrange`"); None: it did not parse
+    marker: Optional[str] = None
 
     @property
     def rewritten(self) -> list[Division]:
@@ -120,9 +122,17 @@ def _import_fissix() -> None:
 
 
 def convert(text: str, name: str = "<string>") -> Optional[Conversion]:
-    """The Python 3 version of Python 2 `text`; None when `text` is Python 3 already."""
+    """The Python 3 version of Python 2 `text`; None when `text` is Python 3 already.
+
+    A file that parses as Python 3 is Python 2 all the same when it uses a name or module only
+    Python 2 has (`markers.py`); if Python 2's grammar then refuses it, it is left as Python 3."""
+    from .markers import first_marker
+
+    marker = None
     if parses_as_python3(text):
-        return None
+        marker = first_marker(rename_async_keywords(text)[0])
+        if marker is None:
+            return None
     _import_fissix()
     from fissix.pgen2.parse import ParseError
     from fissix.pgen2.tokenize import TokenError
@@ -140,6 +150,9 @@ def convert(text: str, name: str = "<string>") -> Optional[Conversion]:
     try:
         work, tab_lines = expand(work)
         run = run_fixers(work, name)
+    except (ParseError, TokenError, IndentationError, SyntaxError) if marker is not None else () as exc:  # type: ignore[misc]
+        del exc
+        return None  # Python 3 code after all (Python 2's grammar refuses it)
     except ParseError as exc:
         line, column = exc.context[1] if exc.context and len(exc.context) > 1 else (1, 0)
         raise NotPython2(f"does not parse as Python 2 either ({exc.msg}: {exc.value!r})", line, column + 1) from None
@@ -154,8 +167,11 @@ def convert(text: str, name: str = "<string>") -> Optional[Conversion]:
                               error.lineno or 1, error.offset or 1)
     analysis = analyze(prepared)
     converted = rewrite(converted, analysis.divisions)
+    if marker is not None and converted == work and not tab_lines:
+        return None  # nothing to convert after all (the marker sits where no fixer reaches)
     if not final_newline and converted.endswith("\n"):
         converted = converted[:-1]
     if crlf:
         converted = converted.replace("\n", "\r\n")
-    return Conversion(converted, run.counts, tab_lines, analysis.future_division, analysis.divisions, run.warnings)
+    return Conversion(converted, run.counts, tab_lines, analysis.future_division, analysis.divisions, run.warnings,
+                      marker.what if marker is not None else None)

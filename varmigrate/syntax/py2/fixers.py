@@ -291,8 +291,12 @@ class _Tool(RefactoringTool):  # type: ignore[misc]
     def _counting(self, name: str, transform: Callable[..., Any]) -> Callable[..., Any]:
         def counted(node: pytree.Base, results: dict[str, Any]) -> Any:
             before = str(node)
+            root = node
+            while root.parent is not None:
+                root = root.parent
+            statements = len(root.children)  # `reduce`, `reload`: an import added at the top
             new = transform(node, results)
-            if new is not None or str(node) != before:
+            if new is not None or str(node) != before or len(root.children) != statements:
                 self.counts[name] = self.counts.get(name, 0) + 1
             return new
 
