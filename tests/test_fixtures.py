@@ -30,7 +30,7 @@ def _write(path: Path, text: str) -> None:
 
 def _pairs():
     for before in sorted(FIXTURES.glob("*/*.before.py")):
-        if before.parent.name in ("programs", "python2"):  # python2: tests/test_py2convert.py
+        if before.parent.name == "programs":
             continue
         yield pytest.param(before, id=f"{before.parent.name}/{before.name[: -len('.before.py')]}")
 

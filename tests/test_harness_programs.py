@@ -31,6 +31,7 @@ def test_after_is_fix_output(name: str, tmp_path: Path) -> None:
     target = tmp_path / "program.py"
     shutil.copy(PROGRAMS / name / "before.py", target)
     args = ["--unsafe-fixes"] if "unsafe-fixes" in header(name) else []
+    args += ["--convert-py2"] if "convert-py2" in header(name) else []
     proc = subprocess.run([sys.executable, "-m", "varmigrate", "fix", *args, str(target)],
                           cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode in (0, 1), proc.stderr
@@ -38,11 +39,17 @@ def test_after_is_fix_output(name: str, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def verified() -> dict[str, object]:
+def verified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     from varmigrate.harness.pairs import Options, fixture_pairs, verify
     from varmigrate.harness.worker import shared_worker
 
-    results = verify(fixture_pairs(PROGRAMS), Options(timeout=60, jobs=2), shared_worker())
+    from varmigrate.harness.convert import convert_pairs
+
+    pairs = fixture_pairs(PROGRAMS)
+    python2 = [p for p in pairs if "convert-py2" in header(p.name)]
+    converted = convert_pairs(python2, tmp_path_factory.mktemp("py2")) if python2 else []
+    pairs = [p for p in pairs if p not in python2] + converted
+    results = verify(pairs, Options(timeout=60, jobs=2), shared_worker())
     return {r.pair.name: r for r in results}
 
 
@@ -73,6 +80,15 @@ def test_shim_hits_are_counted(verified: dict[str, object]) -> None:
     assert hits["cuda_placement"]["async_keyword"] == 1
     for name, r in verified.items():
         assert r.runs["after"].summary["shim_hits"] == {}, name  # type: ignore[attr-defined]
+
+
+@pytest.mark.torch
+def test_python2_program_runs_converted(verified: dict[str, object]) -> None:
+    res = verified["py2_classifier"]
+    assert res.pair.before.label.endswith("(converted from Python 2)")  # type: ignore[attr-defined]
+    note = res.pair.note  # type: ignore[attr-defined]
+    assert "before converted from Python 2" in note and "1 division(s) rewritten to `//`" in note
+    assert "Python 2 meaning of 1 division(s) not established: line 32:28 `total`" in note
 
 
 @pytest.mark.torch

@@ -1,7 +1,8 @@
 """`--convert-py2`'s text conversion (varmigrate/syntax/py2): fixture pairs and the guarantees.
 
-tests/fixtures/python2/<case>.before.py is Python 2; <case>.after.py is its conversion and
-<case>.divisions.txt the divisions left for a person (`pytest --update-fixtures` rewrites both).
+tests/fixtures/python2/<case>.before.py is Python 2; <case>.after.py is its conversion (and what
+`fix --convert-py2` writes: tests/test_fixtures.py runs the same pairs through the whole fix, and
+<case>.check.txt holds `check --convert-py2`'s notes, the divisions left for a person among them).
 """
 
 from __future__ import annotations
@@ -48,13 +49,10 @@ def test_fixture_pair(case: str, update_fixtures: bool) -> None:
     before = _read(FIXTURES / f"{case}.before.py")
     conversion = convert(before, case)
     assert conversion is not None, f"{case}.before.py is not taken for Python 2"
-    notes = "".join(f"{d.line}:{d.column} {d.describe()}\n" for d in conversion.reported)
-    after_path, notes_path = FIXTURES / f"{case}.after.py", FIXTURES / f"{case}.divisions.txt"
+    after_path = FIXTURES / f"{case}.after.py"
     if update_fixtures:
         _write(after_path, conversion.text)
-        _write(notes_path, notes)
     assert conversion.text == _read(after_path)
-    assert notes == _read(notes_path)
     assert _parses(conversion.text)
     assert convert(conversion.text) is None  # converting twice is converting once
     assert conversion.fixers or conversion.tab_lines or conversion.rewritten

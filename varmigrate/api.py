@@ -40,6 +40,9 @@ class FileOutcome:
     # fix: fixes beyond those `check` counted as fixable (findings that earlier fixes exposed)
     exposed: int = 0
     applied: list[AppliedFix] = field(default_factory=list)  # fix with a policy: each edit's origin
+    # `--convert-py2`: what the conversion did and the divisions left to a person (kind "note")
+    notes: list[SourceError] = field(default_factory=list)
+    converted: bool = False  # the file is (check: would be) converted from Python 2
 
     @property
     def changed(self) -> bool:
@@ -74,6 +77,14 @@ class RunReport:
     @property
     def errors(self) -> list[SourceError]:
         return [e for outcome in self.files for e in outcome.errors]
+
+    @property
+    def notes(self) -> list[SourceError]:
+        return [n for outcome in self.files for n in outcome.notes]
+
+    @property
+    def converted_files(self) -> list[FileOutcome]:
+        return [o for o in self.files if o.converted]
 
     @property
     def changed_files(self) -> list[FileOutcome]:
@@ -141,15 +152,29 @@ def process_text(text: str, path: str, settings: Settings, fix: bool,
 
         notebook = process_notebook(text, path, settings, fix, policy)
         outcome.errors.extend(notebook.errors)
+        outcome.notes, outcome.converted = notebook.notes, bool(notebook.notes)
         outcome.findings, outcome.fixed = notebook.findings, notebook.fixed
         outcome.exposed = notebook.exposed
         outcome.applied = notebook.applied
         outcome.new_text = notebook.source if fix else None
         return outcome
+    to_original = None
+    if settings.convert_py2:
+        from .syntax.py2.outcome import prepare
+
+        prepared = prepare(text, path, fix)
+        outcome.errors.extend(prepared.errors)
+        outcome.notes.extend(prepared.notes)
+        outcome.converted = prepared.conversion is not None
+        if prepared.errors:
+            outcome.new_text = text if fix else None
+            return outcome
+        text = prepared.text
+        to_original = prepared.to_original if prepared.conversion is not None and not fix else None
     if not may_have_findings(text):
         # Same answer as the engine's prefilter, without importing it.
         outcome.new_text = text if fix else None
-        outcome.skipped = True
+        outcome.skipped = not outcome.converted
         return outcome
     too_deep = nesting_error(text)
     if too_deep is not None:
@@ -171,7 +196,12 @@ def process_text(text: str, path: str, settings: Settings, fix: bool,
         outcome.errors.extend(lint.errors)
         outcome.findings = lint.findings
         # the engine's own prefilter (trigger words of the selected rules only) passed it over
-        outcome.skipped = lint.module is None and not lint.errors
+        outcome.skipped = lint.module is None and not lint.errors and not outcome.converted
+        if to_original is not None:  # check reports the converted text's findings on the original's lines
+            for item in (*outcome.findings, *outcome.errors):
+                item.line = to_original(item.line)
+                if hasattr(item, "end_line"):
+                    item.end_line = to_original(item.end_line)
     return outcome
 
 
@@ -272,7 +302,7 @@ def run(
     report = RunReport()
     pending: list[_Job] = []
     keys: dict[str, str] = {}
-    use_cache = cache is not None
+    use_cache = cache is not None and not settings.convert_py2  # the cache keeps no conversion notes
 
     def done(outcome: FileOutcome) -> None:
         report.files.append(outcome)
@@ -314,7 +344,7 @@ def run(
             except SourceReadError as exc:
                 outcome = FileOutcome(display, errors=[SourceError(display, exc.line, exc.column, exc.message, kind=exc.kind)])
             else:
-                if display.endswith(".ipynb") or may_have_findings(source.text):
+                if display.endswith(".ipynb") or settings.convert_py2 or may_have_findings(source.text):
                     pending.append(_Job(path, source, file_settings, fix, write, policy))
                     if key is not None:
                         keys[display] = key

@@ -28,6 +28,7 @@ from .output import (
     fix_edits,
     fixed_summary,
     format_error,
+    format_note,
     format_finding,
     format_full,
     github,
@@ -127,6 +128,7 @@ def _settings(paths: Sequence[str], opts: dict[str, Any], ui: Ui) -> Settings:
             per_file_ignores=_per_file_ignores(opts["per_file_ignores"]),
             unsafe_fixes=opts["unsafe_fixes"],
             respect_gitignore=opts["respect_gitignore"],
+            convert_py2=opts.get("convert_py2"),
         )
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -138,6 +140,21 @@ def _settings(paths: Sequence[str], opts: dict[str, Any], ui: Ui) -> Settings:
 def _print_errors(report: RunReport, ui: Ui) -> None:
     for error in report.errors:
         ui.err(format_error(error, ui.colour))
+
+
+def _print_notes(report: RunReport, ui: Ui, err: bool = False) -> None:
+    """`--convert-py2`: what was (or would be) converted, and the divisions left to a person."""
+    for note in report.notes:
+        (ui.err if err else ui.out)(format_note(note, ui.colour))
+
+
+def _converted_summary(report: RunReport, would: bool) -> str:
+    n = len(report.converted_files)
+    if not n:
+        return ""
+    if would:
+        return f"{n} file{'s' if n != 1 else ''} would be converted from Python 2 (`varmigrate fix --convert-py2`)."
+    return f"Converted {n} file{'s' if n != 1 else ''} from Python 2."
 
 
 def _explicit_paths(paths: Sequence[str], settings: Settings, force_exclude: bool) -> list[str]:
@@ -322,6 +339,7 @@ def _shared(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--exclude", multiple=True, metavar="GLOBS", help="Skip files and folders matching these globs; replaces the configured `exclude`."),
         click.option("--extend-exclude", multiple=True, metavar="GLOBS", help="Also skip files and folders matching these globs."),
         click.option("--respect-gitignore/--no-respect-gitignore", "respect_gitignore", default=None, help="Skip files that git ignores (.gitignore files, .git/info/exclude); default: on, or `respect-gitignore` in the configuration."),
+        click.option("--convert-py2/--no-convert-py2", "convert_py2", default=None, help="Convert Python 2 files to Python 3 first (needs varmigrate[py2]; see docs/python2.md); overrides `convert-py2` in the configuration."),
         click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too (for pre-commit)."),
         click.option("--config", "config", type=click.Path(dir_okay=False), default=None, help="Use this pyproject.toml instead of the nearest one."),
         click.option("--stdin-filename", metavar="NAME", default=None, help="Read the source from standard input and report it as NAME (for editors)."),
@@ -447,7 +465,7 @@ def check(**opts: Any) -> None:
 def _check_exit(report: RunReport, opts: dict[str, Any]) -> int:
     if report.errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if report.findings and not opts["exit_zero"] else 0
+    return EXIT_FINDINGS if (report.findings or report.converted_files) and not opts["exit_zero"] else 0
 
 
 def _report_check(report: RunReport, settings: Settings, opts: dict[str, Any], ui: Ui) -> None:
@@ -456,6 +474,7 @@ def _report_check(report: RunReport, settings: Settings, opts: dict[str, Any], u
     files, skipped = len(report.files), len(report.skipped_files)
     if fmt in TEXT_FORMATS:
         _print_errors(report, ui)
+        _print_notes(report, ui)
     if opts["show_statistics"]:
         if fmt == "json":
             _emit(json.dumps(statistics_rows(findings, unsafe), indent=2), output_file, ui)
@@ -466,6 +485,8 @@ def _report_check(report: RunReport, settings: Settings, opts: dict[str, Any], u
         edits = _all_edits(report, settings, opts["jobs"]) if opts["show_fixes"] else {}
         lines = _findings_text(report, findings, settings, opts, ui, edits)
         summary = check_summary(findings, errors, unsafe, files, skipped)
+        if report.converted_files:
+            summary += "\n" + _converted_summary(report, would=True)
         if output_file is not None:
             _emit("\n".join([*lines, summary]), output_file, ui)
         else:
@@ -572,6 +593,7 @@ def _report_fix(report: RunReport, settings: Settings, opts: dict[str, Any], ui:
     unsafe = settings.unsafe_fixes
     if fmt in TEXT_FORMATS or show_diff:
         _print_errors(report, ui)
+        _print_notes(report, ui, err=show_diff)
     if show_diff:
         # The diff is the report: findings left would be at rows of a text that is not on disk.
         for outcome in report.changed_files:
@@ -645,6 +667,8 @@ def _fix_summary(report: RunReport, settings: Settings, would: bool = False, che
         summary.append(f"{len(remaining)} remaining" + (f" ({unsafe} fixable with --unsafe-fixes)" if unsafe else "") + ".")
     elif check_style and not report.errors:
         summary.append("Nothing left to migrate.")
+    if report.converted_files:
+        summary.append(_converted_summary(report, would))
     return " ".join(summary)
 
 
@@ -670,6 +694,7 @@ def _fix_stdin(name: str, settings: Settings, opts: dict[str, Any], ui: Ui, chec
     outcome = _stdin(name, settings, fix=True)
     report = RunReport(files=[outcome])
     _print_errors(report, ui)
+    _print_notes(report, ui, err=True)
     if opts.get("show_diff"):
         click.echo(outcome.diff(), nl=False)
     elif outcome.new_text is not None:

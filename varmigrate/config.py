@@ -48,6 +48,8 @@ class Settings:
     select: list[str] = field(default_factory=lambda: ["VM"])
     ignore: list[str] = field(default_factory=list)
     unsafe_fixes: bool = False
+    # Convert Python 2 files to Python 3 before migrating them (docs/python2.md; needs fissix).
+    convert_py2: bool = False
     extend_select: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     extend_exclude: list[str] = field(default_factory=list)
@@ -172,7 +174,7 @@ def _read_docs_url() -> Optional[str]:
 # ------------------------------------------------------------------------------------------
 _CODE_KEYS = {"select", "ignore", "extend-select", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes"}
 _LIST_KEYS = _CODE_KEYS | {"exclude", "extend-exclude"}
-_BOOL_KEYS = {"unsafe-fixes", "respect-gitignore"}
+_BOOL_KEYS = {"unsafe-fixes", "respect-gitignore", "convert-py2"}
 _KEYS = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores", "docs-url", "verify"}
 _VERIFY_KEYS = {"entry-points"}
 
@@ -318,6 +320,7 @@ def resolve_settings(
     extend_exclude: Sequence[str] = (),
     unsafe_fixes: Optional[bool] = None,
     respect_gitignore: Optional[bool] = None,
+    convert_py2: Optional[bool] = None,
     cwd: Optional[Path] = None,
     exclude: Optional[Sequence[str]] = None,
     per_file_ignores: Optional[dict[str, list[str]]] = None,
@@ -353,5 +356,7 @@ def resolve_settings(
         settings.unsafe_fixes = unsafe_fixes
     if respect_gitignore is not None:
         settings.respect_gitignore = respect_gitignore
+    if convert_py2 is not None:
+        settings.convert_py2 = convert_py2
     return settings
 

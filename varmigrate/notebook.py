@@ -48,6 +48,7 @@ class NotebookResult:
     errors: list[SourceError] = field(default_factory=list)
     exposed: int = 0  # fixes beyond those `check` counted (FixResult.exposed)
     applied: list[AppliedFix] = field(default_factory=list)  # fix with a policy
+    notes: list[SourceError] = field(default_factory=list)  # `--convert-py2`: converted cells
 
 
 # ------------------------------------------------------------------------------------------
@@ -167,6 +168,10 @@ def process_notebook(text: str, path: str, settings: Settings, fix: bool,
         return result
     sources = [_cell_source(c) for c in cells]
     masks = [mask(s) for s in sources]
+    if settings.convert_py2:
+        _convert_cells(sources, masks, path, fix, result)
+        if any(e.kind == "error" for e in result.errors):
+            return result
     # The names each cell sees: imports of the earlier cells, as written (check) or as read (fix).
     trackers: list[ImportTracker] = []
     tracker = ImportTracker()
@@ -186,10 +191,27 @@ def process_notebook(text: str, path: str, settings: Settings, fix: bool,
         if any(e.kind == "error" for e in result.errors):
             # As for a .py file with a syntax error: report everything, change nothing.
             return process_notebook(text, path, settings, fix=False)
-        if result.fixed:
+        if result.fixed or result.notes:
             _drop_unused_imports(cells, sources, masks)
             result.source = sniff_layout(text, json.loads(text)).dump(data)
     return result
+
+
+def _convert_cells(sources: list[str], masks: list[Masked], path: str, fix: bool, result: NotebookResult) -> None:
+    """Each Python 2 cell (magics masked) becomes its conversion. All cells share one namespace:
+    a name another cell mentions is not known to be an int in this one's divisions."""
+    from .syntax.py2.outcome import prepare
+
+    words = [set(_WORD.findall(s)) for s in sources]
+    for index, masked in enumerate(masks):
+        if masked.skip:
+            continue
+        foreign = set().union(*(w for j, w in enumerate(words) if j != index))
+        prepared = prepare(masked.text, path, fix, cell=index + 1, foreign_names=foreign)
+        result.errors += prepared.errors
+        if prepared.conversion is not None:
+            masks[index] = Masked(prepared.text, masked.originals)
+            result.notes += prepared.notes
 
 
 def _fix_cells(

@@ -250,6 +250,11 @@ def format_error(error: SourceError, colour: bool = False) -> str:
     return f"{paint(where, 'path', colour)}: {paint('error', 'error', colour)}: {error.message}"
 
 
+def format_note(note: SourceError, colour: bool = False) -> str:
+    where = location(note.path, note.line, note.column, note.cell) if note.line else note.path
+    return f"{paint(where, 'path', colour)}: note: {note.message}"
+
+
 def files_summary(checked: int, skipped: int) -> str:
     """How many files were read, and how many of them were not parsed (nothing to migrate)."""
     def files(n: int) -> str:

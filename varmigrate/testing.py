@@ -18,10 +18,12 @@ class FixtureOptions:
     select: list[str] = field(default_factory=lambda: ["VM"])
     ignore: list[str] = field(default_factory=list)
     unsafe_fixes: bool = False
+    convert_py2: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def settings(self) -> Settings:
-        return Settings(select=list(self.select), ignore=list(self.ignore), unsafe_fixes=self.unsafe_fixes)
+        return Settings(select=list(self.select), ignore=list(self.ignore), unsafe_fixes=self.unsafe_fixes,
+                        convert_py2=self.convert_py2)
 
 
 def parse_header(text: str) -> FixtureOptions:
@@ -39,6 +41,8 @@ def parse_header(text: str) -> FixtureOptions:
             options.ignore = value.split(",")
         elif key == "unsafe-fixes":
             options.unsafe_fixes = True
+        elif key == "convert-py2":
+            options.convert_py2 = True
         else:
             options.extra[key] = value
     return options
@@ -47,12 +51,26 @@ def parse_header(text: str) -> FixtureOptions:
 def check_lines(text: str, settings: Optional[Settings] = None, path: str = "fixture.py") -> list[str]:
     """`line:col CODE [*] message` for each finding (the `.check.txt` format)."""
     settings = settings or parse_header(text).settings()
-    result = lint_source(text, path, settings)
-    lines = [f"{e.line}:{e.column} error: {e.message}" for e in result.errors]
-    lines += [f"{f.line}:{f.column} {f.code} {marker(f, settings.unsafe_fixes)}{f.message}" for f in result.findings]
+    if settings.convert_py2:
+        from .api import process_text
+
+        outcome = process_text(text, path, settings, fix=False)
+        errors, findings, notes = outcome.errors, outcome.findings, outcome.notes
+    else:
+        result = lint_source(text, path, settings)
+        errors, findings, notes = result.errors, result.findings, []
+    lines = [f"{e.line}:{e.column} error: {e.message}" for e in errors]
+    lines += [f"{n.line}:{n.column} note: {n.message}" for n in notes]
+    lines += [f"{f.line}:{f.column} {f.code} {marker(f, settings.unsafe_fixes)}{f.message}" for f in findings]
     return lines
 
 
 def fix_text(text: str, settings: Optional[Settings] = None, path: str = "fixture.py") -> str:
+    """What `varmigrate fix` writes (with `--convert-py2` when the settings ask for it)."""
     settings = settings or parse_header(text).settings()
+    if settings.convert_py2:
+        from .api import process_text
+
+        outcome = process_text(text, path, settings, fix=True)
+        return outcome.new_text if outcome.new_text is not None and not outcome.errors else text
     return fix_source(text, path, settings).source

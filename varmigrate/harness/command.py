@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 import time
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Optional
 import click
 
 if TYPE_CHECKING:
+    from .codebase import Prepared
     from .pairs import Options, Pair
     from .worker import Executor
 
@@ -44,6 +46,9 @@ Exit status: 0 when every pair is IDENTICAL or EQUAL, 1 otherwise, 2 on usage er
 @click.option("--unsafe-fixes", is_flag=True, help="Codebase mode: pass --unsafe-fixes to `fix`.")
 @click.option("--select", "select", default=None, help="Codebase mode: pass --select to `fix`.")
 @click.option("--ignore", "ignore", default=None, help="Codebase mode: pass --ignore to `fix`.")
+@click.option("--convert-py2", "convert_py2", is_flag=True,
+              help="Run Python 2 sides as their Python 3 conversion (needs varmigrate[py2]); with --root, "
+                   "`fix --convert-py2` makes the after copy. The report lists the divisions left undecided.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write report.json, report.md, report.html and junit.xml here.")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Wall-clock seconds per run.")
@@ -56,7 +61,7 @@ Exit status: 0 when every pair is IDENTICAL or EQUAL, 1 otherwise, 2 on usage er
 @click.option("--executor", type=click.Choice(["fork", "fresh"]), default="fork", show_default=True,
               help="fork: a warm worker forks one child per run; fresh: a new interpreter per run.")
 def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional[tuple[Path, Path]],
-           root: Optional[Path], unsafe_fixes: bool,
+           root: Optional[Path], unsafe_fixes: bool, convert_py2: bool,
            select: Optional[str], ignore: Optional[str], report_dir: Optional[Path], timeout: float,
            device: str, jobs: Optional[int], seed: int, executor: str) -> None:
     """Run each before/after pair under the gradient harness and compare the traces."""
@@ -92,6 +97,7 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
         from .codebase import FixError, prepare
 
         fix_args = ["--unsafe-fixes"] if unsafe_fixes else []
+        fix_args += ["--convert-py2"] if convert_py2 else []
         fix_args += ["--select", select] if select else []
         fix_args += ["--ignore", ignore] if ignore else []
         # the worker's torch import (~1 s) overlaps copying and fixing the tree
@@ -101,6 +107,8 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
         except (ValueError, FixError) as exc:
             raise click.UsageError(str(exc)) from exc
         pairs = [prepared.pair]
+        if convert_py2:
+            _convert_copies(prepared)
     else:
         if len(paths) != 2:
             raise click.UsageError("expected exactly two paths: BEFORE AFTER")
@@ -109,12 +117,43 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
             if not p.is_file():
                 raise click.UsageError(f"no such file: {p}")
         pairs = [file_pair(before, after)]
+    converted_dir = None
+    if convert_py2 and root is None:
+        import tempfile
+
+        from .convert import ConvertError, convert_pairs
+
+        converted_dir = Path(tempfile.mkdtemp(prefix="varmigrate-py2-"))
+        try:
+            pairs = convert_pairs(pairs, converted_dir)
+        except ConvertError as exc:
+            shutil.rmtree(converted_dir, ignore_errors=True)
+            raise click.UsageError(str(exc)) from exc
     try:
         ok = _run(pairs, opts, report_dir, early)
     finally:
         if prepared is not None:
             prepared.cleanup()
+        if converted_dir is not None:
+            shutil.rmtree(converted_dir, ignore_errors=True)
     sys.exit(0 if ok else 1)
+
+
+def _convert_copies(prepared: "Prepared") -> None:
+    """Codebase mode: the before copies (run twice) hold the conversion of the Python 2 files."""
+    from .convert import ConvertError, convert_tree
+
+    pair = prepared.pair
+    try:
+        converted = [convert_tree(Path(side.cwd)) for side in (pair.before, pair.rerun) if side is not None and side.cwd]
+    except ConvertError as exc:
+        prepared.cleanup()
+        raise click.UsageError(str(exc)) from exc
+    if converted and converted[0]:
+        first = converted[0]
+        undecided = sum(len(r["reported"]) for r in first)
+        pair.note += (f"; before copy: {len(first)} file(s) converted from Python 2, {undecided} division(s) whose "
+                      "Python 2 meaning was not established (`varmigrate fix --convert-py2` lists them)")
 
 
 def _start_executor(kind: str) -> Future[Executor]:

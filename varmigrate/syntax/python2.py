@@ -13,7 +13,8 @@ from typing import Optional
 
 from .async_keyword import async_keyword_spots, tokens
 
-ADVICE = "convert the file to Python 3 first (e.g. with 2to3 or futurize), then run varmigrate again"
+ADVICE = ("convert the file to Python 3 first: `varmigrate fix --convert-py2` converts and migrates it in one step "
+          "(pip install 'varmigrate[py2]'; see docs/python2.md)")
 _STRING_PREFIX_PY2 = {"ur", "uR", "Ur", "UR"}
 # After `print`, these start an operand of a Python 2 print statement (not a Python 3 expression).
 _OPERAND_TYPES = (tokenize.NAME, tokenize.NUMBER, tokenize.STRING)

@@ -23,7 +23,7 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterable, Optional
 
 from ...prepass import rename_async_keywords
 from .division import Analysis, Division
@@ -121,11 +121,12 @@ def _import_fissix() -> None:
         raise Py2Unavailable(INSTALL_HINT) from None
 
 
-def convert(text: str, name: str = "<string>") -> Optional[Conversion]:
+def convert(text: str, name: str = "<string>", foreign_names: Iterable[str] = ()) -> Optional[Conversion]:
     """The Python 3 version of Python 2 `text`; None when `text` is Python 3 already.
 
     A file that parses as Python 3 is Python 2 all the same when it uses a name or module only
-    Python 2 has (`markers.py`); if Python 2's grammar then refuses it, it is left as Python 3."""
+    Python 2 has (`markers.py`); if Python 2's grammar then refuses it, it is left as Python 3.
+    `foreign_names`: module-level names other code (a notebook's other cells) may bind too."""
     from .markers import first_marker
 
     marker = None
@@ -137,7 +138,7 @@ def convert(text: str, name: str = "<string>") -> Optional[Conversion]:
     from fissix.pgen2.parse import ParseError
     from fissix.pgen2.tokenize import TokenError
 
-    from .division import analyze, rewrite
+    from .division import after_rewrite, analyze, rewrite
     from .fixers import run_fixers
     from .tabs import expand
 
@@ -165,7 +166,8 @@ def convert(text: str, name: str = "<string>") -> Optional[Conversion]:
     if error is not None:
         raise ConversionError(f"the converted file does not parse as Python 3 ({error.msg}); left unchanged",
                               error.lineno or 1, error.offset or 1)
-    analysis = analyze(prepared)
+    analysis = analyze(prepared, foreign_names)
+    divisions = after_rewrite(converted, analysis.divisions)
     converted = rewrite(converted, analysis.divisions)
     if marker is not None and converted == work and not tab_lines:
         return None  # nothing to convert after all (the marker sits where no fixer reaches)
@@ -173,5 +175,5 @@ def convert(text: str, name: str = "<string>") -> Optional[Conversion]:
         converted = converted[:-1]
     if crlf:
         converted = converted.replace("\n", "\r\n")
-    return Conversion(converted, run.counts, tab_lines, analysis.future_division, analysis.divisions, run.warnings,
+    return Conversion(converted, run.counts, tab_lines, analysis.future_division, divisions, run.warnings,
                       marker.what if marker is not None else None)

@@ -549,8 +549,9 @@ def future_division(tree: ast.Module) -> bool:
                for s in tree.body)
 
 
-def analyze(text: str) -> Analysis:
-    """Every `/` and `/=` of Python 3 `text` (already through the async pre-pass if needed)."""
+def analyze(text: str, foreign_names: Iterable[str] = ()) -> Analysis:
+    """Every `/` and `/=` of Python 3 `text` (already through the async pre-pass if needed).
+    `foreign_names` may be bound at module level by code elsewhere (a notebook's other cells)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree = ast.parse(text)
@@ -559,8 +560,12 @@ def analyze(text: str) -> Analysis:
     collector = _Collector(tree)
     for stmt in tree.body:
         collector.visit(stmt)
+    scopes = _finish_scopes(collector)
+    for name in foreign_names:
+        if name in collector.module.bindings:
+            collector.module.bindings[name].append(_Binding(constant=UNKNOWN))
     kinds = _Kinds(collector)
-    kinds.solve(_finish_scopes(collector))
+    kinds.solve(scopes)
     source = _Text(text)
     result = Analysis()
     for node, scope in collector.divisions:
@@ -589,6 +594,20 @@ def analyze(text: str) -> Analysis:
         ))
     result.divisions.sort(key=lambda d: d.offset)
     return result
+
+
+def after_rewrite(text: str, divisions: list[Division]) -> list[Division]:
+    """`divisions` at their places in `rewrite(text, divisions)` (each rewrite adds a `/`)."""
+    import dataclasses
+
+    new_text = _Text(rewrite(text, divisions))
+    out, shift = [], 0
+    for division in sorted(divisions, key=lambda d: d.offset):
+        offset = division.offset + shift
+        line, column = new_text.position(offset)
+        out.append(dataclasses.replace(division, offset=offset, line=line, column=column))
+        shift += 1 if division.rewritten else 0
+    return out
 
 
 def rewrite(text: str, divisions: Iterable[Division]) -> str:
