@@ -26,7 +26,7 @@ class ConvertError(RuntimeError):
 
 
 def _run(args: list[str]) -> list[dict[str, Any]]:
-    proc = subprocess.run([sys.executable, "-m", "varmigrate.syntax.py2", *args], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "varmigrate.syntax.py2", *args], capture_output=True, text=True, check=False)
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     failed = [r["error"] for r in results if r.get("error")]
     if proc.returncode not in (0, 2) or not results:
@@ -66,7 +66,8 @@ def convert_pairs(pairs: list[Pair], work: Path) -> list[Pair]:
         changes = {role: replaced[(index, role)] for role in _ROLES if (index, role) in replaced}
         if changes:
             note = "; ".join([*([pair.note] if pair.note else []), *notes.get(index, [])])
-            pair = dataclasses.replace(pair, **changes, note=note)
+            pair = Pair(pair.name, changes.get("before", pair.before), changes.get("after", pair.after),
+                        changes.get("rerun", pair.rerun), note)
         out.append(pair)
     return out
 

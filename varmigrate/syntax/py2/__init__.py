@@ -151,13 +151,14 @@ def convert(text: str, name: str = "<string>", foreign_names: Iterable[str] = ()
     try:
         work, tab_lines = expand(work)
         run = run_fixers(work, name)
-    except (ParseError, TokenError, IndentationError, SyntaxError) if marker is not None else () as exc:  # type: ignore[misc]
-        del exc
-        return None  # Python 3 code after all (Python 2's grammar refuses it)
     except ParseError as exc:
+        if marker is not None:
+            return None  # Python 3 code after all (Python 2's grammar refuses it)
         line, column = exc.context[1] if exc.context and len(exc.context) > 1 else (1, 0)
         raise NotPython2(f"does not parse as Python 2 either ({exc.msg}: {exc.value!r})", line, column + 1) from None
     except (TokenError, IndentationError, SyntaxError) as exc:
+        if marker is not None:
+            return None
         args = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], tuple) else (1, 0)
         raise NotPython2(f"does not parse as Python 2 either ({exc.args[0]})", args[0], args[1] + 1) from None
     converted = run.text

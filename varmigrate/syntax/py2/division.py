@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterable, Optional, Union
 
 INT, FLOAT, STR, INT_TENSOR, FLOAT_TENSOR, UNKNOWN = "int", "float", "str", "int tensor", "float tensor", "unknown"
 Kind = Optional[str]  # None: no information yet (the bottom of the fixed point)
@@ -188,7 +188,7 @@ class _Collector(ast.NodeVisitor):
             self.visit(stmt)
         self._leave(scope)
 
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function  # type: ignore[assignment]
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
@@ -213,7 +213,7 @@ class _Collector(ast.NodeVisitor):
             self.visit(node.elt)
         self._leave(scope)
 
-    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension  # type: ignore[assignment]
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
 
     # -- statements that bind -------------------------------------------------------------
     def visit_Global(self, node: ast.Global) -> None:
@@ -255,7 +255,7 @@ class _Collector(ast.NodeVisitor):
         for stmt in [*node.body, *node.orelse]:
             self.visit(stmt)
 
-    visit_AsyncFor = visit_For  # type: ignore[assignment]
+    visit_AsyncFor = visit_For
 
     def visit_withitem(self, node: ast.withitem) -> None:
         self.visit(node.context_expr)

@@ -182,7 +182,7 @@ class FixTypes(fix_types.FixTypes):  # type: ignore[misc]
         name = results["name"].value
         if name in _STRING_TYPES:
             return fix_types.Name(_STRING_TYPES[name], prefix=node.prefix)
-        return super().transform(node, results)  # type: ignore[no-any-return]
+        return super().transform(node, results)
 
 
 # ------------------------------------------------------------------------------------------
