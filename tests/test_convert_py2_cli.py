@@ -130,3 +130,26 @@ def test_without_the_flag_fissix_is_never_imported(tmp_path: Path) -> None:
             "assert 'fissix' not in sys.modules and 'torch' not in sys.modules\nprint('ok')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip().endswith("ok"), proc.stderr
+
+
+@pytest.mark.torch
+def test_verify_root_converts_both_copies(tmp_path: Path) -> None:
+    """Codebase mode: the before copies hold the conversion, the after copy `fix --convert-py2`'s
+    output; a Python 2 helper module the entry point imports is converted too."""
+    pytest.importorskip("torch")
+    from varmigrate.harness.command import verify
+
+    (tmp_path / "helpers.py").write_text("def halves(xs):\n    n = len(xs)\n    print 'halves of', n\n    return n / 2\n")
+    (tmp_path / "train.py").write_text(
+        "import torch\nfrom torch.autograd import Variable\nfrom helpers import halves\n"
+        "torch.manual_seed(0)\nw = Variable(torch.randn(3), requires_grad=True)\n"
+        "for step in xrange(halves('abcde')):\n    loss = (w * w).sum()\n    loss.backward()\n"
+        "    w.data -= 0.1 * w.grad.data\n    w.grad.data.zero_()\n    print step, loss.data[0]\n")
+    report = tmp_path / "out"
+    result = CliRunner().invoke(verify, ["--convert-py2", "--root", str(tmp_path), "--report", str(report), "--", "train.py"])
+    assert result.exit_code == 0, result.output
+    assert "IDENTICAL" in result.output
+    data = json.loads((report / "report.json").read_text())
+    note = data["pairs"][0]["note"]
+    assert "before copy: 2 file(s) converted from Python 2" in note, note
+    assert (tmp_path / "train.py").read_text().count("xrange") == 1  # the user's tree is only read
