@@ -64,11 +64,12 @@ def convert_pairs(pairs: list[Pair], work: Path) -> list[Pair]:
     out = []
     for index, pair in enumerate(pairs):
         changes = {role: replaced[(index, role)] for role in _ROLES if (index, role) in replaced}
-        if changes:
-            note = "; ".join([*([pair.note] if pair.note else []), *notes.get(index, [])])
-            pair = Pair(pair.name, changes.get("before", pair.before), changes.get("after", pair.after),
-                        changes.get("rerun", pair.rerun), note)
-        out.append(pair)
+        if not changes:
+            out.append(pair)
+            continue
+        note = "; ".join([*([pair.note] if pair.note else []), *notes.get(index, [])])
+        out.append(Pair(pair.name, changes.get("before", pair.before), changes.get("after", pair.after),
+                        changes.get("rerun", pair.rerun), note))
     return out
 
 
