@@ -107,7 +107,7 @@ def parses_as_python3(text: str) -> bool:
     if _compile_error(prepared) is not None:
         return False
     if sys.version_info >= (3, 14) and _EXCEPT_COMMA.search(prepared):
-        from ..python2 import diagnose  # type: ignore[import-not-found]
+        from ...python2 import diagnose
 
         found = diagnose(prepared)
         return found is None or "except" not in found.construct
