@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("fissix")
 
-from varmigrate.prepass import rename_async_keywords  # noqa: E402
+from varmigrate.syntax.async_keyword import rename_async_keywords  # noqa: E402
 from varmigrate.syntax.py2 import ConversionError, NotPython2, convert, parses_as_python3  # noqa: E402
 from varmigrate.syntax.py2.division import analyze, rewrite  # noqa: E402
 from varmigrate.syntax.py2.fixers import EXCLUDED, FIXERS  # noqa: E402

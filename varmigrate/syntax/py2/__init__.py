@@ -25,7 +25,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from ...prepass import rename_async_keywords
+from ..async_keyword import rename_async_keywords
 from .division import Analysis, Division
 
 __all__ = ["Conversion", "ConversionError", "Division", "NotPython2", "Py2Unavailable", "convert", "parses_as_python3"]
@@ -107,7 +107,7 @@ def parses_as_python3(text: str) -> bool:
     if _compile_error(prepared) is not None:
         return False
     if sys.version_info >= (3, 14) and _EXCEPT_COMMA.search(prepared):
-        from ...python2 import diagnose
+        from ..python2 import diagnose
 
         found = diagnose(prepared)
         return found is None or "except" not in found.construct

@@ -24,10 +24,22 @@ from __future__ import annotations
 import ast
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Union
+from typing import Iterable, Optional
 
-INT, FLOAT, STR, INT_TENSOR, FLOAT_TENSOR, UNKNOWN = "int", "float", "str", "int tensor", "float tensor", "unknown"
-Kind = Optional[str]  # None: no information yet (the bottom of the fixed point)
+from .scopes import (
+    FLOAT,
+    FLOAT_TENSOR,
+    INT,
+    INT_TENSOR,
+    STR,
+    UNKNOWN,
+    Binding,
+    Collector,
+    Kind,
+    Scope,
+    finish_scopes,
+)
+
 _NOT_INT = {FLOAT, STR, FLOAT_TENSOR}
 
 _INT_CALLS = {"len", "int", "ord", "hash", "id", "bool", "long"}
@@ -91,242 +103,6 @@ class Analysis:
 
 
 # ------------------------------------------------------------------------------------------
-# Scopes and bindings
-# ------------------------------------------------------------------------------------------
-@dataclass(eq=False)
-class _Scope:
-    node: ast.AST
-    kind: str  # module | function | class | comprehension
-    parent: Optional["_Scope"]
-    bindings: dict[str, list["_Binding"]] = field(default_factory=dict)
-    declared_global: set[str] = field(default_factory=set)
-    declared_nonlocal: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True, eq=False)
-class _Binding:
-    value: Optional[ast.expr] = None  # the bound value (evaluated in `scope`), None: unknown
-    scope: Optional[_Scope] = None
-    constant: Optional[str] = None  # a known kind regardless of any expression
-    augment: Optional[tuple[str, ast.operator]] = None  # `name op= value`
-    module: Optional[str] = None  # `import math` binds `math` to the module math
-
-
-class _Collector(ast.NodeVisitor):
-    def __init__(self, tree: ast.Module) -> None:
-        self.module = _Scope(tree, "module", None)
-        self.scope = self.module
-        self.scopes = [self.module]
-        self.divisions: list[tuple[ast.AST, _Scope]] = []
-        self.opaque = False  # exec / globals() / star import: module names can be bound unseen
-        self.star_import = False
-
-    # -- binding helpers ------------------------------------------------------------------
-    def bind(self, name: str, binding: _Binding, scope: Optional[_Scope] = None) -> None:
-        target = scope or self.scope
-        target.bindings.setdefault(name, []).append(binding)
-
-    def bind_target(self, target: ast.expr, value: Optional[ast.expr]) -> None:
-        if isinstance(target, ast.Name):
-            self.bind(target.id, _Binding(value, self.scope) if value is not None else _Binding(constant=UNKNOWN))
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self.bind_target(element, None)
-        elif isinstance(target, ast.Starred):
-            self.bind_target(target.value, None)
-        else:
-            self.visit(target)
-
-    def bind_loop_target(self, target: ast.expr, iterable: ast.expr) -> None:
-        call = iterable if isinstance(iterable, ast.Call) else None
-        name = call.func.id if call is not None and isinstance(call.func, ast.Name) else None
-        if name == "list" and call is not None and len(call.args) == 1 and isinstance(call.args[0], ast.Call):
-            # `for i in list(range(n))` (2to3 writes that where range's list was needed)
-            return self.bind_loop_target(target, call.args[0])
-        if isinstance(target, ast.Name) and name in ("range", "xrange", "reversed") and call is not None:
-            inner = call.args[0] if name == "reversed" and call.args else None
-            if name != "reversed" or (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id in ("range", "xrange")):
-                self.bind(target.id, _Binding(constant=INT, scope=self.scope, value=call.func))
-                return
-        if (isinstance(target, (ast.Tuple, ast.List)) and len(target.elts) == 2 and name == "enumerate"
-                and call is not None and isinstance(target.elts[0], ast.Name)):
-            self.bind(target.elts[0].id, _Binding(constant=INT, scope=self.scope, value=call.func))
-            self.bind_target(target.elts[1], None)
-            return
-        if isinstance(target, ast.Name) and isinstance(iterable, (ast.Tuple, ast.List)) and iterable.elts:
-            for element in iterable.elts:
-                self.bind(target.id, _Binding(element, self.scope))
-            return
-        self.bind_target(target, None)
-
-    # -- scopes ---------------------------------------------------------------------------
-    def _enter(self, node: ast.AST, kind: str) -> _Scope:
-        scope = _Scope(node, kind, self.scope)
-        self.scope = scope
-        self.scopes.append(scope)
-        return scope
-
-    def _leave(self, scope: _Scope) -> None:
-        assert scope.parent is not None
-        self.scope = scope.parent
-
-    def _arguments(self, args: ast.arguments) -> None:
-        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
-            if arg is not None:
-                self.bind(arg.arg, _Binding(constant=UNKNOWN))
-
-    def _function(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda]) -> None:
-        for default in [*node.args.defaults, *[d for d in node.args.kw_defaults if d is not None]]:
-            self.visit(default)
-        if not isinstance(node, ast.Lambda):
-            for decorator in node.decorator_list:
-                self.visit(decorator)
-            self.bind(node.name, _Binding(constant=UNKNOWN))
-        scope = self._enter(node, "function")
-        self._arguments(node.args)
-        for stmt in node.body if not isinstance(node, ast.Lambda) else [node.body]:
-            self.visit(stmt)
-        self._leave(scope)
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
-            self.visit(expr)
-        self.bind(node.name, _Binding(constant=UNKNOWN))
-        scope = self._enter(node, "class")
-        for stmt in node.body:
-            self.visit(stmt)
-        self._leave(scope)
-
-    def _comprehension(self, node: Union[ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp]) -> None:
-        scope = self._enter(node, "comprehension")
-        for generator in node.generators:
-            self.visit(generator.iter)
-            self.bind_loop_target(generator.target, generator.iter)
-            for condition in generator.ifs:
-                self.visit(condition)
-        if isinstance(node, ast.DictComp):
-            self.visit(node.key)
-            self.visit(node.value)
-        else:
-            self.visit(node.elt)
-        self._leave(scope)
-
-    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
-
-    # -- statements that bind -------------------------------------------------------------
-    def visit_Global(self, node: ast.Global) -> None:
-        self.scope.declared_global.update(node.names)
-
-    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
-        self.scope.declared_nonlocal.update(node.names)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        self.visit(node.value)
-        for target in node.targets:
-            self.bind_target(target, node.value)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self.visit(node.value)
-            self.bind_target(node.target, node.value)
-        self.visit(node.annotation)
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self.visit(node.value)
-        if isinstance(node.op, ast.Div):
-            self.divisions.append((node, self.scope))
-        if isinstance(node.target, ast.Name):
-            self.bind(node.target.id, _Binding(node.value, self.scope, augment=(node.target.id, node.op)))
-        else:
-            self.visit(node.target)
-
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self.visit(node.value)
-        scope = self.scope
-        while scope.kind == "comprehension" and scope.parent is not None:
-            scope = scope.parent
-        self.bind(node.target.id, _Binding(node.value, self.scope), scope)
-
-    def visit_For(self, node: Union[ast.For, ast.AsyncFor]) -> None:
-        self.visit(node.iter)
-        self.bind_loop_target(node.target, node.iter)
-        for stmt in [*node.body, *node.orelse]:
-            self.visit(stmt)
-
-    visit_AsyncFor = visit_For
-
-    def visit_withitem(self, node: ast.withitem) -> None:
-        self.visit(node.context_expr)
-        if node.optional_vars is not None:
-            self.bind_target(node.optional_vars, None)
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.type is not None:
-            self.visit(node.type)
-        if node.name:
-            self.bind(node.name, _Binding(constant=UNKNOWN))
-        for stmt in node.body:
-            self.visit(stmt)
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            name = alias.asname or alias.name.split(".")[0]
-            self.bind(name, _Binding(constant=UNKNOWN, module=alias.name if alias.asname or "." not in alias.name else None))
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        for alias in node.names:
-            if alias.name == "*":
-                self.star_import = True
-                continue
-            self.bind(alias.asname or alias.name, _Binding(constant=UNKNOWN))
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if not isinstance(node.ctx, ast.Load):
-            self.bind(node.id, _Binding(constant=UNKNOWN))  # a binding form not handled above (match, del)
-
-    def visit_MatchAs(self, node: ast.AST) -> None:
-        name = getattr(node, "name", None)
-        if name:
-            self.bind(name, _Binding(constant=UNKNOWN))
-        self.generic_visit(node)
-
-    visit_MatchStar = visit_MatchAs
-
-    def visit_MatchMapping(self, node: ast.AST) -> None:
-        rest = getattr(node, "rest", None)
-        if rest:
-            self.bind(rest, _Binding(constant=UNKNOWN))
-        self.generic_visit(node)
-
-    def visit_BinOp(self, node: ast.BinOp) -> None:
-        if isinstance(node.op, ast.Div):
-            self.divisions.append((node, self.scope))
-        self.generic_visit(node)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        if isinstance(node.func, ast.Name) and node.func.id in ("exec", "globals", "locals", "vars", "execfile"):
-            self.opaque = True
-        self.generic_visit(node)
-
-
-def _finish_scopes(collector: _Collector) -> list[_Scope]:
-    """Move the bindings of `global`/`nonlocal` names to the scope that owns them."""
-    for scope in reversed(collector.scopes):  # inner scopes first: nonlocal chains move outwards
-        for name in scope.declared_global:
-            if scope is not collector.module and name in scope.bindings:
-                collector.module.bindings.setdefault(name, []).extend(scope.bindings.pop(name))
-        for name in scope.declared_nonlocal:
-            target = scope.parent
-            while target is not None and not (target.kind == "function" and (name in target.bindings or name in target.declared_nonlocal)):
-                target = target.parent
-            if target is not None and name in scope.bindings:
-                target.bindings.setdefault(name, []).extend(scope.bindings.pop(name))
-    return collector.scopes
-
-
-# ------------------------------------------------------------------------------------------
 # Kinds (a least fixed point over the names' bindings)
 # ------------------------------------------------------------------------------------------
 def _join(kinds: Iterable[Kind]) -> Kind:
@@ -342,19 +118,19 @@ def _join(kinds: Iterable[Kind]) -> Kind:
 
 
 class _Kinds:
-    def __init__(self, collector: _Collector) -> None:
+    def __init__(self, collector: Collector) -> None:
         self.collector = collector
         self.module = collector.module
         self.values: dict[tuple[int, str], Kind] = {}
         self.changed = False
-        self._scopes_by_node: dict[int, _Scope] = {}
+        self._scopes_by_node: dict[int, Scope] = {}
 
     # -- name resolution ------------------------------------------------------------------
-    def owner(self, name: str, scope: _Scope) -> Optional[_Scope]:
+    def owner(self, name: str, scope: Scope) -> Optional[Scope]:
         """The scope whose binding of `name` a load in `scope` reads (None: a builtin)."""
         if name in scope.declared_global:
             return self.module if name in self.module.bindings else None
-        current: Optional[_Scope] = scope
+        current: Optional[Scope] = scope
         first = True
         while current is not None:
             if (first or current.kind != "class") and name in current.bindings:
@@ -363,10 +139,10 @@ class _Kinds:
             current = current.parent
         return None
 
-    def bindings_of(self, name: str, scope: _Scope) -> list[_Binding]:
+    def bindings_of(self, name: str, scope: Scope) -> list[Binding]:
         return scope.bindings.get(name, [])
 
-    def name_kind(self, name: str, scope: _Scope) -> Kind:
+    def name_kind(self, name: str, scope: Scope) -> Kind:
         owner = self.owner(name, scope)
         if owner is None:
             return UNKNOWN  # a builtin or an undefined name
@@ -374,10 +150,10 @@ class _Kinds:
             return UNKNOWN
         return self.values.get((id(owner), name))
 
-    def builtin(self, name: str, scope: _Scope) -> bool:
+    def builtin(self, name: str, scope: Scope) -> bool:
         return not self.collector.star_import and self.owner(name, scope) is None
 
-    def module_name(self, expr: ast.expr, scope: _Scope) -> Optional[str]:
+    def module_name(self, expr: ast.expr, scope: Scope) -> Optional[str]:
         if not isinstance(expr, ast.Name):
             return None
         owner = self.owner(expr.id, scope)
@@ -387,7 +163,7 @@ class _Kinds:
         return modules.pop() if len(modules) == 1 else None
 
     # -- expressions ----------------------------------------------------------------------
-    def kind(self, expr: ast.expr, scope: _Scope) -> Kind:
+    def kind(self, expr: ast.expr, scope: Scope) -> Kind:
         if isinstance(expr, ast.Constant):
             value = expr.value
             if isinstance(value, (bool, int)):
@@ -444,7 +220,7 @@ class _Kinds:
             return INT_TENSOR
         return UNKNOWN
 
-    def call(self, call: ast.Call, scope: _Scope) -> Kind:
+    def call(self, call: ast.Call, scope: Scope) -> Kind:
         func = call.func
         if isinstance(func, ast.Name) and self.builtin(func.id, scope):
             if func.id in _INT_CALLS:
@@ -477,7 +253,7 @@ class _Kinds:
         return UNKNOWN
 
     # -- the fixed point ------------------------------------------------------------------
-    def binding_kind(self, binding: _Binding, name: str) -> Kind:
+    def binding_kind(self, binding: Binding, name: str) -> Kind:
         if binding.constant is not None and binding.augment is None:
             return binding.constant
         assert binding.value is not None and binding.scope is not None
@@ -487,7 +263,7 @@ class _Kinds:
             return self.binop(self.name_kind(target, binding.scope), op, value, binding.value)
         return value
 
-    def solve(self, scopes: list[_Scope]) -> None:
+    def solve(self, scopes: list[Scope]) -> None:
         table = [(scope, name) for scope in scopes for name in scope.bindings]
         for _ in range(50):
             changed = False
@@ -557,13 +333,13 @@ def analyze(text: str, foreign_names: Iterable[str] = ()) -> Analysis:
         tree = ast.parse(text)
     if future_division(tree):
         return Analysis(future_division=True)
-    collector = _Collector(tree)
+    collector = Collector(tree)
     for stmt in tree.body:
         collector.visit(stmt)
-    scopes = _finish_scopes(collector)
+    scopes = finish_scopes(collector)
     for name in foreign_names:
         if name in collector.module.bindings:
-            collector.module.bindings[name].append(_Binding(constant=UNKNOWN))
+            collector.module.bindings[name].append(Binding(constant=UNKNOWN))
     kinds = _Kinds(collector)
     kinds.solve(scopes)
     source = _Text(text)
