@@ -53,7 +53,10 @@ def varmigrate(tree: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
     venv = tree / ".venv" / "bin" / "python"
     py = str(venv) if venv.exists() else sys.executable
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONPYCACHEPREFIX=f"/tmp/pycache-measure-{tree.name}")
-    return subprocess.run([py, "-m", "varmigrate", *args], capture_output=True, text=True, env=env)
+    r = subprocess.run([py, "-m", "varmigrate", *args], capture_output=True, text=True, env=env)
+    if r.returncode == 2 and "Usage:" in r.stderr:
+        sys.exit(f"varmigrate {' '.join(args[:1])}: usage error: {r.stderr.strip()[-500:]}")
+    return r
 
 
 def check(tree: Path, corpus: Path) -> dict[str, Any]:
@@ -189,7 +192,7 @@ def leftovers(corpus: Path, fixed: Path, labels: dict[tuple[Any, ...], dict[str,
 def run_fix(tree: Path, corpus: Path, unsafe: bool, workdir: Path) -> Path:
     dest = workdir / ("unsafe" if unsafe else "safe")
     shutil.copytree(corpus, dest)
-    args = ["fix", "--no-cache", "--exit-zero", str(dest)] + (["--unsafe-fixes"] if unsafe else [])
+    args = ["fix", "--exit-zero", str(dest)] + (["--unsafe-fixes"] if unsafe else [])
     r = varmigrate(tree, args)
     if r.returncode not in (0, 1, 2):
         sys.exit(f"varmigrate fix failed ({r.returncode}): {r.stderr[-2000:]}")
