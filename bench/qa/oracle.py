@@ -38,7 +38,7 @@ FORMS: dict[str, str] = {
     "data_resize": "X.data.resize_ / resize_as_ / set_",
     "creator": "x.creator",
     "async_kw": "async= keyword (.cuda(async=True))",
-    "legacy_fn_class": "class C(Function) with an instance forward(self, ...)",
+    "legacy_fn_class": "class C(Function) with an instance (non-static) forward",
     "legacy_fn_use": "C(...) where C is a legacy Function class of the same repository",
     "volatile": "volatile= keyword, or the .volatile attribute",
     "retain_variables": "retain_variables= keyword",
@@ -137,7 +137,8 @@ def is_full_reduction(node: ast.AST) -> bool:
 
 
 def legacy_function_classes(tree: ast.AST) -> set[str]:
-    """Classes deriving from something named `Function` with a non-static `forward(self, ...)`."""
+    """Classes deriving from something named `Function` with a non-static `forward` (an instance
+    method, whatever its first parameter is called: `self`, or `ctx` in some 2017 code)."""
     out = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.ClassDef):
@@ -147,7 +148,7 @@ def legacy_function_classes(tree: ast.AST) -> set[str]:
         for item in node.body:
             if isinstance(item, ast.FunctionDef) and item.name == "forward":
                 static = any(dotted(d) == "staticmethod" for d in item.decorator_list)
-                if not static and item.args.args and item.args.args[0].arg == "self":
+                if not static and item.args.args:
                     out.add(node.name)
     return out
 
