@@ -29,19 +29,20 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import oracle  # noqa: E402
-from measure import HERE, varmigrate  # noqa: E402
+import oracle
+from measure import HERE, varmigrate
 
 LEGACY = re.compile(r"Variable|\.data\b|volatile|\basync\b|Function|backward|\[0\]|multinomial|creator|"
                     r"retain_variables|size_average|\.cuda\(|\.new\(|type_as")
 FORMS17 = ("nested_no_grad", "detach_in_no_grad", "redundant_chain", "self_assign", "new_zero_fill")
 
 
-def segments(path: Path) -> dict[Optional[int], list[str]]:
+def segments(path: Path) -> dict[int | None, list[str]]:
     try:
         return {c: src.splitlines() for c, src in oracle.cells_of(path)}
     except (ValueError, UnicodeDecodeError):
@@ -55,9 +56,9 @@ def similar(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a.strip(), b.strip()).ratio()
 
 
-def replacements(before: list[str], after: list[str]) -> dict[int, Optional[str]]:
+def replacements(before: list[str], after: list[str]) -> dict[int, str | None]:
     """0-based index of each changed line of `before` -> its replacement in `after` (None: deleted)."""
-    out: dict[int, Optional[str]] = {}
+    out: dict[int, str | None] = {}
     sm = difflib.SequenceMatcher(None, before, after, autojunk=False)
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag == "equal":
@@ -71,7 +72,7 @@ def replacements(before: list[str], after: list[str]) -> dict[int, Optional[str]
     return out
 
 
-def norm(s: Optional[str]) -> str:
+def norm(s: str | None) -> str:
     return "<deleted>" if s is None else re.sub(r"\s+", "", s)
 
 
@@ -103,9 +104,9 @@ def forms17(src: str) -> Counter[str]:
                 if depth:
                     c["nested_no_grad"] += 1
                 d = depth + 1
-            elif isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
-                if child.func.attr == "detach" and depth:
-                    c["detach_in_no_grad"] += 1
+            elif (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
+                  and child.func.attr == "detach" and depth):
+                c["detach_in_no_grad"] += 1
             walk(child, d)
     walk(tree, 0)
 
@@ -135,7 +136,7 @@ def fix_copy(tree: Path, src: Path, dest: Path, unsafe: bool) -> None:
 
 
 def compare(port: Path, fixed: Path, show: list[dict[str, Any]]) -> dict[str, int]:
-    r = dict(legacy=0, human=0, rewritten=0, tool=0, both=0, agree=0)
+    r = {"legacy": 0, "human": 0, "rewritten": 0, "tool": 0, "both": 0, "agree": 0}
     for bpath in sorted(p for p in (port / "before").rglob("*") if p.suffix in (".py", ".ipynb")):
         rel = bpath.relative_to(port / "before")
         b, h, t = segments(bpath), segments(port / "after" / rel), segments(fixed / rel)
@@ -148,7 +149,8 @@ def compare(port: Path, fixed: Path, show: list[dict[str, Any]]) -> dict[str, in
                 r["legacy"] += 1
                 r["human"] += i in hrep
                 r["tool"] += i in trep
-                if i in hrep and hrep[i] is not None and similar(line, hrep[i]) < REWRITTEN:
+                human = hrep.get(i)
+                if human is not None and similar(line, human) < REWRITTEN:
                     r["rewritten"] += 1  # the maintainers rewrote the code around it: no line to compare
                     continue
                 if i in hrep and i in trep:
@@ -156,8 +158,8 @@ def compare(port: Path, fixed: Path, show: list[dict[str, Any]]) -> dict[str, in
                     if norm(hrep[i]) == norm(trep[i]):
                         r["agree"] += 1
                     else:
-                        show.append(dict(file=f"{port.name}/{rel}", cell=cell, line=i + 1, before=line.strip(),
-                                         human=(hrep[i] or "<deleted>").strip(), tool=(trep[i] or "<deleted>").strip()))
+                        show.append({"file": f"{port.name}/{rel}", "cell": cell, "line": i + 1, "before": line.strip(),
+                                         "human": (hrep[i] or "<deleted>").strip(), "tool": (trep[i] or "<deleted>").strip()})
     return r
 
 
@@ -170,7 +172,7 @@ def count_forms(root: Path) -> Counter[str]:
     return c
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tree", type=Path, default=HERE.parent.parent, help="varmigrate worktree to measure")
     ap.add_argument("--ports", type=Path, default=Path.home() / "qa" / "ports")
@@ -180,8 +182,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     tree = a.tree.resolve()
     rows: dict[str, dict[str, Any]] = {}
     shown: list[dict[str, Any]] = []
-    totals = {m: Counter() for m in ("safe", "unsafe")}
-    forms = {m: Counter() for m in ("before", "after", "safe", "unsafe")}
+    totals: dict[str, Counter[str]] = {m: Counter() for m in ("safe", "unsafe")}
+    forms: dict[str, Counter[str]] = {m: Counter() for m in ("before", "after", "safe", "unsafe")}
     with tempfile.TemporaryDirectory(prefix="qa-agree-") as tmp:
         for port in sorted(p for p in a.ports.iterdir() if (p / "before").is_dir()):
             row: dict[str, Any] = {}
@@ -197,9 +199,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                 forms[side].update(row[f"forms_{side}"])
             rows[port.name] = row
     head = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-                                        capture_output=True, text=True).stdout.strip()
-    result = dict(tree=str(tree), commit=head, ports=rows, totals={m: dict(v) for m, v in totals.items()},
-                  forms={m: {f: v.get(f, 0) for f in FORMS17} for m, v in forms.items()})
+                                        capture_output=True, text=True, check=False).stdout.strip()
+    result = {"tree": str(tree), "commit": head, "ports": rows, "totals": {m: dict(v) for m, v in totals.items()},
+                  "forms": {m: {f: v.get(f, 0) for f in FORMS17} for m, v in forms.items()}}
     if a.json:
         print(json.dumps(result, indent=1))
         return 0
@@ -209,7 +211,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"varmigrate {head} ({tree}) on {len(rows)} maintainers' ports in {a.ports}")
     print(f"{'repository':48} {'legacy':>6} {'human':>5} {'rewr':>4} | {'fix':>4} {'both':>4} {'agree':>5} {'rate':>6} |"
           f" {'unsafe':>6} {'both':>4} {'agree':>5} {'rate':>6}")
-    for name, row in list(rows.items()) + [("TOTAL", dict(safe=totals["safe"], unsafe=totals["unsafe"]))]:
+    for name, row in list(rows.items()) + [("TOTAL", {"safe": totals["safe"], "unsafe": totals["unsafe"]})]:
         s, u = row["safe"], row["unsafe"]
         print(f"{name[:48]:48} {s['legacy']:6} {s['human']:5} {s['rewritten']:4} | {s['tool']:4} {s['both']:4} {s['agree']:5} {rate(s):>6} |"
               f" {u['tool']:6} {u['both']:4} {u['agree']:5} {rate(u):>6}")
@@ -218,7 +220,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     for f in FORMS17:
         print(f"{f:20} " + " ".join(f"{forms[m].get(f, 0):8}" for m in forms))
     for d in shown[:a.show]:
-        print(f"\n{d['file']}{':cell %d' % d['cell'] if d['cell'] else ''}:{d['line']}\n  before: {d['before']}"
+        cell = f":cell {d['cell']}" if d["cell"] else ""
+        print(f"\n{d['file']}{cell}:{d['line']}\n  before: {d['before']}"
               f"\n  human:  {d['human']}\n  tool:   {d['tool']}")
     return 0
 

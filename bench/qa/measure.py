@@ -19,6 +19,7 @@ leftover is a remaining site whose original is real (for `data0`: only the 0-dim
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import os
@@ -28,11 +29,12 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import oracle  # noqa: E402
+import oracle
 
 HERE = Path(__file__).resolve().parent
 ALL_BUT_VM1 = ("VM2", "VM3", "VM4", "VM5", "VM6", "VM7", "VM8")
@@ -59,13 +61,13 @@ def varmigrate(tree: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
     venv = tree / ".venv" / "bin" / "python"
     py = str(venv) if venv.exists() else sys.executable
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONPYCACHEPREFIX=f"/tmp/pycache-measure-{tree.name}")
-    r = subprocess.run([py, "-m", "varmigrate", *args], capture_output=True, text=True, env=env)
+    r = subprocess.run([py, "-m", "varmigrate", *args], capture_output=True, text=True, env=env, check=False)
     if r.returncode == 2 and "Usage:" in r.stderr:
         sys.exit(f"varmigrate {' '.join(args[:1])}: usage error: {r.stderr.strip()[-500:]}")
     return r
 
 
-def check(tree: Path, corpus: Path, saved: Optional[Path] = None) -> dict[str, Any]:
+def check(tree: Path, corpus: Path, saved: Path | None = None) -> dict[str, Any]:
     if saved is not None:
         report: dict[str, Any] = json.loads(saved.read_text())
     else:
@@ -95,6 +97,10 @@ def span(x: dict[str, Any], finding: bool) -> tuple[int, int]:
     return x["line"] * 100000 + x["col"], x["end_line"] * 100000 + x["end_col"]
 
 
+def iou(a: tuple[int, int], b: tuple[int, int]) -> float:
+    return (min(a[1], b[1]) - max(a[0], b[0])) / max(max(a[1], b[1]) - min(a[0], b[0]), 1)
+
+
 def match(findings: list[dict[str, Any]], sites: list[dict[str, Any]]
           ) -> tuple[dict[int, list[str]], dict[int, list[str]], Counter[str]]:
     """Each finding goes to the overlapping site (of a form whose family has its code) that it
@@ -113,17 +119,12 @@ def match(findings: list[dict[str, Any]], sites: list[dict[str, Any]]
         if not cands:
             unmatched[f["code"]] += 1
             continue
-        fs, fe = span(f, True)
-
-        def iou(i: int) -> float:
-            ss, se = span(sites[i], False)
-            inter = min(fe, se) - max(fs, ss)
-            return inter / max(max(fe, se) - min(fs, ss), 1)
-        best = max(cands, key=iou)
+        fspan = span(f, True)
+        best = max(cands, key=lambda i: iou(fspan, span(sites[i], False)))
         hits[best].append(f["code"])
         for i in cands:
             ss, se = span(sites[i], False)
-            if i != best and fs <= ss and se <= fe:
+            if i != best and fspan[0] <= ss and se <= fspan[1]:
                 covered[i].append(f["code"])
     return hits, covered, unmatched
 
@@ -134,14 +135,14 @@ def site_key(s: dict[str, Any]) -> tuple[Any, ...]:
 
 def load_sites(root: Path) -> list[dict[str, Any]]:
     sites, _ = oracle.scan_root(root)
-    return [oracle.asdict(s) for s in sites]
+    return [dataclasses.asdict(s) for s in sites]
 
 
 def recall_precision(sites: list[dict[str, Any]], labels: dict[tuple[Any, ...], dict[str, Any]],
                      hits: dict[int, list[str]], covered: dict[int, list[str]]) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for form in oracle.FORMS:
-        r = dict(sites=0, real=0, found=0, lookalike=0, flagged_lookalike=0, unlabelled=0, codes=Counter())
+        r: dict[str, Any] = {"sites": 0, "real": 0, "found": 0, "lookalike": 0, "flagged_lookalike": 0, "unlabelled": 0, "codes": Counter()}
         for i, s in enumerate(sites):
             if s["form"] != form:
                 continue
@@ -167,7 +168,7 @@ def recall_precision(sites: list[dict[str, Any]], labels: dict[tuple[Any, ...], 
 
 # ---- fix leftovers ---------------------------------------------------------------------------
 
-def cell_lines(path: Path) -> dict[Optional[int], list[str]]:
+def cell_lines(path: Path) -> dict[int | None, list[str]]:
     try:
         return {c: src.splitlines() for c, src in oracle.cells_of(path)}
     except (ValueError, UnicodeDecodeError):
@@ -195,7 +196,7 @@ def leftovers(corpus: Path, fixed: Path, labels: dict[tuple[Any, ...], dict[str,
             real_on_line[(lab["file"], lab["cell"], lab["line"], lab["form"])].append(lab)
     maps: dict[Key, dict[int, int]] = {}
     used: Counter[tuple[Any, ...]] = Counter()
-    out: dict[str, dict[str, int]] = defaultdict(lambda: dict(left=0, reported=0))
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"left": 0, "reported": 0})
     for i, s in enumerate(fixed_sites):
         if s["form"] == "data_read":
             continue
@@ -231,7 +232,7 @@ def run_fix(tree: Path, corpus: Path, unsafe: bool, workdir: Path) -> Path:
 
 # ---- report ----------------------------------------------------------------------------------
 
-def pct(x: Optional[float]) -> str:
+def pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
@@ -242,20 +243,21 @@ def table(rows: dict[str, dict[str, Any]], left: dict[str, dict[str, dict[str, i
         if not r["sites"]:
             continue
         crash = "*" if form in oracle.CRASH_FORMS else " "
-        fl = {m: left.get(m, {}).get(form) for m in ("safe", "unsafe")}
-        cell = {m: ("" if not left.get(m) else
-                    f"{fl[m]['left']}({fl[m]['reported']})" if fl[m] else "0") for m in fl}
+        cell = {}
+        for m in ("safe", "unsafe"):
+            got = left.get(m, {}).get(form)
+            cell[m] = "" if not left.get(m) else f"{got['left']}({got['reported']})" if got else "0"
         codes = ",".join(f"{c}:{n}" for c, n in r["codes"].items())
         yield (f"{crash}{form:17} {r['sites']:5} {r['real']:5} {r['found']:5} {pct(r['recall']):>7} "
                f"{r['lookalike']:5} {r['flagged_lookalike']:7} {pct(r['precision']):>7} "
                f"{cell['safe']:>9} {cell['unsafe']:>11}  {codes}")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tree", type=Path, default=HERE.parent.parent, help="varmigrate worktree to measure")
     ap.add_argument("--corpus", type=Path, default=Path.home() / "qa" / "corpus")
-    ap.add_argument("--labels", type=Path, default=Path.home() / "qa" / "labels.jsonl")
+    ap.add_argument("--labels", type=Path, default=HERE / "labels.jsonl")
     ap.add_argument("--no-fix", action="store_true", help="skip the fix leftovers (check only)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--show", action="append", default=[], metavar="FORM",
@@ -284,10 +286,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                 left[mode] = leftovers(corpus, fixed, labels, fhits, fsites)
 
     head = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True).stdout.strip()
-    result = dict(tree=str(tree), commit=head, summary=report["summary"], forms=rows,
-                  unmatched=dict(unmatched.most_common()), leftovers=left,
-                  check_seconds=round(t_check, 1))
+                          capture_output=True, text=True, check=False).stdout.strip()
+    result = {"tree": str(tree), "commit": head, "summary": report["summary"], "forms": rows,
+                  "unmatched": dict(unmatched.most_common()), "leftovers": left,
+                  "check_seconds": round(t_check, 1)}
     if a.json:
         print(json.dumps(result, indent=1))
         return 0

@@ -21,9 +21,10 @@ import json
 import sys
 import tokenize
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 # form -> one-line description (the forms of issue 11, then `.data` reads in general)
 FORMS: dict[str, str] = {
@@ -54,7 +55,7 @@ CRASH_FORMS = ("data0", "acc_index0", "reduce_index0", "convert_index0", "backwa
 @dataclass(frozen=True)
 class Site:
     file: str
-    cell: Optional[int]
+    cell: int | None
     line: int
     col: int
     form: str
@@ -62,7 +63,7 @@ class Site:
     end_line: int = 0
     end_col: int = 0  # exclusive, like varmigrate's end_location
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[str, int | None, int, int, str]:
         return (self.file, self.cell, self.line, self.col, self.form)
 
 
@@ -218,7 +219,7 @@ class Scanner:
                         and v.func.attr in ("numpy", "tolist") and not v.args:
                     self.add(node, "convert_index0", v.func.attr)
                 elif is_full_reduction(v):
-                    self.add(node, "reduce_index0", v.func.attr)  # type: ignore[union-attr]
+                    self.add(node, "reduce_index0", dotted(getattr(v, "func", v)).split(".")[-1])
                 elif target_key(v) and target_key(v) in acc_in.get(id(node), ()):
                     self.add(node, "acc_index0", "self" if target_key(v).startswith("self.") else "name")
             elif isinstance(node, ast.Call):
@@ -228,9 +229,9 @@ class Scanner:
                     self.add(node, "creator")
                 elif node.attr == "volatile":
                     self.add(node, "volatile", "attr-store" if isinstance(node.ctx, ast.Store) else "attr-load")
-            elif isinstance(node, ast.ClassDef) and node.name in self.legacy:
-                if node.name in legacy_function_classes(node):
-                    self.add(node, "legacy_fn_class")
+            elif (isinstance(node, ast.ClassDef) and node.name in self.legacy
+                  and node.name in legacy_function_classes(node)):
+                self.add(node, "legacy_fn_class")
 
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Attribute) and node.attr == "data" and id(node) not in self.claimed:
@@ -262,10 +263,9 @@ class Scanner:
             self.add(node, "retain_variables")
         if "volatile" in kws:
             self.add(node, "volatile", "kw")
-        if isinstance(f, ast.Attribute) and f.attr == "multinomial":
-            if (not node.args and not node.keywords) or (name == "torch.multinomial" and len(node.args) == 1
-                                                         and not node.keywords):
-                self.add(node, "multinomial_bare")
+        bare = not node.args or (name == "torch.multinomial" and len(node.args) == 1)
+        if isinstance(f, ast.Attribute) and f.attr == "multinomial" and bare and not node.keywords:
+            self.add(node, "multinomial_bare")
         if isinstance(f, ast.Attribute) and f.attr in ("cat", "stack") and node.args \
                 and isinstance(node.args[0], ast.GeneratorExp):
             self.add(node, "cat_generator")
@@ -281,7 +281,7 @@ class Scanner:
             self.add(node, "legacy_fn_use")
 
 
-def cells_of(path: Path) -> Iterator[tuple[Optional[int], str]]:
+def cells_of(path: Path) -> Iterator[tuple[int | None, str]]:
     """(None, text) for a .py file; (n, masked text) per code cell of a notebook."""
     raw = path.read_bytes()
     if path.suffix != ".ipynb":
@@ -350,7 +350,7 @@ def scan_root(root: Path) -> tuple[list[Site], list[str]]:
     return sites, unparsable
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("roots", nargs="+", type=Path)
     ap.add_argument("--jsonl", action="store_true", help="one site per line")
@@ -363,8 +363,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             continue
         c = Counter(s.form for s in sites)
         print(f"{root}: {len(sites)} sites, {len(bad)} unparsable files/cells")
-        for form in FORMS:
-            print(f"  {form:18} {c.get(form, 0):6}   {FORMS[form]}")
+        for form, what in FORMS.items():
+            print(f"  {form:18} {c.get(form, 0):6}   {what}")
     return 0
 
 

@@ -26,12 +26,12 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "qa"))
-import oracle  # noqa: E402
-from measure import varmigrate  # noqa: E402
+import oracle
+from measure import varmigrate
 
 SHORT = {"IDENTICAL": "IDENTICAL", "EQUAL": "EQUAL", "CLOSE": "CLOSE", "DIVERGED": "DIVERGED",
          "AFTER-FAILED": "AFTER-FAILED", "BEFORE-FAILED": "BEFORE-FAILED",
@@ -105,13 +105,14 @@ def leftovers(tree: Path, fixed_root: Path) -> dict[str, dict[str, Counter[str]]
     return out
 
 
-def short(pair: Optional[dict[str, Any]]) -> str:
+def short(pair: dict[str, Any] | None) -> str:
     if pair is None:
         return ""
-    return SHORT.get(pair["verdict"], pair["verdict"])
+    verdict = str(pair["verdict"])
+    return SHORT.get(verdict, verdict)
 
 
-def fmt_left(left: Optional[dict[str, Counter[str]]]) -> str:
+def fmt_left(left: dict[str, Counter[str]] | None) -> str:
     if not left:
         return "-"
     codes = " ".join(f"{c}x{n}" if n > 1 else c for c, n in sorted(left["codes"].items()))
@@ -119,7 +120,7 @@ def fmt_left(left: Optional[dict[str, Counter[str]]]) -> str:
     return (codes or "-") + (f" [{forms}]" if forms else "")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tree", type=Path, default=HERE.parent.parent, help="varmigrate worktree to measure")
     ap.add_argument("--only", nargs="*", default=[], metavar="NAME")
