@@ -13,7 +13,8 @@ Recall = real sites found / real sites; precision = real sites matched / sites m
 
 Leftovers: the corpus is copied twice, `fix` and `fix --unsafe-fixes` are applied, the oracle is run
 on the results and each remaining site is mapped back (by a line diff) to its original label; a
-leftover is a remaining site whose original is real (for `data0`: only the 0-dim ones, the crashes).
+leftover is a remaining site whose original is real (for the `[0]` forms: only the 0-dim ones, the
+crashes).
 "still reported" counts leftovers that `check` on the fixed tree still reports.
 """
 from __future__ import annotations
@@ -210,8 +211,8 @@ def leftovers(corpus: Path, fixed: Path, labels: dict[tuple[Any, ...], dict[str,
             continue
         lk = (s["file"], s["cell"], orig_line, s["form"])
         cands = real_on_line.get(lk, [])
-        if s["form"] == "data0":
-            cands = [c for c in cands if c["kind"] == "0d"]
+        if s["form"] in INDEX_FORMS:
+            cands = [c for c in cands if c["kind"] == "0d"]  # a row or a 1-D read is fine as it is
         if used[lk] >= len(cands):
             continue  # nothing real left to account for on that line (or the site is new)
         used[lk] += 1
@@ -259,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=Path.home() / "qa" / "corpus")
     ap.add_argument("--labels", type=Path, default=HERE / "labels.jsonl")
     ap.add_argument("--no-fix", action="store_true", help="skip the fix leftovers (check only)")
+    ap.add_argument("--keep", type=Path, metavar="DIR", help="keep the fixed copies of the corpus here")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--show", action="append", default=[], metavar="FORM",
                     help="list the missed real sites and the flagged look-alikes of FORM (repeatable)")
@@ -278,8 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     left: dict[str, dict[str, dict[str, int]]] = {}
     if not a.no_fix:
         with tempfile.TemporaryDirectory(prefix="qa-measure-") as tmp:
+            workdir = Path(tmp) if a.keep is None else a.keep
+            workdir.mkdir(parents=True, exist_ok=True)
             for mode in ("safe", "unsafe"):
-                fixed = run_fix(tree, corpus, mode == "unsafe", Path(tmp))
+                shutil.rmtree(workdir / mode, ignore_errors=True)
+                fixed = run_fix(tree, corpus, mode == "unsafe", workdir)
                 fsites = load_sites(fixed)
                 fhits, fcovered, _ = match(check(tree, fixed)["findings"], fsites)
                 fhits = {i: fhits.get(i, []) + fcovered.get(i, []) for i in set(fhits) | set(fcovered)}
@@ -297,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in table(rows, left):
         print(line)
     print("* crash form.  found = real sites matched by a finding; look = look-alike sites; lk-flag = of them"
-          " flagged;\n  fix left = real sites (data0: 0-dim ones) left after `fix`, (n) still reported by check.")
+          " flagged;\n  fix left = real sites ([0] forms: 0-dim ones) left after `fix`, (n) still reported by check.")
     for form in a.show:
         for i, s in enumerate(sites):
             lab = labels.get(site_key(s))

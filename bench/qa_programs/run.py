@@ -127,16 +127,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=300.0, help="verify's wall-clock limit per run")
     ap.add_argument("--keep", type=Path, help="keep the work folder here (fixed copies, reports)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--from-json", type=Path, metavar="FILE", help="print the table of a saved --json run")
     a = ap.parse_args(argv)
-    tree = a.tree.resolve()
-    progs = programs(a.only)
-    work = Path(tempfile.mkdtemp(prefix="qa-programs-")) if a.keep is None else a.keep.resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    try:
-        rows = run(tree, progs, work, a.timeout)
-    finally:
-        if a.keep is None:
-            shutil.rmtree(work, ignore_errors=True)
+    if a.from_json is not None:
+        rows = json.loads(a.from_json.read_text())
+    else:
+        tree = a.tree.resolve()
+        progs = programs(a.only)
+        work = Path(tempfile.mkdtemp(prefix="qa-programs-")) if a.keep is None else a.keep.resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            rows = run(tree, progs, work, a.timeout)
+        finally:
+            if a.keep is None:
+                shutil.rmtree(work, ignore_errors=True)
     if a.json:
         print(json.dumps(rows, indent=1, default=lambda c: dict(c)))
         return 0
