@@ -1,7 +1,7 @@
 """Trace-to-trace comparison: tiers per tensor, per event and per trace.
 
 Gate on bitwise identity first (sha256 of the raw bytes); only when hashes differ are the
-stored tensors loaded (torch, lazily) to tell EQUAL (``torch.equal``: -0.0 vs 0.0, NaN
+stored bytes read back (``numeric``, torch-free) to tell EQUAL (``torch.equal``: -0.0 vs 0.0, NaN
 payloads) from CLOSE (``torch.testing.assert_close`` dtype defaults) from DIVERGED.
 """
 
@@ -10,16 +10,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from enum import IntEnum
 from pathlib import Path
 from typing import Any, Optional
 
-
-class Tier(IntEnum):
-    IDENTICAL = 0
-    EQUAL = 1
-    CLOSE = 2
-    DIVERGED = 3
+from .tiers import Tier
 
 
 @dataclass
@@ -102,54 +96,21 @@ def compare_info(a: Optional[dict[str, Any]], b: Optional[dict[str, Any]], dir_a
 
 def _compare_stored(a: dict[str, Any], b: dict[str, Any], dir_a: Path, dir_b: Path, name: str,
                     fld: str, numel: int) -> TensorDiff:
-    stored = a.get("at") is not None and b.get("at") is not None
-    ta = tb = None
-    if stored:  # torch only when there are bytes to compare
-        from .tensorio import load
+    from .numeric import grade, read_bytes  # torch-free: the parent never imports torch
 
-        ta, tb = load(dir_a, a), load(dir_b, b)
-    if ta is None or tb is None:
+    da = read_bytes(dir_a, a)
+    db = read_bytes(dir_b, b)
+    graded = grade(da, db, a["dtype"]) if da is not None and db is not None else None
+    if graded is None:
         diff = None
         if "absmax" in a and "absmax" in b:
             diff = abs(a["absmax"] - b["absmax"])
+        why = ("tensor not stored (budget)" if da is None or db is None
+               else f"{a['dtype']} values not decoded")
         return TensorDiff(name, fld, Tier.DIVERGED, max_abs=diff, numel=numel,
-                          note="hashes differ; tensor not stored (budget), lower bound from stats")
-    import torch
-
-    nan_same = True
-    if ta.is_floating_point() or ta.is_complex():
-        na, nb = torch.isnan(ta), torch.isnan(tb)
-        nan_same = bool(torch.equal(na, nb))
-        if nan_same:
-            ta, tb = ta.masked_fill(na, 0), tb.masked_fill(nb, 0)
-    if nan_same and torch.equal(ta, tb):
-        return TensorDiff(name, fld, Tier.EQUAL, 0.0, 0.0, 0, numel, note="equal values, different bits")
-    if not (ta.is_floating_point() or ta.is_complex()):
-        mism = int((ta != tb).sum())
-        return TensorDiff(name, fld, Tier.DIVERGED, mismatched=mism, numel=numel, note="integer values differ")
-    da, db = ta.double(), tb.double()
-    absdiff = (da - db).abs()
-    absdiff = torch.where(torch.isnan(absdiff), torch.full_like(absdiff, math.inf), absdiff)
-    max_abs = float(absdiff.max()) if absdiff.numel() else 0.0
-    rel = absdiff / da.abs()
-    rel = torch.where(absdiff == 0, torch.zeros_like(rel), rel)
-    max_rel = float(rel.max()) if rel.numel() else 0.0
-    rtol, atol = _default_tolerances(ta.dtype)
-    mism = int((absdiff > atol + rtol * da.abs()).sum())
-    try:
-        torch.testing.assert_close(tb, ta, equal_nan=True)  # relative to the reference
-        tier = Tier.CLOSE
-    except AssertionError:
-        tier = Tier.DIVERGED
-    return TensorDiff(name, fld, tier, max_abs, max_rel, mism, numel)
-
-
-def _default_tolerances(dtype: Any) -> tuple[float, float]:
-    import torch
-
-    table = {torch.float16: (1e-3, 1e-5), torch.bfloat16: (1.6e-2, 1e-5), torch.float32: (1.3e-6, 1e-5),
-             torch.float64: (1e-7, 1e-7), torch.complex64: (1.3e-6, 1e-5), torch.complex128: (1e-7, 1e-7)}
-    return table.get(dtype, (0.0, 0.0))
+                          note=f"hashes differ; {why}, lower bound from stats")
+    return TensorDiff(name, fld, Tier(graded.tier), graded.max_abs, graded.max_rel, graded.mismatched, numel,
+                      graded.note)
 
 
 def match_leaves(la: list[dict[str, Any]], lb: list[dict[str, Any]]) -> list[tuple[Optional[dict[str, Any]], Optional[dict[str, Any]]]]:
@@ -234,8 +195,11 @@ def compare_traces(a: Trace, b: Trace, died: str = "") -> TraceDiff:
         if Tier.DIVERGED not in first_by_tier:
             first_by_tier[Tier.DIVERGED] = {
                 "event": n, "kind": (a.events[n:] or b.events[n:])[0]["kind"], "field": "event",
-                "tensor": None, "note": out.notes[-1], "before_site": None, "after_site": None,
-                "test": None, "max_abs": None, "max_rel": None, "mismatched": None, "numel": None}
+                "tensor": None, "note": out.notes[-1], "test": None, "max_abs": None, "max_rel": None,
+                "mismatched": None, "numel": None,
+                **{f"{side}_{key}": (evs[n].get(field) if len(evs) > n else None)
+                   for side, evs in (("before", a.events), ("after", b.events))
+                   for key, field in (("site", "site"), ("file", "site_file"))}}
     if not prefix_only:
         for name in sorted(set(a.final) | set(b.final)):
             d = compare_info(a.final.get(name), b.final.get(name), a.tensor_dir, b.tensor_dir, name, "final")
@@ -250,7 +214,8 @@ def compare_traces(a: Trace, b: Trace, died: str = "") -> TraceDiff:
 
 def _first(i: int, ea: dict[str, Any], eb: dict[str, Any], d: TensorDiff) -> dict[str, Any]:
     return {**d.to_dict(), "event": i, "kind": ea["kind"], "before_site": ea.get("site"),
-            "after_site": eb.get("site"), "test": ea.get("test")}
+            "after_site": eb.get("site"), "before_file": ea.get("site_file"), "after_file": eb.get("site_file"),
+            "test": ea.get("test")}
 
 
 def _collect(out: TraceDiff, diffs: list[TensorDiff], event: int) -> None:
@@ -258,7 +223,7 @@ def _collect(out: TraceDiff, diffs: list[TensorDiff], event: int) -> None:
         key = (d.name, d.field)
         row = out.tensors.get(key)
         if row is None:
-            row = out.tensors[key] = {"tensor": d.name, "field": d.field, "verdict": "IDENTICAL",
+            row = out.tensors[key] = {"tensor": d.name, "field": d.field, "verdict": Tier.IDENTICAL.name,
                                       "first_event": None, "max_abs": 0.0, "max_rel": 0.0, "events": 0,
                                       "note": ""}
         row["events"] += 1

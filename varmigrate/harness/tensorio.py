@@ -11,9 +11,11 @@ import ctypes
 import hashlib
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
+
+from .numeric import PACK
 
 
 def raw_bytes(t: torch.Tensor) -> bytes:
@@ -104,23 +106,3 @@ class TensorStore:
 
     def close(self) -> None:
         self._pack.close()
-
-
-PACK = "pack.bin"
-
-
-def load(tensor_dir: Path, info: dict[str, Any]) -> Optional[torch.Tensor]:
-    """Rebuilds a recorded tensor from the pack, or None when it was not stored."""
-    at = info.get("at")
-    path = tensor_dir / PACK
-    if at is None or not path.exists():
-        return None
-    dtype = getattr(torch, info["dtype"])
-    with open(path, "rb") as f:
-        f.seek(at[0])
-        data = bytearray(f.read(at[1]))
-    if len(data) != at[1]:
-        return None
-    if not data:
-        return torch.empty(info["shape"], dtype=dtype)
-    return torch.frombuffer(data, dtype=dtype).reshape(info["shape"]).clone()

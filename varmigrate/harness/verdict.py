@@ -14,20 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .compare import Tier, Trace, TraceDiff, compare_traces
+from .compare import Trace, TraceDiff, compare_traces
 from .spec import RunResult
+from .tiers import (AFTER_FAILED, ALL, BEFORE_FAILED, CLOSE, DIVERGED, EQUAL, IDENTICAL, INCONCLUSIVE,
+                    NOT_VERIFIABLE, PASSING, Tier)
 
-IDENTICAL = "IDENTICAL"
-EQUAL = "EQUAL"
-CLOSE = "CLOSE"
-DIVERGED = "DIVERGED"
-BEFORE_FAILED = "BEFORE-FAILED"
-AFTER_FAILED = "AFTER-FAILED"
-INCONCLUSIVE = "INCONCLUSIVE"
-NOT_VERIFIABLE = "NOT VERIFIABLE"
-
-ALL = (IDENTICAL, EQUAL, CLOSE, DIVERGED, BEFORE_FAILED, AFTER_FAILED, INCONCLUSIVE, NOT_VERIFIABLE)
-PASSING = (IDENTICAL, EQUAL)
+__all__ = ["ALL", "PASSING", "IDENTICAL", "EQUAL", "CLOSE", "DIVERGED", "BEFORE_FAILED", "AFTER_FAILED",
+           "INCONCLUSIVE", "NOT_VERIFIABLE", "Decision", "decide", "describe"]
 
 
 @dataclass
@@ -47,7 +40,8 @@ def _signature(r: RunResult) -> tuple[Any, ...]:
     return (r.status, r.exit_code, r.signal, exc)
 
 
-def _describe(r: RunResult) -> str:
+def describe(r: RunResult) -> str:
+    """How a run ended, in a few words: the message and the user's frame."""
     where = ""
     if r.frame:
         where = f" at {r.frame['file'].rsplit('/', 1)[-1]}:{r.frame['line']}"
@@ -73,7 +67,7 @@ def decide(before: RunResult, rerun: Optional[RunResult], after: RunResult) -> D
                     first=gdiff.first)
         if not gate["identical"]:
             if not same_end:
-                why = f"the two before runs ended differently ({_describe(before)} vs {_describe(rerun)})"
+                why = f"the two before runs ended differently ({describe(before)} vs {describe(rerun)})"
             else:
                 f = gdiff.first or {}
                 why = (f"the two before runs differ at event {f.get('event')} "
@@ -84,10 +78,10 @@ def decide(before: RunResult, rerun: Optional[RunResult], after: RunResult) -> D
         diff = compare_traces(tb, ta, died="before" if after.ok else "both")
         passed, failed = _gradchecks(after)
         if diff.compared and diff.tier == Tier.DIVERGED:
-            return Decision(DIVERGED, f"the before run failed ({_describe(before)}), and the "
+            return Decision(DIVERGED, f"the before run failed ({describe(before)}), and the "
                             f"{diff.compared}-event prefix it produced already diverges", diff, gate)
         if failed:
-            return Decision(DIVERGED, f"the before run failed ({_describe(before)}); gradcheck of "
+            return Decision(DIVERGED, f"the before run failed ({describe(before)}); gradcheck of "
                             f"{', '.join(failed)} in the after run fails", diff, gate)
         evidence = []
         if diff.compared:
@@ -97,9 +91,9 @@ def decide(before: RunResult, rerun: Optional[RunResult], after: RunResult) -> D
             evidence.append(f"{passed} custom Function(s) pass gradcheck")
         if not evidence:
             return Decision(NOT_VERIFIABLE, f"the before run failed before any gradient event "
-                            f"({_describe(before)}) and the after run used no custom autograd.Function "
+                            f"({describe(before)}) and the after run used no custom autograd.Function "
                             f"to gradcheck", diff, gate)
-        return Decision(BEFORE_FAILED, f"the before run failed ({_describe(before)}); "
+        return Decision(BEFORE_FAILED, f"the before run failed ({describe(before)}); "
                         + "; ".join(evidence), diff, gate)
 
     diff = compare_traces(tb, ta, died="" if after.ok else "after")
@@ -110,7 +104,7 @@ def decide(before: RunResult, rerun: Optional[RunResult], after: RunResult) -> D
             agreed = f"the traces agree on the {diff.compared} events before that"
         else:
             agreed = "it failed before its first gradient event"
-        return Decision(AFTER_FAILED, f"the after run failed ({_describe(after)}); {agreed}", diff, gate)
+        return Decision(AFTER_FAILED, f"the after run failed ({describe(after)}); {agreed}", diff, gate)
     if not tb.events and not ta.events:
         return Decision(NOT_VERIFIABLE, "neither run computed a gradient (no backward, autograd.grad "
                         "or optimizer step)", diff, gate)
