@@ -257,6 +257,7 @@ def test_fresh_subprocess_executor_gives_the_same_trace(tmp_path: Path) -> None:
 
 def test_op_traces_of_a_faithful_migration_are_identical(tmp_path: Path, worker: Any) -> None:
     """Direct evidence for the bitwise gate: the rewrite runs the same aten ops on the same data."""
+    from varmigrate.harness.detect import needed
     from varmigrate.harness.optrace import first_difference
     from varmigrate.harness.spec import RunSpec
 
@@ -267,7 +268,8 @@ def test_op_traces_of_a_faithful_migration_are_identical(tmp_path: Path, worker:
         cwd.mkdir()
         spec = RunSpec(run_id=f"ops-{role}", kind="script", target=str(programs / f"{role}.py"),
                        out_dir=str(tmp_path / f"{role}-trace"), cwd=str(cwd), sys_path0=str(programs),
-                       shim=role == "before", timeout=60, optrace_until=1 << 30)
+                       shim=role == "before", timeout=60, optrace_until=1 << 30,
+                       features=needed("script", str(programs / "before.py"), [str(programs)]))
         assert worker.run(spec).status == "ok"
         outs[role] = tmp_path / f"{role}-trace" / "ops.jsonl"
     diff = first_difference(outs["before"], outs["after"])

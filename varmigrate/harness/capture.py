@@ -139,6 +139,7 @@ class Recorder:
             "i": self.count,
             "kind": kind,
             "site": site_of(frames),
+            "site_file": frames[0].f_code.co_filename if frames else None,
             "test": test.rsplit(" (", 1)[0] if test else None,
             "roots": roots,
             "leaves": rows,

@@ -32,14 +32,16 @@ class Prepared:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _side(tree: Path, entry: list[str], label: str) -> Side:
+def _side(tree: Path, entry: list[str], label: str, shown: str) -> Side:
+    origin = (str(tree), shown)  # where the report says the copy's files come from
     if entry[0] == "-m":
         if len(entry) < 2:
             raise ValueError("`-m` needs a module name")
-        return Side("module", entry[1], entry[2:], str(tree), str(tree), f"{label}: -m {' '.join(entry[1:])}")
+        return Side("module", entry[1], entry[2:], str(tree), str(tree), f"{label}: -m {' '.join(entry[1:])}",
+                    origin)
     script = tree / entry[0]
     kind = "notebook" if script.suffix == ".ipynb" else "script"
-    return Side(kind, str(script), entry[1:], str(tree), str(script.parent), f"{label}/{entry[0]}")
+    return Side(kind, str(script), entry[1:], str(tree), str(script.parent), f"{label}/{entry[0]}", origin)
 
 
 def _changed_files(a: Path, b: Path) -> list[str]:
@@ -76,8 +78,9 @@ def prepare(root: Path, entry: list[str], fix_args: list[str]) -> Prepared:
         raise FixError(f"`varmigrate fix` failed (exit {proc.returncode}):\n{proc.stderr.strip() or proc.stdout.strip()}")
     changed = _changed_files(trees["before"], trees["after"])
     label = str(root)
-    pair = Pair(f"{root.name}: {' '.join(entry)}", _side(trees["before"], entry, label),
-                _side(trees["after"], entry, f"{label} (fixed copy)"), _side(trees["rerun"], entry, label),
+    pair = Pair(f"{root.name}: {' '.join(entry)}", _side(trees["before"], entry, label, str(root)),
+                _side(trees["after"], entry, f"{label} (fixed copy)", f"{root} (fixed copy)"),
+                _side(trees["rerun"], entry, label, str(root)),
                 note=(f"`varmigrate fix {' '.join(fix_args)}` changed {len(changed)} file(s): "
                       + ", ".join(changed[:20]) if changed else "`varmigrate fix` changed nothing"))
     return Prepared(pair, work, changed)

@@ -51,7 +51,11 @@ Exit status: 0 when every pair is IDENTICAL or EQUAL, 1 otherwise, 2 on usage er
                    "`fix --convert-py2` makes the after copy. The report lists the divisions left undecided.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write report.json, report.md, report.html and junit.xml here.")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Wall-clock seconds per run.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+              help="Wall-clock seconds per run (more than 0).")
+@click.option("--reference", type=click.Choice(["0.3", "modern"]), default="0.3", show_default=True,
+              help="How the before runs read the legacy program: as PyTorch 0.3 ran it (volatile, "
+                   ".data.resize_()...), or as modern torch does.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="cpu maps CUDA placement (.cuda(), torch.cuda.*Tensor, device='cuda') to the CPU on both "
                    "sides; auto is cpu when no GPU is present.")
@@ -63,7 +67,7 @@ Exit status: 0 when every pair is IDENTICAL or EQUAL, 1 otherwise, 2 on usage er
 def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional[tuple[Path, Path]],
            root: Optional[Path], unsafe_fixes: bool, convert_py2: bool,
            select: Optional[str], ignore: Optional[str], report_dir: Optional[Path], timeout: float,
-           device: str, jobs: Optional[int], seed: int, executor: str) -> None:
+           reference: str, device: str, jobs: Optional[int], seed: int, executor: str) -> None:
     """Run each before/after pair under the gradient harness and compare the traces."""
     import importlib.util
 
@@ -74,7 +78,8 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
 
     from .worker import default_jobs
 
-    opts = Options(timeout=timeout, device=device, seed=seed, jobs=jobs or default_jobs(), executor=executor)
+    opts = Options(timeout=timeout, device=device, seed=seed, jobs=jobs or default_jobs(), executor=executor,
+                   reference=reference)
     modes = sum(x is not None for x in (fixtures, pair_dirs, root)) + (1 if paths and root is None else 0)
     if modes != 1:
         raise click.UsageError("give BEFORE AFTER, or --fixtures DIR, or --pairs BEFORE_DIR AFTER_DIR, "
@@ -87,9 +92,13 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
         if not pairs:
             raise click.UsageError(f"no */before.py + after.py pairs under {fixtures}")
     elif pair_dirs is not None:
-        pairs, skipped = dir_pairs(*pair_dirs)
-        if skipped:
-            click.echo(f"skipped {len(skipped)} unchanged file(s): {', '.join(skipped)}")
+        found = dir_pairs(*pair_dirs)
+        pairs = found.pairs
+        if found.unchanged:
+            click.echo(f"skipped {len(found.unchanged)} unchanged file(s): {', '.join(found.unchanged)}")
+        for side, names in ((pair_dirs[0], found.only_before), (pair_dirs[1], found.only_after)):
+            if names:
+                click.echo(f"not verified, only in {side}: {', '.join(names)}")
         if not pairs:
             click.echo("no changed scripts or notebooks to verify")
             sys.exit(0)
@@ -175,25 +184,32 @@ def _run(pairs: list[Pair], opts: Options, report_dir: Optional[Path],
          early: Optional[Future[Executor]] = None) -> bool:
     from . import report
     from .pairs import PairResult, verify as verify_pairs
+    from .tiers import EQUAL, KIND
     from .worker import make_executor
 
     start = time.perf_counter()
     ex = early.result() if early is not None else make_executor(opts.executor)
     width = max(len(p.name) for p in pairs)
 
+    colors = {"pass": "green", "warn": "yellow"}
+
     def line(res: PairResult) -> None:
         d = res.decision
-        color = "green" if d.ok else ("yellow" if d.verdict in ("CLOSE", "INCONCLUSIVE") else "red")
-        hits = sum(res.runs["before"].summary.get("shim_hits", {}).values())
+        color = colors.get(KIND[d.verdict], "red")
+        hits = sum(res.runs["before"].summary.get("shim_hits", {}).values())  # crash shims and 0.3 semantics
         events = d.diff.compared if d.diff else 0
         mapped = sum(res.runs["after"].summary.get("device_hits", {}).values())
         extra = (f"  shim×{hits}" if hits else "") + (f"  cuda→cpu×{mapped}" if mapped else "")
         click.echo(f"{click.style(f'{d.verdict:<14}', fg=color, bold=True)} {res.pair.name:<{width}}  "
                    f"{events:>4} events{extra}  {res.seconds:.2f}s")
-        if not d.ok or d.verdict == "EQUAL":
+        if not d.ok or d.verdict == EQUAL:
             click.echo(f"{'':<15}{d.reason}")
         if res.drilldown:
             click.echo(f"{'':<15}{res.drilldown['summary']}")
+        if res.readings.get("differs"):
+            click.echo(f"{'':<15}note: {res.readings['message']}")
+        if res.printed.get("compared") and not res.printed.get("same"):
+            click.echo(f"{'':<15}note: {res.printed['note']}")
 
     results = verify_pairs(pairs, opts, ex, on_result=line)
     elapsed = time.perf_counter() - start

@@ -1,8 +1,8 @@
 """Runs one user program under capture, inside the sandboxed child (torch imported).
 
 Order matters: seeds and determinism first, then the device policy (both sides), the
-recorder, the legacy shim (before-runs only, outermost so capture sees modern arguments)
-and the Function probe (after-runs only).
+recorder, the legacy shim (before-runs only, outermost so capture sees modern arguments; its
+features are the ones the program's source needs) and the Function probe (after-runs only).
 """
 
 from __future__ import annotations
@@ -79,15 +79,18 @@ def user_frame(tb: Any) -> Optional[dict[str, Any]]:
     return {"file": f.filename, "line": f.lineno, "function": f.name, "code": (f.line or "").strip()}
 
 
-def _compile_script(path: Path, shim: bool) -> Any:
+def _compile_script(path: Path, fix_async: bool) -> Any:
+    """Compiles the raw bytes, as ``python script.py`` does (PEP 263 coding line, BOM, CRLF)."""
     from . import shim as shim_mod
+    from .source import decode
 
-    source = path.read_text(encoding="utf-8")
+    data = path.read_bytes()
     try:
-        return compile(source, str(path), "exec", dont_inherit=True)
+        return compile(data, str(path), "exec", dont_inherit=True)
     except SyntaxError:
-        if not shim:
+        if not fix_async:
             raise
+        source = decode(data)
         fixed = shim_mod.fix_source(source)
         if fixed == source:
             raise
@@ -116,7 +119,16 @@ def _run_target(spec: RunSpec) -> None:
             linecache.cache[fname] = (len(source), None, source.splitlines(True), fname)
             exec(compile(source, fname, "exec", dont_inherit=True), main.__dict__)
         return
-    exec(_compile_script(path, spec.shim), main.__dict__)
+    exec(_compile_script(path, spec.shim and "async_keyword" in spec.features), main.__dict__)
+
+
+def _leave_mode(mode: Any) -> None:
+    """Exits the legacy mode; a mode the program entered and never left stays above it (the
+    child ends right after, so only the final values are then read through both)."""
+    from torch.overrides import _get_current_function_mode_stack
+
+    if _get_current_function_mode_stack()[-1:] == [mode]:
+        mode.__exit__(None, None, None)
 
 
 def run(spec: RunSpec) -> dict[str, Any]:
@@ -136,8 +148,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
     summary["device"] = device.setup(spec.device)
     recorder = Recorder(out, spec.tensor_budget)
     recorder.install()
-    if spec.shim:
-        shim.install()
+    legacy = shim.install(spec.features, lambda: recorder.internal) if spec.shim else None
     probe = FunctionProbe() if spec.gradcheck else None
     if probe:
         probe.install()
@@ -153,6 +164,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
         mode = make_mode(out / "ops.jsonl", recorder, spec.optrace_until)
         mode.__enter__()
     start = time.perf_counter()
+    if legacy is not None:
+        legacy.__enter__()
     try:
         _run_target(spec)
     except SystemExit as exc:
@@ -167,6 +180,9 @@ def run(spec: RunSpec) -> dict[str, Any]:
             "frame": user_frame(exc.__traceback__),
             "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-6000:],
         }
+    finally:
+        if legacy is not None:
+            _leave_mode(legacy)
     summary["program_s"] = round(time.perf_counter() - start, 4)
     if mode is not None:
         mode.__exit__(None, None, None)

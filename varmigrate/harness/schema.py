@@ -1,17 +1,21 @@
-"""JSON Schema of ``report.json`` (``varmigrate.verify/1``).
+"""JSON Schema of ``report.json`` (``varmigrate.verify/2``).
 
-Stable: fields are only ever added in version 1; a removal or a change of meaning bumps the
-schema id.  ``docs/harness.md`` describes every field.
+Stable: fields are only ever added within a version; a removal or a change of meaning bumps the
+schema id.  Version 2: the before run reads the program as ``--reference`` says (per pair
+``reference``), ``shim`` explains each hit and lists the installed features, ``readings`` (the
+legacy program under the other reading) and ``printed`` (stdout compared) are new notes, and
+``first_divergence`` links its sites to the source.  ``docs/harness.md`` describes every field.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .tiers import ALL, TIERS
+
 _NUM = {"type": ["number", "null"]}
-_VERDICT = {"enum": ["IDENTICAL", "EQUAL", "CLOSE", "DIVERGED", "BEFORE-FAILED", "AFTER-FAILED",
-                     "INCONCLUSIVE", "NOT VERIFIABLE"]}
-_TIER = {"enum": ["IDENTICAL", "EQUAL", "CLOSE", "DIVERGED"]}
+_VERDICT = {"enum": list(ALL)}
+_TIER = {"enum": list(TIERS)}
 
 _RUN: dict[str, Any] = {
     "type": "object",
@@ -41,19 +45,62 @@ _DIVERGENCE: dict[str, Any] = {
         "verdict": _TIER, "max_abs": _NUM, "max_rel": _NUM,
         "mismatched": {"type": ["integer", "null"]}, "numel": {"type": ["integer", "null"]},
         "before_site": {"type": ["string", "null"]}, "after_site": {"type": ["string", "null"]},
+        "before_file": {"type": ["string", "null"]}, "after_file": {"type": ["string", "null"]},
+        "source": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["file", "line", "lines"],
+            "properties": {"file": {"type": ["string", "null"]}, "line": {"type": "integer"},
+                           "lines": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2}}}}},
         "test": {"type": ["string", "null"]}, "note": {"type": "string"},
+    },
+}
+
+_REFERENCE = {"enum": ["0.3", "modern"]}
+
+_SHIM: dict[str, Any] = {
+    "type": "object", "required": ["used", "total", "hits", "crash", "semantics", "features", "explained"],
+    "properties": {
+        "used": {"type": "boolean"}, "total": {"type": "integer"},
+        "hits": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "crash": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "semantics": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "features": {"type": "array", "items": {"type": "string"}},
+        "explained": {"type": "array", "items": {
+            "type": "object", "required": ["hit", "count", "kind", "text"],
+            "properties": {"hit": {"type": "string"}, "count": {"type": "integer"},
+                           "kind": {"enum": ["crash", "semantics"]}, "text": {"type": "string"}}}},
+    },
+}
+
+_READINGS: dict[str, Any] = {
+    "type": "object", "required": ["reference", "other", "ran", "differs", "message"],
+    "properties": {
+        "reference": _REFERENCE, "other": _REFERENCE, "ran": {"type": "boolean"},
+        "differs": {"type": ["boolean", "null"]}, "tier": {"anyOf": [_TIER, {"type": "null"}]},
+        "first": {"anyOf": [_DIVERGENCE, {"type": "null"}]}, "events": {"type": "integer"},
+        "message": {"type": "string"},
+    },
+}
+
+_PRINTED: dict[str, Any] = {
+    "type": "object", "required": ["compared", "note"],
+    "properties": {
+        "compared": {"type": "boolean"}, "same": {"type": "boolean"}, "note": {"type": "string"},
+        "before_lines": {"type": "integer"}, "after_lines": {"type": "integer"}, "differing": {"type": "integer"},
+        "first": {"type": ["object", "null"], "properties": {
+            "before_line": {"type": ["integer", "null"]}, "after_line": {"type": ["integer", "null"]},
+            "before": {"type": ["string", "null"]}, "after": {"type": ["string", "null"]}}},
     },
 }
 
 _PAIR: dict[str, Any] = {
     "type": "object",
-    "required": ["name", "before", "after", "verdict", "ok", "reason", "first_divergence", "determinism",
-                 "events", "tensors", "runs", "shim", "device", "gradcheck", "loss", "warnings", "tests",
-                 "seconds"],
+    "required": ["name", "before", "after", "verdict", "ok", "reason", "reference", "first_divergence",
+                 "determinism", "events", "tensors", "runs", "shim", "readings", "printed", "device", "gradcheck",
+                 "loss", "warnings", "tests", "seconds"],
     "properties": {
         "name": {"type": "string"}, "before": {"type": "string"}, "after": {"type": "string"},
         "verdict": _VERDICT, "ok": {"type": "boolean"}, "reason": {"type": "string"},
-        "note": {"type": "string"},
+        "note": {"type": "string"}, "reference": _REFERENCE,
         "first_divergence": _DIVERGENCE,
         "drilldown": {"type": ["object", "null"], "properties": {
             "before_ops": {"type": "integer"}, "after_ops": {"type": "integer"},
@@ -71,11 +118,11 @@ _PAIR: dict[str, Any] = {
                            "first_event": {"type": ["integer", "null"]}, "max_abs": _NUM, "max_rel": _NUM,
                            "events": {"type": "integer"}, "note": {"type": "string"}}}},
         "runs": {"type": "object", "required": ["before", "after"], "properties": {
-            "before": _RUN, "after": _RUN,
+            "before": _RUN, "after": _RUN, "before_other": _RUN,
             "before_rerun": {"anyOf": [_RUN, {"type": "object", "maxProperties": 0}]}}},
-        "shim": {"type": "object", "required": ["used", "total", "hits"], "properties": {
-            "used": {"type": "boolean"}, "total": {"type": "integer"},
-            "hits": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+        "shim": _SHIM,
+        "readings": _READINGS,
+        "printed": _PRINTED,
         "device": {"type": "object", "properties": {"resolved": {"type": ["string", "null"]},
                                                      "mapped": {"type": "object"}}},
         "gradcheck": {"type": "array", "items": {
@@ -95,20 +142,22 @@ _PAIR: dict[str, Any] = {
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "varmigrate.verify/1",
+    "$id": "varmigrate.verify/2",
     "title": "varmigrate verify report",
     "type": "object",
     "required": ["schema", "tool", "created", "environment", "summary", "pairs"],
     "properties": {
-        "schema": {"const": "varmigrate.verify/1"},
+        "schema": {"const": "varmigrate.verify/2"},
         "tool": {"type": "object", "required": ["name", "version"]},
         "created": {"type": "string"},
         "environment": {"type": "object", "required": ["python", "torch", "executor", "seed", "threads",
-                                                       "deterministic", "device", "timeout_s"]},
-        "summary": {"type": "object", "required": ["pairs", "passed", "counts", "seconds"], "properties": {
-            "pairs": {"type": "integer"}, "passed": {"type": "boolean"},
-            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-            "seconds": {"type": "number"}}},
+                                                       "deterministic", "device", "timeout_s", "reference"],
+                        "properties": {"reference": _REFERENCE}},
+        "summary": {"type": "object", "required": ["pairs", "passed", "counts", "seconds", "legacy_differs"],
+                    "properties": {
+                        "pairs": {"type": "integer"}, "passed": {"type": "boolean"},
+                        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "seconds": {"type": "number"}, "legacy_differs": {"type": "integer"}}},
         "pairs": {"type": "array", "items": _PAIR},
     },
 }

@@ -1,19 +1,19 @@
-"""The legacy shim: restores PyTorch 0.3 behaviour for the before-run only.
+"""The legacy shim: the before run reads the program as PyTorch 0.3 did (before-runs only).
 
-It is conservative: each patch changes only a call that would otherwise raise (or, for
-``type(x) == Variable``, silently answer differently than 0.3 did), and every use is
-counted so the report can say how far the reference run depended on it.
+Each feature (catalogue and detection in ``features``, torch-free) is installed only when the
+program's source uses its construct, and every use is counted so the report can say how far
+the reference depended on it.  Crash features change only calls that would otherwise raise
+(or, for ``type(x) == Variable``, answer differently than 0.3 did):
 
-Covered:
-  zero_dim_index      ``x[0]`` / ``x[-1]`` on a 0-dim tensor (``loss.data[0]``) -> the number
-                      (the tensor itself when it requires grad)
+  zero_dim_index      ``x[0]`` / ``x[-1]`` on a 0-dim tensor -> the number (``legacy_mode``)
   type_eq_variable    ``type(x) == Variable`` / ``!=`` for tensor types
   legacy_function     instance-style ``autograd.Function`` (``F(alpha)(x)``) bridged through a
                       new-style Function; ``__init__`` state kept
-  retain_variables    ``backward(retain_variables=...)`` -> ``retain_graph``
-  backward_variables  ``torch.autograd.backward(variables=..., grad_variables=...)``
-  scalar_grad_shape   ``loss.backward(torch.ones(1))`` on a 0-dim loss
+  backward_keywords   ``retain_variables=``, ``variables=``, ``backward(torch.ones(1))`` on 0-dim
   async_keyword       ``.cuda(async=True)`` (a syntax error since Python 3.7), on the tokens
+
+Semantics features (``--reference 0.3``, the default) restore what modern torch silently
+computes differently: ``volatile`` and ``data_metadata`` (both in ``legacy_mode``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import inspect
 import io
 import tokenize
 from collections import Counter
-from typing import Any, Callable
+from typing import Any, Callable, Collection, Optional
 
 import torch
 
@@ -34,6 +34,11 @@ def fix_source(source: str) -> str:
 
     Neither ``compile`` nor libcst accepts the legacy spelling, so this runs on tokens and
     only when the original failed to compile.
+
+    NOTE(issue 10): the linter has its own detector of these spots (``varmigrate/prepass.py``
+    ``async_keyword_spots``, moving to ``varmigrate/syntax/async_keyword.py`` in the layout
+    restructure).  Once that torch-free, libcst-free text helper is on main, use it here instead
+    of this token loop, so both sides agree on which ``async`` is a keyword argument.
     """
     toks = list(tokenize.generate_tokens(io.StringIO(source).readline))
     lines = source.splitlines(keepends=True)
@@ -49,18 +54,6 @@ def fix_source(source: str) -> str:
         lines[row - 1] = line[:col] + "non_blocking" + line[col + len("async"):]
         HITS["async_keyword"] += 1
     return "".join(lines)
-
-
-def _patch_zero_dim_index() -> None:
-    orig: Callable[..., Any] = torch.Tensor.__getitem__
-
-    def __getitem__(self: torch.Tensor, idx: Any) -> Any:
-        if type(idx) is int and idx in (0, -1) and self.dim() == 0:
-            HITS["zero_dim_index"] += 1
-            return self if self.requires_grad else self.item()
-        return orig(self, idx)
-
-    setattr(torch.Tensor, "__getitem__", __getitem__)
 
 
 def _patch_type_eq_variable() -> None:
@@ -186,20 +179,20 @@ def _patch_backward_keywords() -> None:
     torch.autograd.backward = autograd_backward
 
 
-def install() -> None:
-    _patch_zero_dim_index()
-    _patch_type_eq_variable()
-    _patch_legacy_function()
-    _patch_backward_keywords()
+def install(features: Collection[str], internal: Callable[[], bool] = lambda: False) -> Optional[Any]:
+    """Installs the patches of ``features``; returns the ``LegacyMode`` to enter around the
+    program when a feature needs it (None otherwise)."""
+    if "type_eq_variable" in features:
+        _patch_type_eq_variable()
+    if "legacy_function" in features:
+        _patch_legacy_function()
+    if "backward_keywords" in features:
+        _patch_backward_keywords()
+    if not {"zero_dim_index", "volatile", "data_metadata"} & set(features):
+        return None
+    from .legacy_mode import LegacyMode, install_variable_hook
 
-
-COVERAGE = {
-    "zero_dim_index": "`x[0]` / `x[-1]` on a 0-dim tensor (`loss.data[0]`) returns the number",
-    "type_eq_variable": "`type(x) == Variable` is true for tensors",
-    "legacy_function": "instance-style `autograd.Function` bridged through a new-style one",
-    "function_instance_call": "new-style Function called on an instance (`F()(x)`)",
-    "retain_variables": "`backward(retain_variables=...)` means `retain_graph`",
-    "backward_variables": "`torch.autograd.backward(variables=...)` means `tensors`",
-    "scalar_grad_shape": "`loss.backward(torch.ones(1))` on a 0-dim loss",
-    "async_keyword": "`.cuda(async=True)` parses as `non_blocking=True`",
-}
+    mode = LegacyMode(features, HITS, internal)
+    if "volatile" in features:
+        install_variable_hook(mode)
+    return mode

@@ -31,7 +31,8 @@ class RunSpec:
     cwd: str
     argv: list[str] = field(default_factory=list)
     sys_path0: str = ""
-    shim: bool = False  # the legacy shim: before-runs only
+    shim: bool = False  # a before run: the legacy shim's `features` apply
+    features: list[str] = field(default_factory=list)  # shim features to install (harness.features)
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     seed: int = 0
     timeout: float = 120.0

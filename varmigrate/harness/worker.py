@@ -73,11 +73,9 @@ def _frame_from_faulthandler(stderr: str) -> Optional[dict[str, Any]]:
     for m in pat.finditer(stderr):
         fname = m.group(1)
         if not any(mark in fname for mark in lib_markers):
-            code = ""
-            try:
-                code = Path(fname.split("#cell")[0]).read_text().splitlines()[int(m.group(2)) - 1].strip()
-            except (OSError, IndexError, UnicodeDecodeError):
-                pass
+            from .source import line
+
+            code = line(fname.split("#cell")[0], int(m.group(2))) if "#cell" not in fname else ""
             return {"file": fname, "line": int(m.group(2)), "function": m.group(3), "code": code}
     return None
 
@@ -129,7 +127,7 @@ def _warm() -> float:
     (p * 2).sum().backward()
     opt.step()
     torch.optim.Adam([p], lr=0.1)
-    from . import capture, device, execute, gradcheck, naming, notebook, shim, tensorio  # noqa: F401
+    from . import capture, device, execute, gradcheck, legacy_mode, naming, notebook, shim, tensorio  # noqa: F401
 
     naming.is_user_file(__file__)
     _preload("numpy")  # nearly every legacy script uses it (pytest: on the first pytest run)

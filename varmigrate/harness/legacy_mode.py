@@ -1,0 +1,241 @@
+"""The before run's one ``TorchFunctionMode`` (child side): 0.3 readings torch cannot give by itself.
+
+Installed only when the program's source uses one of its constructs (each costs a few
+microseconds per torch call while the mode is active); it never changes a class, so torch
+sees tensors exactly as usual.  Three features, each optional:
+
+``zero_dim_index`` (a crash shim)
+    ``x[0]`` / ``x[-1]`` on a 0-dim tensor gives the number (the tensor itself if it requires
+    grad), where modern torch raises IndexError: ``loss.data[0]``.  Done here rather than by
+    replacing ``Tensor.__getitem__``: a Python ``__getitem__`` on the class makes torch treat
+    every tensor as a sequence (``torch.tensor([t0, t1])`` of 0-dim tensors then raises
+    ``len() of a 0-d tensor``), and assigning the original back does not undo that.
+
+``volatile`` (0.3 semantics)
+    Volatility is a property of tensors that follows the data flow.  ``Variable(x,
+    volatile=True)`` registers its result; any torch call with a volatile tensor input runs
+    under ``torch.no_grad()`` and its tensor results are volatile; an in-place op, ``out=`` and
+    ``__setitem__`` make their target volatile.  ``x.volatile`` reads membership and
+    ``x.volatile = v`` sets it, with 0.3's checks (a bool; only on a tensor without
+    ``grad_fn``).  ``x.data`` and ``x.grad`` are never volatile: in 0.3 ``.data`` was a plain
+    tensor without flags, so ``Variable(x.data)`` was not volatile.  ``Variable(x)`` of a
+    volatile ``x`` stays volatile: 0.3 raised there ("Variable data has to be a tensor, but got
+    Variable"), so no working 0.3 program depends on it; keeping the flag follows the data-flow
+    rule, as 0.3's ``detach()`` did.  The set is keyed by ``id()`` with weak references:
+    ``weakref.WeakSet`` compares tensors with ``==``.
+
+``data_metadata`` (0.3 semantics)
+    In 0.3 ``w.data`` was ``w``'s own tensor, so ``w.data.resize_(n)``, ``set_(t)``, ``t_()``,
+    ``unsqueeze_()``... changed ``w``; today they change a temporary alias only.  The mode
+    remembers which tensor each ``.data`` result aliases and, after a metadata-changing in-place
+    op on it, points the owner at the result (``w.data = alias``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import Counter
+from typing import Any, Callable, Collection, Optional
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+_INPLACE_DUNDERS = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__",
+                    "__imod__", "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__",
+                    "__imatmul__"}
+_META_INPLACE = ("resize_", "resize_as_", "set_", "t_", "transpose_", "squeeze_", "unsqueeze_", "as_strided_",
+                 "swapdims_", "swapaxes_")
+
+
+class TensorSet:
+    """Tensors by identity, held weakly."""
+
+    def __init__(self) -> None:
+        self._refs: dict[int, weakref.ref[torch.Tensor]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._refs)
+
+    def __contains__(self, t: Any) -> bool:
+        ref = self._refs.get(id(t))
+        return ref is not None and ref() is t
+
+    def add(self, t: torch.Tensor) -> None:
+        key = id(t)
+        if key in self._refs and self._refs[key]() is t:
+            return
+        refs = self._refs
+
+        def gone(r: weakref.ref[torch.Tensor], key: int = key) -> None:
+            if refs.get(key) is r:
+                del refs[key]
+
+        self._refs[key] = weakref.ref(t, gone)
+
+    def discard(self, t: torch.Tensor) -> None:
+        if t in self:
+            del self._refs[id(t)]
+
+
+def _tensors(x: Any) -> list[torch.Tensor]:
+    """The tensors of an op's result: a tensor, or a (named) tuple / list of them."""
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, (tuple, list)):
+        return [t for t in x if isinstance(t, torch.Tensor)]
+    return []
+
+
+class LegacyMode(TorchFunctionMode):
+    def __init__(self, features: Collection[str], hits: Counter[str],
+                 internal: Callable[[], bool] = lambda: False) -> None:
+        super().__init__()
+        self.hits = hits
+        self.internal = internal
+        self.volatile = TensorSet()
+        self._aliases: dict[int, tuple[weakref.ref[torch.Tensor], weakref.ref[torch.Tensor]]] = {}
+        self._track_volatile = "volatile" in features
+        self._track_data = "data_metadata" in features
+        T = torch.Tensor
+        special: dict[Any, Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]] = {}
+        if "zero_dim_index" in features:
+            special[T.__getitem__] = self._getitem
+        if self._track_volatile:
+            special[T.volatile.__get__] = self._volatile_get  # type: ignore[attr-defined]
+            special[T.volatile.__set__] = self._volatile_set  # type: ignore[attr-defined]
+            special[T.grad.__get__] = self._plain  # type: ignore[attr-defined]
+        if self._track_volatile or self._track_data:
+            special[T.data.__get__] = self._data_get  # type: ignore[attr-defined]
+        if self._track_data:
+            for name in _META_INPLACE:
+                special[getattr(T, name)] = self._meta_inplace
+        self._special = special
+
+    # -- dispatch -------------------------------------------------------------------------
+    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
+                           kwargs: Optional[dict[str, Any]] = None) -> Any:
+        kwargs = kwargs or {}
+        if self.internal():
+            return func(*args, **kwargs)
+        try:
+            handler = self._special.get(func)
+        except TypeError:  # an unhashable callable
+            handler = None
+        if handler is not None:
+            return handler(func, args, kwargs)
+        return self._generic(func, args, kwargs)
+
+    def _generic(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not (self.volatile and self._reads_volatile(args, kwargs)):
+            return func(*args, **kwargs)
+        self.hits["volatile_op"] += 1
+        with torch.no_grad():
+            out = func(*args, **kwargs)
+        for t in _tensors(out):
+            self.volatile.add(t)
+        name = getattr(func, "__name__", "")
+        if args and isinstance(args[0], torch.Tensor) and (
+                (name.endswith("_") and not name.startswith("__")) or name in _INPLACE_DUNDERS):
+            self.volatile.add(args[0])
+        for t in _tensors(kwargs.get("out")):
+            self.volatile.add(t)
+        return out
+
+    def _reads_volatile(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        vol = self.volatile
+        for group in (args, kwargs.values()):
+            for a in group:
+                if isinstance(a, torch.Tensor):
+                    if a in vol:
+                        return True
+                elif isinstance(a, (list, tuple)):
+                    if any(isinstance(x, torch.Tensor) and x in vol for x in a):
+                        return True
+        return False
+
+    # -- features -------------------------------------------------------------------------
+    def _plain(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return func(*args, **kwargs)
+
+    def _getitem(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if len(args) == 2 and type(args[1]) is int and args[1] in (0, -1):
+            t = args[0]
+            if isinstance(t, torch.Tensor) and t.dim() == 0:
+                self.hits["zero_dim_index"] += 1
+                return t if t.requires_grad else t.item()
+        return self._generic(func, args, kwargs)
+
+    def _volatile_get(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self.hits["volatile_attribute"] += 1
+        return args[0] in self.volatile
+
+    def _volatile_set(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        t, value = args
+        if not isinstance(value, bool):
+            raise RuntimeError("volatile must be a bool")
+        if t.grad_fn is not None:
+            raise RuntimeError("volatile can only be set on leaf variables")
+        self.hits["volatile_attribute"] += 1
+        if value:
+            self.volatile.add(t)
+        else:
+            self.volatile.discard(t)
+        return None
+
+    def _data_get(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        alias = func(*args, **kwargs)  # 0.3: a plain tensor, never volatile
+        if self._track_data and isinstance(alias, torch.Tensor) and isinstance(args[0], torch.Tensor):
+            key = id(alias)
+            aliases = self._aliases
+
+            def gone(r: weakref.ref[torch.Tensor], key: int = key) -> None:
+                entry = aliases.get(key)
+                if entry is not None and entry[0] is r:
+                    del aliases[key]
+
+            aliases[key] = (weakref.ref(alias, gone), weakref.ref(args[0]))
+        return alias
+
+    def _meta_inplace(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        out = self._generic(func, args, kwargs)
+        alias = args[0] if args else None
+        entry = self._aliases.get(id(alias))
+        if entry is None or entry[0]() is not alias:
+            return out
+        owner = entry[1]()
+        assert isinstance(alias, torch.Tensor)
+        if owner is not None and (owner.shape != alias.shape or owner.stride() != alias.stride()
+                                  or owner.data_ptr() != alias.data_ptr()
+                                  or owner.storage_offset() != alias.storage_offset()):
+            self.hits["data_metadata"] += 1
+            owner.data = alias
+        return out
+
+
+def install_variable_hook(mode: LegacyMode) -> Callable[[], None]:
+    """``Variable(x, volatile=True)`` registers its result with the mode; returns the undo."""
+    from torch.autograd.variable import VariableMeta
+
+    had = "__call__" in VariableMeta.__dict__
+    old = VariableMeta.__dict__.get("__call__")
+
+    def __call__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        out = type.__call__(cls, *args, **kwargs)
+        flag = kwargs["volatile"] if "volatile" in kwargs else (args[2] if len(args) > 2 else False)
+        data = kwargs["data"] if "data" in kwargs else (args[0] if args else None)
+        if flag:
+            mode.hits["volatile_variable"] += 1
+            mode.volatile.add(out)
+        elif data is not None and data in mode.volatile:
+            mode.volatile.add(out)
+        return out
+
+    VariableMeta.__call__ = __call__  # type: ignore[method-assign,assignment]
+
+    def undo() -> None:
+        if had:
+            VariableMeta.__call__ = old  # type: ignore[method-assign,assignment]
+        else:
+            del VariableMeta.__call__  # type: ignore[misc]
+
+    return undo
