@@ -1,6 +1,8 @@
 """The fixture programs: each after.py is what `varmigrate fix --unsafe-fixes` makes of its
-before.py, and the harness proves it computes the same gradients (the deliberately wrong one
-must come out DIVERGED, naming the tensor)."""
+before.py (or, with `hand-written`, the correct 0.3-intent migration written by hand), and the
+harness proves it computes the same gradients as the legacy program read as 0.3 ran it (the
+deliberately wrong one must come out DIVERGED, naming the tensor).  `modern=differs` marks a
+legacy program that already computes different gradients on modern torch: the report says so."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ NAMES = sorted(p.name for p in PROGRAMS.iterdir() if (p / "before.py").exists())
 
 def header(name: str) -> dict[str, str]:
     """`# fixture: unsafe-fixes expect=DIVERGED tensor=b hand-written` -> {key: value}."""
-    first = (PROGRAMS / name / "before.py").read_text().splitlines()[0]
+    first = (PROGRAMS / name / "before.py").read_bytes().splitlines()[0].decode("ascii")
     assert first.startswith("# fixture:"), f"{name}/before.py needs a `# fixture:` header"
     return {k: v for k, _, v in (w.partition("=") for w in first.split(":", 1)[1].split())}
 
@@ -56,7 +58,7 @@ def verified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 @pytest.mark.torch
 @pytest.mark.parametrize("name", NAMES)
 def test_program_verifies(name: str, verified: dict[str, object]) -> None:
-    if "numpy" in (PROGRAMS / name / "before.py").read_text():
+    if b"numpy" in (PROGRAMS / name / "before.py").read_bytes():
         pytest.importorskip("numpy", reason="numpy is not installed (it belongs in the test extra)")
     res = verified[name]
     expect = header(name).get("expect")
@@ -69,6 +71,15 @@ def test_program_verifies(name: str, verified: dict[str, object]) -> None:
         assert d.verdict == expect, d.reason
         assert d.diff.first["tensor"] == header(name)["tensor"]
         assert d.diff.first["event"] is not None
+    modern = header(name).get("modern")
+    if modern == "differs":
+        assert res.readings["ran"] and res.readings["differs"] is True, res.readings  # type: ignore[attr-defined]
+        assert res.readings["message"].startswith(  # type: ignore[attr-defined]
+            "on modern torch your unmigrated code computes different gradients than on 0.3: first at event ")
+    elif modern == "same":
+        assert res.readings["ran"] and res.readings["differs"] is False, res.readings  # type: ignore[attr-defined]
+    else:
+        assert not res.readings["differs"], res.readings  # type: ignore[attr-defined]
 
 
 @pytest.mark.torch
@@ -78,6 +89,10 @@ def test_shim_hits_are_counted(verified: dict[str, object]) -> None:
     assert hits["custom_function"]["legacy_function"] == 10
     assert hits["retain_graph"]["retain_variables"] == 5
     assert hits["cuda_placement"]["async_keyword"] == 1
+    assert hits["no_shim_tensor_list"] == {}
+    assert hits["dqn_target_volatile"]["volatile_variable"] == 6
+    assert hits["dqn_target_volatile"]["volatile_attribute"] == 6  # `next_q.volatile = False`, once a step
+    assert hits["data_resize"]["data_metadata"] == 2  # W and b, once each
     for name, r in verified.items():
         assert r.runs["after"].summary["shim_hits"] == {}, name  # type: ignore[attr-defined]
 
@@ -89,6 +104,32 @@ def test_python2_program_runs_converted(verified: dict[str, object]) -> None:
     note = res.pair.note  # type: ignore[attr-defined]
     assert "before converted from Python 2" in note and "1 division(s) rewritten to `//`" in note
     assert "Python 2 meaning of 1 division(s) not established: line 32:28 `total`" in note
+
+
+def test_features_are_installed_only_where_the_source_uses_them(verified: dict[str, object]) -> None:
+    feats = {name: r.features for name, r in verified.items()}  # type: ignore[attr-defined]
+    assert "volatile" in feats["dqn_target_volatile"] and "data_metadata" not in feats["dqn_target_volatile"]
+    assert "data_metadata" in feats["data_resize"] and "volatile" not in feats["data_resize"]
+    assert "volatile" not in feats["linear_model"] and "legacy_function" in feats["custom_function"]
+    # needs no shim, uses `x[0]`: the 0-dim index is installed (generous) yet changes nothing
+    assert feats["no_shim_tensor_list"] == ["zero_dim_index", "backward_keywords"]
+
+
+@pytest.mark.torch
+def test_an_unchanged_program_that_needs_no_shim_verifies_against_itself(verified: dict[str, object]) -> None:
+    r = verified["no_shim_tensor_list"]
+    assert (PROGRAMS / "no_shim_tensor_list" / "before.py").read_bytes() == \
+        (PROGRAMS / "no_shim_tensor_list" / "after.py").read_bytes()
+    assert r.decision.verdict == "IDENTICAL" and r.runs["before"].status == "ok"  # type: ignore[attr-defined]
+    assert r.printed["same"] is True  # type: ignore[attr-defined]
+
+
+@pytest.mark.torch
+def test_latin1_crlf_program_runs_as_python_reads_it(verified: dict[str, object]) -> None:
+    raw = (PROGRAMS / "latin1_crlf" / "before.py").read_bytes()
+    assert b"\r\n" in raw and b"\xe8" in raw  # CRLF and a Latin-1 byte that is not UTF-8
+    r = verified["latin1_crlf"]
+    assert r.decision.verdict == "IDENTICAL" and r.decision.diff.compared == 30  # type: ignore[attr-defined]
 
 
 @pytest.mark.torch
