@@ -25,7 +25,10 @@ def test_importing_the_command_does_not_import_torch() -> None:
 
 
 @pytest.mark.parametrize("args", [[], ["{t}/one.py"], ["--fixtures", "{t}"], ["{t}/a.py", "{t}/b.py"],
-                                  ["{t}/one.py", "{t}/one.py", "--fixtures", "{t}"]])
+                                  ["{t}/one.py", "{t}/one.py", "--fixtures", "{t}"],
+                                  ["{t}/one.py", "{t}/one.py", "--timeout", "0"],
+                                  ["{t}/one.py", "{t}/one.py", "--timeout", "-5"],
+                                  ["{t}/one.py", "{t}/one.py", "--reference", "0.4"]])
 def test_usage_errors_exit_2(args: list[str], tmp_path: Path) -> None:
     (tmp_path / "one.py").write_text("")
     result = CliRunner().invoke(verify, [a.format(t=tmp_path) for a in args])
@@ -59,6 +62,18 @@ def test_two_files_with_reports(tmp_path: Path) -> None:
     assert html.count("<script") == 1 and "src=" not in html and "http" not in html.replace("http://www.w3.org", "")
     md = (tmp_path / "report.md").read_text()
     assert "| DIVERGED | 1 | backward | before.py:22 / after.py:21 | b grad |" in md
+    assert "| b | final | DIVERGED | final values |" in md  # not a Python None
+    # HTML: inline code rendered, no raw backticks or Python None; the sites link to source excerpts
+    text = html.split("<script")[0]
+    assert "`" not in text and ">None<" not in text and "<code>loss.data[0]</code>" in text
+    assert '<a href="#pair0-before-src">before.py:22</a>' in html and 'id="pair0-before-src"' in html
+    assert "<span class=hl>   22      loss.backward()</span>" in html
+    assert 'class="sortable"' in html and ">final values<" in html
+    assert "zero_dim_index</code> ×5 (crash shim)" in html  # this run's hits, explained
+    assert ">event (backward / optimizer step, in order)<" in html and ">loss (first root of each event)<" in html
+    assert pair["reference"] == "0.3" and rep["environment"]["reference"] == "0.3"
+    # the printed losses changed with the gradients: a note beside the verdict, never a verdict
+    assert pair["printed"]["same"] is False and "note: printed output differs" in result.output
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
     assert suite.find("testcase/failure").get("type") == "DIVERGED"
@@ -86,6 +101,13 @@ def test_pairs_mode_skips_unchanged_files(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "skipped 1 unchanged file(s): same.py" in result.output
     assert "IDENTICAL" in result.output and "lstm.py" in result.output
+    assert "not verified, only in" not in result.output
+    (tmp_path / "b" / "old_only.py").write_text("print(1)\n")
+    (tmp_path / "a" / "sub").mkdir()
+    (tmp_path / "a" / "sub" / "new_only.py").write_text("print(2)\n")
+    result = CliRunner().invoke(verify, ["--pairs", str(tmp_path / "b"), str(tmp_path / "a")])
+    assert f"not verified, only in {tmp_path / 'b'}: old_only.py" in result.output
+    assert f"not verified, only in {tmp_path / 'a'}: sub/new_only.py" in result.output
 
 
 LEGACY_PROJECT = {
@@ -154,3 +176,50 @@ def test_codebase_mode_needs_an_existing_entry(tmp_path: Path) -> None:
 def test_module_entry_point_help() -> None:
     out = subprocess.run([sys.executable, "-m", "varmigrate.harness", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--fixtures" in out.stdout and "IDENTICAL or EQUAL" in out.stdout
+
+
+@pytest.mark.torch
+def test_missing_data_file_in_pair_mode_suggests_root(tmp_path: Path) -> None:
+    script = "import torch\nw = torch.ones(2, requires_grad=True)\nopen('data/train.csv')\n"
+    (tmp_path / "before.py").write_text(script)
+    (tmp_path / "after.py").write_text(script)
+    result = CliRunner().invoke(verify, [str(tmp_path / "before.py"), str(tmp_path / "after.py")])
+    assert result.exit_code == 1 and "NOT VERIFIABLE" in result.output
+    assert "FileNotFoundError" in result.output and "--root DIR -- ENTRY" in result.output
+
+
+@pytest.mark.torch
+def test_legacy_code_that_diverges_on_modern_torch_is_reported(tmp_path: Path) -> None:
+    import jsonschema
+
+    from varmigrate.harness.schema import SCHEMA
+
+    d = PROGRAMS / "frozen_backbone"
+    result = CliRunner().invoke(verify, [str(d / "before.py"), str(d / "after.py"), "--report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("IDENTICAL")
+    message = ("on modern torch your unmigrated code computes different gradients than on 0.3: "
+               "first at event 0, tensor backbone.")
+    assert "note: " + message in result.output
+    rep = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.validate(rep, SCHEMA)
+    (pair,) = rep["pairs"]
+    assert pair["readings"]["ran"] and pair["readings"]["differs"] and pair["readings"]["other"] == "modern"
+    assert pair["readings"]["message"].startswith(message) and "leaf only in the modern reading" in pair["readings"]["message"]
+    assert pair["runs"]["before_other"]["status"] == "ok"
+    assert pair["shim"]["semantics"]["volatile_variable"] == 8 and "volatile" in pair["shim"]["features"]
+    assert rep["summary"]["legacy_differs"] == 1
+    assert message in (tmp_path / "report.md").read_text() and message in (tmp_path / "report.html").read_text()
+
+    # --reference modern: the before run is the legacy code as modern torch reads it, so the
+    # 0.3-intent migration now differs from it; the note still tells the two readings apart
+    result = CliRunner().invoke(verify, [str(d / "before.py"), str(d / "after.py"), "--reference", "modern",
+                                         "--report", str(tmp_path / "m")])
+    assert result.exit_code == 1 and result.output.startswith("DIVERGED")
+    rep = json.loads((tmp_path / "m" / "report.json").read_text())
+    jsonschema.validate(rep, SCHEMA)
+    (pair,) = rep["pairs"]
+    assert pair["reference"] == "modern" and rep["environment"]["reference"] == "modern"
+    assert pair["shim"]["semantics"] == {} and "volatile" not in pair["shim"]["features"]
+    assert pair["readings"]["other"] == "0.3" and pair["readings"]["differs"] is True
+    assert pair["readings"]["message"].startswith(message)

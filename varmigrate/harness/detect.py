@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Optional
 from . import features, source
 
 _IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
-_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w \t,\\\n]+)", re.M)
+_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.M)
 _MAX_FILES = 2000
 _SKIP_DIRS = {".git", ".hg", "__pycache__", ".venv", "venv", "env", "node_modules", ".tox", ".nox"}
 

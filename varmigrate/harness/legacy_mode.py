@@ -28,7 +28,8 @@ sees tensors exactly as usual.  Three features, each optional:
     In 0.3 ``w.data`` was ``w``'s own tensor, so ``w.data.resize_(n)``, ``set_(t)``, ``t_()``,
     ``unsqueeze_()``... changed ``w``; today they change a temporary alias only.  The mode
     remembers which tensor each ``.data`` result aliases and, after a metadata-changing in-place
-    op on it, points the owner at the result (``w.data = alias``).
+    op on it, points the owner at the result (``w.data = alias``).  ``set_`` bypasses
+    ``__torch_function__``, so it alone is wrapped on the class (``install_set_hook``).
 """
 
 from __future__ import annotations
@@ -198,10 +199,15 @@ class LegacyMode(TorchFunctionMode):
 
     def _meta_inplace(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         out = self._generic(func, args, kwargs)
-        alias = args[0] if args else None
+        self.changed_metadata(args[0] if args else None)
+        return out
+
+    def changed_metadata(self, alias: Any) -> None:
+        """After a metadata-changing in-place op on ``alias``: when it is some tensor's
+        ``.data``, that tensor takes the new metadata (0.3's ``.data`` was the tensor itself)."""
         entry = self._aliases.get(id(alias))
         if entry is None or entry[0]() is not alias:
-            return out
+            return
         owner = entry[1]()
         assert isinstance(alias, torch.Tensor)
         if owner is not None and (owner.shape != alias.shape or owner.stride() != alias.stride()
@@ -209,7 +215,31 @@ class LegacyMode(TorchFunctionMode):
                                   or owner.storage_offset() != alias.storage_offset()):
             self.hits["data_metadata"] += 1
             owner.data = alias
+
+
+def install_set_hook(mode: LegacyMode) -> Callable[[], None]:
+    """``Tensor.set_`` is the one metadata-changing in-place op that never reaches
+    ``__torch_function__``: a Python wrapper on the class method (an ordinary method, not a
+    protocol slot, so torch's view of tensors is unchanged) reports it to the mode."""
+    orig = torch.Tensor.set_
+
+    def set_(self: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        if mode.volatile and any(isinstance(a, torch.Tensor) and a in mode.volatile for a in args):
+            with torch.no_grad():
+                out = orig(self, *args, **kwargs)
+            mode.volatile.add(self)
+        else:
+            out = orig(self, *args, **kwargs)
+        if not mode.internal():
+            mode.changed_metadata(self)
         return out
+
+    torch.Tensor.set_ = set_  # type: ignore[method-assign,assignment]
+
+    def undo() -> None:
+        del torch.Tensor.set_  # falls back to TensorBase.set_
+
+    return undo
 
 
 def install_variable_hook(mode: LegacyMode) -> Callable[[], None]:

@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
-from .report_text import REFERENCE_TEXT, event_label, g, notes_of, run_line
+from .report_text import REFERENCE_TEXT, event_label, g, notes_of, run_line, shows_readings
 from .svg import loss_overlay
 from .tiers import IDENTICAL, KIND
 
@@ -28,8 +28,8 @@ pre.src{padding:.3em 0}pre.src span{display:block;padding:0 .6em}pre.src .hl{bac
 table.sortable th{cursor:pointer}table.sortable th::after{content:" \\2195";color:#aaa}
 section{border-top:1px solid #ddd;margin-top:1.5em}"""
 
-# Sorting by a click on a header: numbers by value (data-v), text alphabetically; click again to
-# reverse.  Progressive enhancement only: the rows are already in a useful order.
+# Sorting by a click on a header: cells with data-v by number (empty: no value, sorts last), others
+# as text; click again to reverse.  Progressive enhancement only: the rows are already worst first.
 _SORT_JS = """<script>
 document.querySelectorAll('table.sortable').forEach(function (t) {
   t.querySelectorAll('th').forEach(function (th, col) {
@@ -38,9 +38,9 @@ document.querySelectorAll('table.sortable').forEach(function (t) {
       var dir = th.dataset.dir === 'asc' ? -1 : 1;
       th.dataset.dir = dir === 1 ? 'asc' : 'desc';
       var key = function (r) { var c = r.cells[col], v = c.dataset.v;
-        return v !== undefined && v !== '' && !isNaN(v) ? parseFloat(v) : c.textContent.toLowerCase(); };
+        if (v === undefined) { return c.textContent.toLowerCase(); }
+        return v === '' || isNaN(v) ? Infinity : parseFloat(v); };
       rows.sort(function (a, b) { var x = key(a), y = key(b);
-        if (typeof x !== typeof y) { x = String(x); y = String(y); }
         return x < y ? -dir : x > y ? dir : 0; });
       rows.forEach(function (r) { body.appendChild(r); });
     });
@@ -123,7 +123,7 @@ def _pair(n: int, p: dict[str, Any]) -> list[str]:
                    + ", ".join(f"<code>{escape(f)}</code>" for f in shim["features"])
                    + f"; this run's hits:<ul>{items}</ul></li>")
     rd = p["readings"]
-    if rd.get("message"):
+    if shows_readings(p):
         out.append(f"<li>the legacy program read the {escape(str(rd.get('other')))} way: {inline(rd['message'])}</li>")
     mapped = {k: v for side in p["device"]["mapped"].values() for k, v in side.items()}
     if mapped:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .report_text import REFERENCE_TEXT, event_label, g, notes_of, run_line
+from .report_text import REFERENCE_TEXT, event_label, g, notes_of, run_line, shows_readings
 from .tiers import IDENTICAL
 
 
@@ -22,7 +22,7 @@ def shim_lines(p: dict[str, Any]) -> list[str]:
     if shim["features"] and not shim["used"]:
         out.append("  - no legacy construct was hit: the before run is the program exactly as modern torch runs it")
     rd = p["readings"]
-    if rd.get("ran") or rd.get("message"):
+    if shows_readings(p):
         out.append(f"- the legacy program read the {rd['other']} way: {rd['message']}")
     return out
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
+from . import features
+
 REFERENCE_TEXT = {"0.3": "the legacy program as PyTorch 0.3 ran it",
                   "modern": "the legacy program as modern torch runs it"}
 
@@ -38,3 +40,9 @@ def notes_of(p: dict[str, Any]) -> list[str]:
     if p["printed"].get("compared") and not p["printed"].get("same"):
         notes.append(p["printed"]["note"])
     return notes
+
+
+def shows_readings(p: dict[str, Any]) -> bool:
+    """The second reading is worth a line when it ran or a 0.3-semantics feature was installed."""
+    return bool(p["readings"].get("ran")
+                or set(p["shim"]["features"]) & set(features.names(features.SEMANTICS)))

@@ -190,9 +190,11 @@ def install(features: Collection[str], internal: Callable[[], bool] = lambda: Fa
         _patch_backward_keywords()
     if not {"zero_dim_index", "volatile", "data_metadata"} & set(features):
         return None
-    from .legacy_mode import LegacyMode, install_variable_hook
+    from .legacy_mode import LegacyMode, install_set_hook, install_variable_hook
 
     mode = LegacyMode(features, HITS, internal)
     if "volatile" in features:
         install_variable_hook(mode)
+    if "data_metadata" in features:
+        install_set_hook(mode)
     return mode
