@@ -183,7 +183,8 @@ def _start_executor(kind: str) -> Future[Executor]:
 def _run(pairs: list[Pair], opts: Options, report_dir: Optional[Path],
          early: Optional[Future[Executor]] = None) -> bool:
     from . import report
-    from .pairs import PairResult, verify as verify_pairs
+    from .pairs import PairResult
+    from .pairs import verify as verify_pairs
     from .tiers import EQUAL, KIND
     from .worker import make_executor
 

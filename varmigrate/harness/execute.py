@@ -127,7 +127,7 @@ def _leave_mode(mode: Any) -> None:
     child ends right after, so only the final values are then read through both)."""
     from torch.overrides import _get_current_function_mode_stack
 
-    if _get_current_function_mode_stack()[-1:] == [mode]:
+    if _get_current_function_mode_stack()[-1:] == [mode]:  # type: ignore[no-untyped-call]
         mode.__exit__(None, None, None)
 
 

@@ -34,6 +34,7 @@ sees tensors exactly as usual.  Three features, each optional:
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from collections import Counter
 from typing import Any, Callable, Collection, Optional
@@ -78,6 +79,11 @@ class TensorSet:
             del self._refs[id(t)]
 
 
+def _accessor(attribute: str, which: str) -> Any:
+    """The getter or setter of a tensor attribute, as ``__torch_function__`` receives it."""
+    return getattr(inspect.getattr_static(torch.Tensor, attribute), which)
+
+
 def _tensors(x: Any) -> list[torch.Tensor]:
     """The tensors of an op's result: a tensor, or a (named) tuple / list of them."""
     if isinstance(x, torch.Tensor):
@@ -102,11 +108,11 @@ class LegacyMode(TorchFunctionMode):
         if "zero_dim_index" in features:
             special[T.__getitem__] = self._getitem
         if self._track_volatile:
-            special[T.volatile.__get__] = self._volatile_get  # type: ignore[attr-defined]
-            special[T.volatile.__set__] = self._volatile_set  # type: ignore[attr-defined]
-            special[T.grad.__get__] = self._plain  # type: ignore[attr-defined]
+            special[_accessor("volatile", "__get__")] = self._volatile_get
+            special[_accessor("volatile", "__set__")] = self._volatile_set
+            special[_accessor("grad", "__get__")] = self._plain
         if self._track_volatile or self._track_data:
-            special[T.data.__get__] = self._data_get  # type: ignore[attr-defined]
+            special[_accessor("data", "__get__")] = self._data_get
         if self._track_data:
             for name in _META_INPLACE:
                 special[getattr(T, name)] = self._meta_inplace
@@ -266,6 +272,6 @@ def install_variable_hook(mode: LegacyMode) -> Callable[[], None]:
         if had:
             VariableMeta.__call__ = old  # type: ignore[method-assign,assignment]
         else:
-            del VariableMeta.__call__  # type: ignore[misc]
+            del VariableMeta.__call__
 
     return undo

@@ -145,7 +145,8 @@ def _spec(side: Side, role: str, idx: int, opts: Options, work: Path,
         cwd = str(cwd_path)
     return RunSpec(run_id=f"{idx}:{role}:{time.monotonic_ns()}", kind=side.kind, target=side.target,
                    out_dir=str(out / "trace"), cwd=cwd, argv=list(side.argv), sys_path0=side.sys_path0,
-                   shim=role != "after", features=list(feats or []), device=opts.device, seed=opts.seed, timeout=opts.timeout,
+                   shim=role != "after", features=list(feats or []), device=opts.device, seed=opts.seed,
+                   timeout=opts.timeout,
                    gradcheck=role == "after", tensor_budget=opts.tensor_budget)
 
 

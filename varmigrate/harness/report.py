@@ -49,7 +49,7 @@ def _shim(hits: dict[str, int], installed: list[str]) -> dict[str, Any]:
 def _display_path(path: Optional[str], side: Any) -> Optional[str]:
     """A file of a codebase-mode copy shown under the user's own tree."""
     if path and side.origin and path.startswith(side.origin[0]):
-        return side.origin[1] + path[len(side.origin[0]):]
+        return str(side.origin[1]) + path[len(side.origin[0]):]
     return path
 
 

@@ -178,12 +178,14 @@ def _pair(n: int, p: dict[str, Any]) -> list[str]:
 def to_html(rep: dict[str, Any]) -> str:
     env, s = rep["environment"], rep["summary"]
     out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-           "<meta name='viewport' content='width=device-width, initial-scale=1'><title>varmigrate verify report</title>",
+           "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+           "<title>varmigrate verify report</title>",
            f"<style>{_CSS}</style></head><body><h1>varmigrate verify report</h1>",
            f"<p>{s['pairs']} pair(s): " + ", ".join(f"{n} {badge(v)}" for v, n in s["counts"].items() if n)
            + f"</p><p>torch {escape(str(env['torch']))}, Python {escape(env['python'])}, seed {env['seed']}, "
-           f"{env['threads']} thread(s), deterministic algorithms on, device <code>{escape(str(env['device']))}</code>, "
-           f"executor <code>{escape(env['executor'])}</code>; reference: {escape(REFERENCE_TEXT[env['reference']])}.</p>",
+           f"{env['threads']} thread(s), deterministic algorithms on, "
+           f"device <code>{escape(str(env['device']))}</code>, executor <code>{escape(env['executor'])}</code>; "
+           f"reference: {escape(REFERENCE_TEXT[env['reference']])}.</p>",
            "<table><tr><th>pair</th><th>verdict</th><th>reference</th><th>events</th><th>shim hits</th>"
            "<th>reason</th></tr>"]
     for n, p in enumerate(rep["pairs"]):

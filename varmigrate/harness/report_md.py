@@ -65,7 +65,8 @@ def to_markdown(rep: dict[str, Any]) -> str:
             lines += ["", "| first difference | event | kind | site (before / after) | tensor | max abs | max rel |",
                       "|---|---|---|---|---|---|---|",
                       f"| {fd.get('verdict', '')} | {event_label(fd.get('event'))} | {fd.get('kind')} | "
-                      f"{fd.get('before_site')} / {fd.get('after_site')} | {fd.get('tensor') or ''} {fd.get('field')} | "
+                      f"{fd.get('before_site')} / {fd.get('after_site')} | "
+                      f"{fd.get('tensor') or ''} {fd.get('field')} | "
                       f"{g(fd.get('max_abs'))} | {g(fd.get('max_rel'))} |"]
             for side, ex in (fd.get("source") or {}).items():
                 lines += ["", f"{side}: `{ex['file']}` line {ex['line']}", "", "```python"]

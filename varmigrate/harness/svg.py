@@ -21,7 +21,7 @@ def nice_step(span: float, target: int = 6) -> float:
     if span <= 0 or not math.isfinite(span):
         return 1.0
     raw = span / target
-    mag = 10 ** math.floor(math.log10(raw))
+    mag = 10.0 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 5, 10):
         if m * mag >= raw * 0.999:
             return m * mag
@@ -33,7 +33,7 @@ def linear_ticks(lo: float, hi: float, integer: bool = False) -> list[float]:
     if integer:
         step = max(1.0, round(step))
     first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
+    ticks: list[float] = []
     v = first
     while v <= hi + step * 1e-9 and len(ticks) < 50:
         ticks.append(round(v, 12))
