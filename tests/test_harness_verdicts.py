@@ -294,3 +294,31 @@ def test_verify_runs_one_job_per_core_by_default(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(worker_mod.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     assert worker_mod.default_jobs() == 3
+
+
+DQN = """
+import torch
+import torch.nn as nn
+from torch.autograd import Variable
+torch.manual_seed(0)
+model = nn.Linear(4, 2)
+s, s2 = Variable(torch.randn(8, 4)), Variable(torch.randn(8, 4){volatile})
+target = model(s2).max(1)[0]
+{clear}
+loss = ((model(s).max(1)[0] - (0.9 * target + 1)) ** 2).mean()
+loss.backward()
+print(model.bias.grad.tolist())
+"""
+
+
+def test_deleting_volatile_is_not_certified_against_the_03_reading(tmp_path: Path, worker: Any) -> None:
+    legacy = DQN.format(volatile=", volatile=True", clear="target.volatile = False")
+    deleted = DQN.format(volatile="", clear="")  # the migration that keeps modern torch's misreading
+    res = run_pair(tmp_path, worker, legacy, deleted)
+    assert res.decision.verdict == "DIVERGED" and res.decision.diff is not None
+    assert res.decision.diff.first["tensor"] == "model.bias" and res.decision.diff.first["event"] == 0
+    assert res.readings["differs"] is True  # the unmigrated code itself reads differently today
+    # and the same pair against the modern reading: deleting the flag changes nothing there
+    modern = run_pair(tmp_path, worker, legacy, deleted, reference="modern")
+    assert modern.decision.verdict == "IDENTICAL", modern.decision.reason
+    assert modern.reference == "modern" and modern.readings["differs"] is True
