@@ -180,3 +180,25 @@ def test_notebook_cells_drop_ipython_syntax(tmp_path: Path) -> None:
         """)
     for _, src in cells:
         compile(src, "cell", "exec")
+
+
+def test_two_readings_of_the_legacy_program(tmp_path: Path) -> None:
+    from varmigrate.harness.readings import compare_readings
+
+    evs = [event(i, [leaf("w", f"g{i}", f"v{i}")]) for i in range(3)]
+    leaked = [event(0, [leaf("w", "g0", "v0"), leaf("target.bias", "t0", "b0")])] + evs[1:]
+    same = compare_readings(run(tmp_path, "r1", evs), run(tmp_path, "r2", evs), "0.3")
+    assert same["ran"] and same["differs"] is False and same["other"] == "modern"
+    assert same["message"] == "on modern torch your unmigrated code computes the same gradients as on 0.3 (3 events compared)"
+    differs = compare_readings(run(tmp_path, "r3", evs), run(tmp_path, "r4", leaked), "0.3")
+    assert differs["differs"] is True and differs["message"] == (
+        "on modern torch your unmigrated code computes different gradients than on 0.3: first at event 0, "
+        "tensor target.bias (grad): leaf only in the modern reading")
+    # the reference may be the modern reading: the sentence still says which reading is which
+    flipped = compare_readings(run(tmp_path, "r5", leaked), run(tmp_path, "r6", evs), "modern")
+    assert flipped["other"] == "0.3" and flipped["message"] == differs["message"]
+    fails = compare_readings(run(tmp_path, "r7", evs), run(tmp_path, "r8", evs[:1], "exception", "IndexError"), "0.3")
+    assert fails["differs"] is True and fails["message"].startswith(
+        "on modern torch your unmigrated code fails (IndexError: boom) where 0.3 ran it")
+    broken = RunResult(run_id="x", out_dir=str(tmp_path / "none"), status="error", message="harness error: gone")
+    assert compare_readings(run(tmp_path, "r9", evs), broken, "0.3")["ran"] is False

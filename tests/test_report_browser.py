@@ -1,8 +1,9 @@
 """The verify HTML report, opened in a real headless browser (Debian's chromium).
 
-Builds report.html with the harness from one small fixture pair, loads it in chromium with a probe
-script that measures the rendered layout (the summary table and the inline SVG loss plot must have a
-size and drawn content), and saves a screenshot (in $VARMIGRATE_SCREENSHOT_DIR when set, else in
+Builds report.html with the harness from two small fixture pairs (one IDENTICAL, one DIVERGED), loads
+it in chromium with a probe script that measures the rendered layout (the summary table and the inline
+SVG loss plot must have a size and drawn content) and sorts the per-tensor table by clicking a
+header, and saves a screenshot (in $VARMIGRATE_SCREENSHOT_DIR when set, else in
 the test's temporary folder). Install chromium with tests/browser/install-chromium.sh.
 """
 
@@ -28,7 +29,19 @@ window.addEventListener('load', () => {
   const svg = document.querySelector('svg');
   const marks = svg ? Array.from(svg.querySelectorAll('path, polyline, line, circle, rect')) : [];
   const drawn = marks.filter((m) => { const b = m.getBBox(); return b.width > 0 || b.height > 0; });
+  const sortable = document.querySelector('table.sortable');
+  let sorted = null;
+  if (sortable) {  // click "max abs" twice: ascending, then descending by value
+    const th = Array.from(sortable.querySelectorAll('th')).find((h) => h.textContent === 'max abs');
+    const col = Array.from(th.parentNode.children).indexOf(th);
+    const column = () => Array.from(sortable.tBodies[0].rows).map((r) => r.cells[col].dataset.v);
+    th.click();
+    const up = column();
+    th.click();
+    sorted = {up: up, down: column()};
+  }
   const out = {
+    sorted: sorted,
     table: table ? box(table) : null,
     rows: table ? table.querySelectorAll('tr').length : 0,
     svg: svg ? box(svg) : null,
@@ -65,7 +78,8 @@ def _browser(chromium: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_report_renders_table_and_plot(tmp_path: Path) -> None:
     chromium = _chromium()
     programs = tmp_path / "programs"
-    shutil.copytree(ROOT / "tests" / "fixtures" / "programs" / "linear_model", programs / "linear_model")
+    for name in ("linear_model", "linear_model_wrong"):
+        shutil.copytree(ROOT / "tests" / "fixtures" / "programs" / name, programs / name)
     report_dir = tmp_path / "report"
     harness = subprocess.run(
         [sys.executable, "-m", "varmigrate.harness", "--fixtures", str(programs), "--report", str(report_dir)],
@@ -85,6 +99,10 @@ def test_report_renders_table_and_plot(tmp_path: Path) -> None:
     assert probe["table"]["w"] > 200 and probe["table"]["h"] > 20 and probe["rows"] >= 2
     assert probe["svg"]["w"] > 200 and probe["svg"]["h"] > 100
     assert probe["drawn"] >= 2 and max(probe["lines"]) > 100  # the loss curves are drawn
+    # the per-tensor table of the diverged pair sorts by value when its header is clicked
+    up = [float(v) for v in probe["sorted"]["up"]]
+    down = [float(v) for v in probe["sorted"]["down"]]
+    assert up == sorted(up) and down == sorted(up, reverse=True) and len(up) >= 5
 
     shots = Path(os.environ.get("VARMIGRATE_SCREENSHOT_DIR", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)

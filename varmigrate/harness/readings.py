@@ -50,6 +50,8 @@ def _where(first: Optional[dict[str, Any]]) -> str:
 
 def compare_readings(ref_run: RunResult, other_run: RunResult, reference: str) -> dict[str, Any]:
     """Compares the 0.3 reading with the modern one, whichever of them is the reference."""
+    if other_run.status == "error":  # the harness, not the program, failed: no evidence either way
+        return not_run(reference, f"the {other(reference)} reading could not be run ({other_run.message})")
     r03, rmod = (ref_run, other_run) if reference == "0.3" else (other_run, ref_run)
     t03 = Trace.load(r03.out_dir, r03.summary)
     tmod = Trace.load(rmod.out_dir, rmod.summary)
