@@ -53,7 +53,8 @@ class TensorSet:
     """Tensors by identity, held weakly."""
 
     def __init__(self) -> None:
-        self._refs: dict[int, weakref.ref[torch.Tensor]] = {}
+        self.refs: dict[int, weakref.ref[torch.Tensor]] = {}
+        self._refs = self.refs
 
     def __bool__(self) -> bool:
         return bool(self._refs)
@@ -100,6 +101,7 @@ class LegacyMode(TorchFunctionMode):
         self.hits = hits
         self.internal = internal
         self.volatile = TensorSet()
+        self._volatile_refs = self.volatile.refs  # its dict: empty means nothing to check
         self._aliases: dict[int, tuple[weakref.ref[torch.Tensor], weakref.ref[torch.Tensor]]] = {}
         self._track_volatile = "volatile" in features
         self._track_data = "data_metadata" in features
@@ -118,12 +120,11 @@ class LegacyMode(TorchFunctionMode):
                 special[getattr(T, name)] = self._meta_inplace
         self._special = special
 
-    # -- dispatch -------------------------------------------------------------------------
+    # -- dispatch (the hot path: every torch call while the mode is active) ----------------
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
                            kwargs: Optional[dict[str, Any]] = None) -> Any:
-        kwargs = kwargs or {}
-        if self.internal():
-            return func(*args, **kwargs)
+        if kwargs is None:
+            kwargs = {}
         try:
             handler = self._special.get(func)
         except TypeError:  # an unhashable callable
@@ -133,7 +134,7 @@ class LegacyMode(TorchFunctionMode):
         return self._generic(func, args, kwargs)
 
     def _generic(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not (self.volatile and self._reads_volatile(args, kwargs)):
+        if not self._volatile_refs or not self._reads_volatile(args, kwargs) or self.internal():
             return func(*args, **kwargs)
         self.hits["volatile_op"] += 1
         with torch.no_grad():
