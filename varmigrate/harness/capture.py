@@ -102,17 +102,21 @@ class Recorder:
             self._undo.pop()()
 
     # -- events -------------------------------------------------------------------------
+    # The recorder's own tensor work (hashing, statistics) bypasses __torch_function__: neither
+    # the before run's legacy mode nor a user subclass should see, or slow down, the bookkeeping.
     def _record_all(self, tensors: Sequence[torch.Tensor]) -> list[dict[str, Any]]:
         self.internal = True
         try:
-            return [self.store.record(t) for t in tensors]
+            with torch._C.DisableTorchFunction():
+                return [self.store.record(t) for t in tensors]
         finally:
             self.internal = False
 
     def _event(self, *args: Any, **kwargs: Any) -> None:
         self.internal = True
         try:
-            self._write_event(*args, **kwargs)
+            with torch._C.DisableTorchFunction():
+                self._write_event(*args, **kwargs)
         finally:
             self.internal = False
 
@@ -155,7 +159,8 @@ class Recorder:
         """Final values of every leaf seen in an event, by name."""
         self.enabled = False
         self.internal = True
-        final = {name: self.store.record(t) for name, t in sorted(self._tracked.items())}
+        with torch._C.DisableTorchFunction():
+            final = {name: self.store.record(t) for name, t in sorted(self._tracked.items())}
         self._events.close()
         self.store.close()
         return {

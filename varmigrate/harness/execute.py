@@ -148,7 +148,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
     summary["device"] = device.setup(spec.device)
     recorder = Recorder(out, spec.tensor_budget)
     recorder.install()
-    legacy = shim.install(spec.features, lambda: recorder.internal) if spec.shim else None
+    legacy = shim.install(spec.features) if spec.shim else None
     probe = FunctionProbe() if spec.gradcheck else None
     if probe:
         probe.install()

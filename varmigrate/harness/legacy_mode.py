@@ -95,11 +95,9 @@ def _tensors(x: Any) -> list[torch.Tensor]:
 
 
 class LegacyMode(TorchFunctionMode):
-    def __init__(self, features: Collection[str], hits: Counter[str],
-                 internal: Callable[[], bool] = lambda: False) -> None:
+    def __init__(self, features: Collection[str], hits: Counter[str]) -> None:
         super().__init__()
         self.hits = hits
-        self.internal = internal
         self.volatile = TensorSet()
         self._volatile_refs = self.volatile.refs  # its dict: empty means nothing to check
         self._aliases: dict[int, tuple[weakref.ref[torch.Tensor], weakref.ref[torch.Tensor]]] = {}
@@ -120,7 +118,8 @@ class LegacyMode(TorchFunctionMode):
                 special[getattr(T, name)] = self._meta_inplace
         self._special = special
 
-    # -- dispatch (the hot path: every torch call while the mode is active) ----------------
+    # -- dispatch (the hot path: every torch call of the program while the mode is active; the
+    # recorder's own work bypasses it, see capture.Recorder) ----------------------------------
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
                            kwargs: Optional[dict[str, Any]] = None) -> Any:
         if kwargs is None:
@@ -134,7 +133,7 @@ class LegacyMode(TorchFunctionMode):
         return self._generic(func, args, kwargs)
 
     def _generic(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not self._volatile_refs or not self._reads_volatile(args, kwargs) or self.internal():
+        if not self._volatile_refs or not self._reads_volatile(args, kwargs):
             return func(*args, **kwargs)
         self.hits["volatile_op"] += 1
         with torch.no_grad():
@@ -237,8 +236,7 @@ def install_set_hook(mode: LegacyMode) -> Callable[[], None]:
             mode.volatile.add(self)
         else:
             out = orig(self, *args, **kwargs)
-        if not mode.internal():
-            mode.changed_metadata(self)
+        mode.changed_metadata(self)
         return out
 
     torch.Tensor.set_ = set_  # type: ignore[method-assign,assignment]

@@ -179,7 +179,7 @@ def _patch_backward_keywords() -> None:
     torch.autograd.backward = autograd_backward
 
 
-def install(features: Collection[str], internal: Callable[[], bool] = lambda: False) -> Optional[Any]:
+def install(features: Collection[str]) -> Optional[Any]:
     """Installs the patches of ``features``; returns the ``LegacyMode`` to enter around the
     program when a feature needs it (None otherwise)."""
     if "type_eq_variable" in features:
@@ -192,7 +192,7 @@ def install(features: Collection[str], internal: Callable[[], bool] = lambda: Fa
         return None
     from .legacy_mode import LegacyMode, install_set_hook, install_variable_hook
 
-    mode = LegacyMode(features, HITS, internal)
+    mode = LegacyMode(features, HITS)
     if "volatile" in features:
         install_variable_hook(mode)
     if "data_metadata" in features:
