@@ -10,6 +10,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from .pairs import Pair, Side
 
@@ -32,8 +33,8 @@ class Prepared:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _side(tree: Path, entry: list[str], label: str, shown: str) -> Side:
-    origin = (str(tree), shown)  # where the report says the copy's files come from
+def _side(tree: Path, entry: list[str], label: str, shown: Optional[str] = None) -> Side:
+    origin = (str(tree), shown) if shown else None  # where the report says the copy's files come from
     if entry[0] == "-m":
         if len(entry) < 2:
             raise ValueError("`-m` needs a module name")

@@ -57,9 +57,12 @@ class Pair:
 
     def found_features(self) -> list[str]:
         """The legacy features the before program's source mentions (any reference)."""
-        side = self.before
-        return sorted(features.mentioned(detect.program_texts(side.kind, side.target,
-                                                              [side.sys_path0, side.cwd or ""])))
+        return found_features(self.before)
+
+
+def found_features(side: Side) -> list[str]:
+    """The legacy features a side's source mentions (any reference)."""
+    return sorted(features.mentioned(detect.program_texts(side.kind, side.target, [side.sys_path0, side.cwd or ""])))
 
 
 @dataclass
@@ -137,6 +140,10 @@ def file_pair(before: Path, after: Path, argv: Optional[list[str]] = None) -> Pa
 
 def _spec(side: Side, role: str, idx: int, opts: Options, work: Path,
           feats: Optional[list[str]] = None) -> RunSpec:
+    """One run of a side; a before run gets the legacy features its source needs under
+    ``opts.reference`` unless ``feats`` says which."""
+    if feats is None:
+        feats = features.for_reference(found_features(side), opts.reference) if role in BEFORE_ROLES else []
     out = work / f"{idx:03d}-{role}"
     cwd = side.cwd
     if cwd is None:
@@ -168,11 +175,13 @@ def _safe_run(ex: Executor, spec: RunSpec, side: Optional[Side] = None) -> RunRe
 
 
 def _drilldown(pair: Pair, event: int, idx: int, opts: Options, work: Path, ex: Executor,
-               feats: list[str]) -> Optional[dict[str, Any]]:
+               feats: Optional[list[str]] = None) -> Optional[dict[str, Any]]:
     from .optrace import first_difference
 
     specs = {}
     for role, side in (("before", pair.before), ("after", pair.after)):
+        if role == "before" and feats is None:
+            feats = features.for_reference(found_features(side), opts.reference)
         spec = _spec(side, f"ops-{role}", idx, opts, work, feats if role == "before" else [])
         spec.shim, spec.gradcheck, spec.optrace_until = role == "before", False, event
         specs[role] = spec

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 from xml.sax.saxutils import quoteattr
 
-from . import features, source
-from .pairs import Options, PairResult
+from . import features, readings, source
+from .pairs import Options, PairResult, found_features
 from .report_html import to_html
 from .report_md import to_markdown
 from .report_text import notes_of
@@ -44,6 +44,14 @@ def _shim(hits: dict[str, int], installed: list[str]) -> dict[str, Any]:
                  for h, n in sorted(hits.items())]
     return {"used": bool(hits), "total": sum(hits.values()), "hits": hits, "crash": crash, "semantics": sem,
             "features": installed, "explained": explained}
+
+
+def _installed(res: PairResult) -> list[str]:
+    """The features a before run installed when the caller did not record them (the proof)."""
+    try:
+        return features.for_reference(found_features(res.pair.before), res.reference)
+    except OSError:
+        return []
 
 
 def _display_path(path: Optional[str], side: Any) -> Optional[str]:
@@ -116,9 +124,9 @@ def pair_dict(res: PairResult) -> dict[str, Any]:
                    "by_verdict": diff.counts() if diff else {}},
         "tensors": rows[:_MAX_TENSOR_ROWS],
         "runs": runs,
-        "shim": _shim(before.summary.get("shim_hits", {}), res.features),
-        "readings": res.readings,
-        "printed": res.printed,
+        "shim": _shim(before.summary.get("shim_hits", {}), res.features or _installed(res)),
+        "readings": res.readings or readings.not_run(res.reference, "the second reading was not run"),
+        "printed": res.printed or {"compared": False, "note": "printed output not compared"},
         "device": {"resolved": after.summary.get("device") or before.summary.get("device"),
                    "mapped": {"before": before.summary.get("device_hits", {}),
                               "after": after.summary.get("device_hits", {})}},
