@@ -140,9 +140,10 @@ PROGRAMS = sorted((FIXTURES / "programs").glob("*/before.py"))
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.parent.name)
 def test_random_subsets_of_pins_on_whole_programs(path: Path) -> None:
+    import importlib.util
     import random
 
-    text = path.read_text()
+    text = importlib.util.decode_source(path.read_bytes())  # as Python reads it (PEP 263, CRLF)
     if "convert-py2" in text.splitlines()[0]:  # a Python 2 program: pins apply to its conversion
         from varmigrate.syntax.py2 import convert
 
@@ -151,6 +152,8 @@ def test_random_subsets_of_pins_on_whole_programs(path: Path) -> None:
         text = conversion.text
     plain = _fix(text)
     ids = sorted({a.origin for a in plain.applied})
+    if not ids:
+        pytest.skip("nothing to fix in this program (it needs no migration)")
     rnd = random.Random(path.parent.name)
     for _ in range(4):
         pins = {i: rnd.choice(list(Pin)) for i in rnd.sample(ids, rnd.randint(1, len(ids)))}
