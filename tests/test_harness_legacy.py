@@ -165,11 +165,12 @@ def test_volatility_follows_the_data_flow(as03: Reading) -> None:
         return {"mixed": (w * v).volatile, "mixed_grad": (w * v).requires_grad, "cat": torch.cat([plain, v]).volatile,
                 "plain": (w * plain).volatile, "inplace": acc.volatile, "out": out.volatile,
                 "detach": v.detach().volatile, "data": v.data.volatile, "wrap_data": Variable(v.data).volatile,
-                "wrap": Variable(v).volatile, "tuple": all(t.volatile for t in v.max(0))}
+                "wrap": Variable(v).volatile, "tuple": all(t.volatile for t in v.max(0)),
+                "rows": all(row.volatile for row in Variable(torch.randn(2, 3), volatile=True))}
 
     got = as03(flow)
     assert got == {"mixed": True, "mixed_grad": False, "cat": True, "plain": False, "inplace": True, "out": True,
-                   "detach": True, "data": False, "wrap_data": False, "wrap": True, "tuple": True}
+                   "detach": True, "data": False, "wrap_data": False, "wrap": True, "tuple": True, "rows": True}
 
 
 def test_volatile_attribute_has_the_03_checks(as03: Reading) -> None:

@@ -138,15 +138,17 @@ class LegacyMode(TorchFunctionMode):
         self.hits["volatile_op"] += 1
         with torch.no_grad():
             out = func(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        if name == "__iter__":  # `for row in volatile_batch`: the rows are volatile too
+            out = list(out)
         for t in _tensors(out):
             self.volatile.add(t)
-        name = getattr(func, "__name__", "")
         if args and isinstance(args[0], torch.Tensor) and (
                 (name.endswith("_") and not name.startswith("__")) or name in _INPLACE_DUNDERS):
             self.volatile.add(args[0])
         for t in _tensors(kwargs.get("out")):
             self.volatile.add(t)
-        return out
+        return iter(out) if name == "__iter__" else out
 
     def _reads_volatile(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         vol = self.volatile
