@@ -202,3 +202,13 @@ def test_two_readings_of_the_legacy_program(tmp_path: Path) -> None:
         "on modern torch your unmigrated code fails (IndexError: boom) where 0.3 ran it")
     broken = RunResult(run_id="x", out_dir=str(tmp_path / "none"), status="error", message="harness error: gone")
     assert compare_readings(run(tmp_path, "r9", evs), broken, "0.3")["ran"] is False
+
+
+def test_async_keyword_shim_shares_the_linters_detector() -> None:
+    from varmigrate.harness.shim import fix_source
+    from varmigrate.syntax.async_keyword import async_keyword_spots
+
+    # a parameter named async, a lambda's and a dict key are not call keywords: neither side renames them
+    src = "def f(async=1): pass\ng = lambda async=2: 0\nd = dict(x=1)\ny = x.cuda(async=True)\n"
+    assert async_keyword_spots(src) == [(4, 11)]
+    assert fix_source(src) == src.replace("cuda(async=", "cuda(non_blocking=")

@@ -19,10 +19,8 @@ computes differently: ``volatile`` and ``data_metadata`` (both in ``legacy_mode`
 from __future__ import annotations
 
 import inspect
-import io
-import tokenize
 from collections import Counter
-from typing import Any, Callable, Collection, Optional
+from typing import Any, Collection, Optional
 
 import torch
 
@@ -33,27 +31,15 @@ def fix_source(source: str) -> str:
     """Renames the ``async=`` keyword argument to ``non_blocking=`` at the token level.
 
     Neither ``compile`` nor libcst accepts the legacy spelling, so this runs on tokens and
-    only when the original failed to compile.
-
-    NOTE(issue 10): the linter has its own detector of these spots (``varmigrate/prepass.py``
-    ``async_keyword_spots``, moving to ``varmigrate/syntax/async_keyword.py`` in the layout
-    restructure).  Once that torch-free, libcst-free text helper is on main, use it here instead
-    of this token loop, so both sides agree on which ``async`` is a keyword argument.
+    only when the original failed to compile.  The spots are the linter's own
+    (``varmigrate.syntax.async_keyword``, a torch-free and libcst-free text pass), so ``check``,
+    ``fix`` and the harness agree on which ``async`` is a keyword argument.
     """
-    toks = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    lines = source.splitlines(keepends=True)
-    edits: list[tuple[int, int]] = []
-    for i, tok in enumerate(toks[:-1]):
-        nxt = toks[i + 1]
-        prev = toks[i - 1] if i else None
-        if (tok.type == tokenize.NAME and tok.string == "async" and nxt.string == "="
-                and prev is not None and prev.string in ("(", ",")):
-            edits.append(tok.start)
-    for row, col in reversed(edits):
-        line = lines[row - 1]
-        lines[row - 1] = line[:col] + "non_blocking" + line[col + len("async"):]
-        HITS["async_keyword"] += 1
-    return "".join(lines)
+    from ..syntax.async_keyword import rename_async_keywords
+
+    fixed, spots = rename_async_keywords(source, new_name="non_blocking")
+    HITS["async_keyword"] += len(spots)
+    return fixed
 
 
 def _patch_type_eq_variable() -> None:
