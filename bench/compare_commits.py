@@ -3,9 +3,10 @@
     .venv/bin/python bench/compare_commits.py d28939f HEAD           # full corpus + examples + fixtures
     .venv/bin/python bench/compare_commits.py d28939f WORKTREE --files 60 --skip-verify   # quick
 
-Each commit is exported with `git archive` into a temporary folder (WORKTREE: this checkout's
-files as they are, committed or not) and run by this interpreter with `PYTHONPATH=<tree>`: nothing
-is installed, both sides use the same libcst, click and torch. The inputs are the same files for
+Each commit is exported with `git archive` into a temporary folder (WORKTREE: a copy of this
+checkout's package as it is, committed or not) and run by this interpreter with `PYTHONPATH=<tree>`:
+nothing is installed, both sides use the same libcst, click and torch (`--python-b` runs B with
+another interpreter: one commit under two libcst versions). The inputs are the same files for
 both sides: the bench corpus (`generate_corpus.py`, deterministic for `--seed`; `--files N` takes
 its first N files), this checkout's `examples/` and rule fixtures (`tests/fixtures/*/`), and
 notebooks built from them. On every input set it compares `check --no-cache` (text, with stderr
@@ -61,6 +62,7 @@ class Side:
     label: str  # what the user typed
     commit: str  # the resolved commit (or WORKTREE)
     tree: Path  # the folder that goes on PYTHONPATH
+    python: str = sys.executable  # the interpreter (another venv: other libcst/click versions)
 
 
 @dataclass
@@ -89,8 +91,9 @@ def git(*args: str) -> str:
 
 
 def export(label: str, dest: Path) -> Side:
-    if label == WORKTREE:
-        return Side(label, WORKTREE, ROOT)
+    if label == WORKTREE:  # a snapshot: editing the checkout while this runs changes nothing
+        shutil.copytree(ROOT / "varmigrate", dest / "varmigrate", ignore=shutil.ignore_patterns("__pycache__"))
+        return Side(label, WORKTREE, dest)
     commit = git("rev-parse", "--verify", f"{label}^{{commit}}")
     dest.mkdir(parents=True)
     archive = subprocess.Popen(["git", "-C", str(ROOT), "archive", commit, "varmigrate"], stdout=subprocess.PIPE)
@@ -110,9 +113,16 @@ def environment(side: Side) -> dict[str, str]:
     return env
 
 
+def versions(side: Side) -> str:
+    probe = "import sys, libcst, click; from importlib.metadata import version; " \
+            "print(sys.version.split()[0], 'libcst', version('libcst'), 'click', version('click'))"
+    out = subprocess.run([side.python, "-c", probe], env=environment(side), capture_output=True, text=True)
+    return out.stdout.strip() or out.stderr.strip().splitlines()[-1]
+
+
 def check_import(side: Side) -> None:
     """The tree on PYTHONPATH must win over the editable install of this checkout."""
-    out = subprocess.run([sys.executable, "-c", "import varmigrate; print(varmigrate.__file__)"],
+    out = subprocess.run([side.python, "-c", "import varmigrate; print(varmigrate.__file__)"],
                          env=environment(side), capture_output=True, text=True, cwd=tempfile.gettempdir())
     where = Path(out.stdout.strip()).resolve() if out.returncode == 0 else None
     if where is None or side.tree.resolve() not in where.parents:
@@ -161,7 +171,7 @@ def prepare_inputs(work: Path, files: int, seed: int) -> dict[str, Path]:
 # ------------------------------------------------------------------------------------------
 def run(side: Side, argv: list[str], cwd: Path) -> Captured:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "varmigrate", *argv], cwd=cwd, env=environment(side), capture_output=True)
+    proc = subprocess.run([side.python, "-m", "varmigrate", *argv], cwd=cwd, env=environment(side), capture_output=True)
     captured = Captured(seconds=time.perf_counter() - start, status=f"exit {proc.returncode}")
     captured.parts = {"exit status": f"{proc.returncode}\n".encode(), "stdout": proc.stdout, "stderr": proc.stderr}
     return captured
@@ -272,16 +282,19 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--skip-verify", action="store_true", help="do not compare the verify reports (the slowest part)")
     parser.add_argument("--only", action="append", default=[], metavar="INPUTS",
                         help="only these input sets (corpus, examples, rule fixtures, notebooks); repeatable")
+    parser.add_argument("--python-a", default=sys.executable, metavar="PYTHON", help="A's interpreter (default: this one)")
+    parser.add_argument("--python-b", default=sys.executable, metavar="PYTHON",
+                        help="B's interpreter: e.g. a venv with another libcst, to compare one commit under two versions")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (printed)")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="varmigrate-compare-"))
     try:
         sides = (export(args.a, work / "tree-a"), export(args.b, work / "tree-b"))
+        sides[0].python, sides[1].python = args.python_a, args.python_b
         for side in sides:
             check_import(side)
-        print(f"A = {sides[0].label} ({sides[0].commit}), B = {sides[1].label} ({sides[1].commit}); "
-              f"python {sys.version.split()[0]} ({sys.executable})")
+            print(f"{'A' if side is sides[0] else 'B'} = {side.label} ({side.commit}), {side.python}: {versions(side)}")
         inputs = prepare_inputs(work, args.files, args.seed)
         if args.only:
             unknown = set(args.only) - set(inputs)
