@@ -124,7 +124,7 @@ def test_progress_absent_under_runner_and_present_when_forced(tree: Path) -> Non
 
 
 def test_progress_only_on_a_terminal(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from varmigrate import cli
+    from varmigrate.cli import common as cli
     from varmigrate.config import resolve_settings
 
     for i in range(25):
@@ -146,11 +146,11 @@ def test_progress_only_on_a_terminal(tree: Path, monkeypatch: pytest.MonkeyPatch
     tty = Tty()
     monkeypatch.setattr(cli.sys, "stderr", tty)
     monkeypatch.delenv("CI", raising=False)
-    assert cli._progress(["."], resolve_settings(["."]), None, "Checking", cli.Ui()) is not None
+    assert cli.progress_bar(["."], resolve_settings(["."]), None, "Checking", cli.Ui()) is not None
     monkeypatch.setenv("CI", "true")  # never in CI logs
-    assert cli._progress(["."], resolve_settings(["."]), None, "Checking", cli.Ui()) is None
+    assert cli.progress_bar(["."], resolve_settings(["."]), None, "Checking", cli.Ui()) is None
     monkeypatch.delenv("CI")
-    assert cli._progress(["clean.py"], resolve_settings(["."]), None, "Checking", cli.Ui()) is None  # few files
+    assert cli.progress_bar(["clean.py"], resolve_settings(["."]), None, "Checking", cli.Ui()) is None  # few files
 
 
 def test_add_noqa_baselines_and_then_check_passes(tree: Path) -> None:
@@ -212,7 +212,7 @@ def test_check_never_imports_torch(tree: Path) -> None:
 def test_add_noqa_never_writes_inside_a_string_or_after_a_backslash() -> None:
     from varmigrate.config import Settings
     from varmigrate.engine import lint_source
-    from varmigrate.suppressions import add_noqa
+    from varmigrate.noqa import add_noqa
 
     text = (
         "import torch\nfrom torch.autograd import Variable\n"

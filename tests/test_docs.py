@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from varmigrate.docs import GENERATED, README_END, README_START, generate, readme_catalogue, render_rule
+from varmigrate.docs import (
+    GENERATED,
+    README_END,
+    README_START,
+    TRIGGERS_FILE,
+    TRIGGERS_STAMP,
+    generate,
+    readme_catalogue,
+    render_rule,
+    render_triggers,
+)
 from varmigrate.registry import all_rules
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,6 +31,22 @@ def test_generated_docs_are_up_to_date(tmp_path: Path) -> None:
     assert sorted(actual) == sorted(expected), STALE
     for name, text in expected.items():
         assert actual[name] == text, f"{name}: {STALE}"
+
+
+def test_generated_triggers_are_up_to_date() -> None:
+    # The libcst-free prefilter and the code validation read triggers.py: a rule's trigger word
+    # or code missing there would make `check` skip the files the rule should see.
+    assert TRIGGERS_FILE.read_text(encoding="utf-8") == render_triggers(), (
+        "varmigrate/triggers.py is stale: run `python -m varmigrate.docs` and commit it")
+
+
+def test_generated_triggers_are_every_rules_words_and_codes() -> None:
+    from varmigrate.config import RULE_CODES
+    from varmigrate.triggers import TRIGGERS
+
+    assert TRIGGERS == {word for rule in all_rules() for word in rule.TRIGGERS}
+    assert RULE_CODES == tuple(r.CODE for r in all_rules())
+    assert render_triggers().startswith(TRIGGERS_STAMP + "\n")
 
 
 def test_readme_catalogue_is_up_to_date() -> None:

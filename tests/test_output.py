@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from varmigrate.cli import main
 from varmigrate.config import Settings
+from varmigrate.edits import lint_edits, relinted_edits, text_edits
 from varmigrate.engine import fix_source, lint_source
-from varmigrate.output import TextEdit, fix_edits, text_edits
+from varmigrate.ftypes import TextEdit
 
 ROOT = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -118,14 +119,18 @@ def test_github_annotations(tree: Path) -> None:
 def test_each_edit_reproduces_fix_of_that_finding_alone(newline: str, unsafe: bool) -> None:
     text = LEGACY.replace("\n", newline)
     settings = Settings(unsafe_fixes=unsafe)
-    findings = lint_source(text, "a.py", settings).findings
-    edits = fix_edits(text, "a.py", settings, findings)
-    assert edits
-    for finding in findings:
-        if id(finding) not in edits or finding.edit_for(unsafe) is None or finding.code == "VM901":
+    lint = lint_source(text, "a.py", settings)
+    findings = lint.findings
+    by_position = lint_edits(lint, text, unsafe)
+    assert any(by_position)
+    # Findings without their tree (a cache hit) get the same edits by linting again.
+    stripped = [f.stripped() for f in lint_source(text, "a.py", settings).findings]
+    assert relinted_edits(text, "a.py", settings, stripped) == by_position
+    for finding, edits in zip(findings, by_position):
+        if edits is None or finding.edit_for(unsafe) is None or finding.code == "VM901":
             continue  # VM901's verdict depends on which rules run: covered in test_cli
         alone = fix_source(text, "a.py", Settings(select=[finding.code], unsafe_fixes=unsafe))
-        applied = apply(text, edits[id(finding)])
+        applied = apply(text, edits)
         assert finding.line in range(1, text.count(newline) + 1)
         # Same rule, applied once: the lone edit matches `fix` when the rule has a single finding.
         if sum(f.code == finding.code for f in findings) == 1:
@@ -166,12 +171,12 @@ def test_json_edits_of_many_files_in_parallel_match_one_by_one(tmp_path: Path, m
 
 
 def test_a_failure_computing_edits_leaves_them_null(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import varmigrate.cli as cli
+    import varmigrate.edits as edits
 
     def boom(*args: object) -> None:
         raise RuntimeError("edit computation failed")
 
-    monkeypatch.setattr(cli, "fix_edits", boom)
+    monkeypatch.setattr(edits, "lint_edits", boom)
     payload = json.loads(check("--output-format", "json", "-j", "1", "legacy.py"))
     assert payload["findings"] and all(f["fix"] is None or f["fix"]["edits"] is None for f in payload["findings"])
     assert any(f["fix"] is not None for f in payload["findings"])  # the fix itself is still described

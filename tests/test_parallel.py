@@ -51,7 +51,7 @@ def test_parallel_fix_writes_every_file(tree: Path) -> None:
 _REAL_DO_JOB = api._do_job
 
 
-def _explode_on_m05(job: "api._Job") -> api.FileOutcome:
+def _explode_on_m05(job: api._Job) -> api.FileOutcome:
     if job.path.name == "m05.py":
         os._exit(9)  # a worker dying outright (segfault, OOM kill)
     return _REAL_DO_JOB(job)
@@ -68,10 +68,10 @@ def test_dead_worker_costs_only_its_file(tree: Path, monkeypatch: pytest.MonkeyP
 def test_exception_in_one_file_is_reported(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = api.process_text
 
-    def flaky(text: str, path: str, settings: Settings, fix: bool, policy: object = None) -> api.FileOutcome:
+    def flaky(text: str, path: str, settings: Settings, fix: bool, policy: object = None, edits: bool = False) -> api.FileOutcome:
         if path.endswith("m07.py"):
             raise ValueError("rule bug")
-        return real(text, path, settings, fix)
+        return real(text, path, settings, fix, edits=edits)
 
     monkeypatch.setattr(api, "process_text", flaky)
     for jobs in (1, 2):

@@ -10,7 +10,8 @@ import pytest
 from varmigrate.config import Settings
 from varmigrate.engine import fix_source, lint_source
 from varmigrate.registry import all_rules
-from varmigrate.rule import Safety
+from varmigrate.rule import Invalid, Safety
+from varmigrate.testing import invalid_mismatch
 
 RULES = all_rules()
 
@@ -36,7 +37,8 @@ def test_valid_has_no_finding(rule, case):
 def test_invalid_is_reported_and_fixed(rule, case):
     result = lint_source(case.code, "invalid.py", _only(rule))
     assert result.errors == []
-    assert rule.CODE in [f.code for f in result.findings]
+    mismatch = invalid_mismatch(case, rule.CODE, result.findings)
+    assert mismatch is None, mismatch
     unsafe = fix_source(case.code, "invalid.py", Settings(select=[rule.CODE], unsafe_fixes=True))
     expected = case.expected_replacement if case.expected_replacement is not None else case.code
     assert unsafe.source == expected
@@ -48,6 +50,18 @@ def test_invalid_is_reported_and_fixed(rule, case):
     assert safe.source == safe_expected
     # Stability: fixing the output again changes nothing.
     assert fix_source(unsafe.source, "again.py", Settings(select=[rule.CODE], unsafe_fixes=True)).source == unsafe.source
+
+
+def test_invalid_message_and_range_are_checked_when_given():
+    code = "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(3))\n"
+    findings = lint_source(code, "invalid.py", Settings(select=["VM101"])).findings
+    assert findings and findings[0].span == (3, 5, 3, 28)
+    assert invalid_mismatch(Invalid(code), "VM101", findings) is None
+    assert invalid_mismatch(Invalid(code, range=(3, 5, 3, 28), message="Variable"), "VM101", findings) is None
+    wrong_range = invalid_mismatch(Invalid(code, range=(3, 1, 3, 28)), "VM101", findings)
+    assert wrong_range is not None and "range=(3, 1, 3, 28)" in wrong_range and "found: range=(3, 5, 3, 28)" in wrong_range
+    assert invalid_mismatch(Invalid(code, message="no such words"), "VM101", findings) is not None
+    assert invalid_mismatch(Invalid(code), "VM102", findings) is not None
 
 
 def test_codes_unique_and_well_formed():

@@ -1,30 +1,32 @@
 """The library behind the CLI: check and fix files, one file's failure never stopping the others.
 
-Import cost matters here: a pre-commit run on clean files must not import libcst, so the engine
-is imported only for files that pass the prefilter (`triggers.py`).
+`run` walks the paths, serves unchanged files from the cache, and checks or fixes the others in
+worker processes (with each finding's fix as text edits when asked); `edit_map` collects those
+edits, `add_noqa` writes a baseline. Import cost matters here: a pre-commit run on clean files
+must not import libcst, so the engine is imported only for files that pass the prefilter
+(`prefilter.py`).
 """
 
 from __future__ import annotations
 
-import ast
 import difflib
-import re
 import traceback
-import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional
 
 from .config import Settings
+from .ftypes import Finding, SourceError
 from .parallel import auto_jobs, run_parallel, terminate_gracefully
-from .sources import SourceError, SourceReadError, SourceText, atomic_write, decode_source, discover
-from .triggers import may_have_findings
+from .prefilter import may_have_findings
+from .sources import SourceReadError, SourceText, atomic_write, decode_source, discover, read_source
+from .syntax.nesting import nesting_error
 
 if TYPE_CHECKING:
     from .cache import Cache
+    from .edits import EditMap, EditWork, FileEdits
     from .policy import AppliedFix, FixPolicy
-    from .rule import Finding
 
 
 @dataclass
@@ -35,7 +37,7 @@ class FileOutcome:
     errors: list[SourceError] = field(default_factory=list)
     old_text: Optional[str] = None
     new_text: Optional[str] = None
-    # Not parsed: no selected rule's trigger word occurs (nothing to migrate), see triggers.py.
+    # Not parsed: no selected rule's trigger word occurs (nothing to migrate), see prefilter.py.
     skipped: bool = False
     # fix: fixes beyond those `check` counted as fixable (findings that earlier fixes exposed)
     exposed: int = 0
@@ -43,6 +45,8 @@ class FileOutcome:
     # `--convert-py2`: what the conversion did and the divisions left to a person (kind "note")
     notes: list[SourceError] = field(default_factory=list)
     converted: bool = False  # the file is (check: would be) converted from Python 2
+    # check with edits: each finding's fix as text edits, by position (None: not computed here)
+    edits: Optional[FileEdits] = None
 
     @property
     def changed(self) -> bool:
@@ -96,56 +100,16 @@ class RunReport:
         return [o for o in self.files if o.skipped]
 
 
-def _internal_error(path: str, exc: BaseException) -> SourceError:
+def internal_error(path: str, exc: BaseException) -> SourceError:
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" ({Path(frame.filename).name}:{frame.lineno})" if frame else ""
     return SourceError(path, 1, 1, f"internal error: {type(exc).__name__}: {exc}{where}; file left unchanged", kind="internal")
 
 
-# Beyond this naive bracket depth (or unary-operator run) CPython's own parser is asked first:
-# libcst's parser takes many seconds on such input before its visitors hit the recursion limit.
-_SUSPICIOUS_DEPTH = 50
-# Runs of 50 prefix operators: each alternative is searched only when its word occurs 50
-# times at all (one alternation regex over every file was ~1.3 ms of a check).
-_UNARY_RUNS = (
-    (("-", "+", "~"), re.compile(r"[-+~](?:\s*[-+~]){49}")),
-    (("not",), re.compile(r"(?:\bnot\s+){50}")),
-    (("await",), re.compile(r"(?:\bawait\s+){50}")),
-    (("lambda",), re.compile(r"(?:\blambda\s*:\s*){50}")),
-)
-
-
-def _unary_run(text: str) -> bool:
-    return any(sum(text.count(w) for w in words) >= 50 and pattern.search(text) for words, pattern in _UNARY_RUNS)
-
-
-_NOT_BRACKETS = re.compile(r"[^()\[\]{}]+")
-_DEPTH_STEP = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
-
-
-def nesting_error(text: str) -> Optional[tuple[int, str]]:
-    """(line, message) when `text` is nested too deeply to process, found in milliseconds."""
-    # C-level passes only (a per-character Python loop was ~1.5 % of a check)
-    deepest = max(accumulate(map(_DEPTH_STEP.__getitem__, _NOT_BRACKETS.sub("", text))), default=0)
-    if deepest < _SUSPICIOUS_DEPTH and not _unary_run(text):
-        return None
-    try:
-        with warnings.catch_warnings():  # only the nesting matters here, not the code's warnings
-            warnings.simplefilter("ignore")
-            compile(text, "<nesting check>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    except RecursionError:
-        return 1, "expressions are nested too deeply to process (Python's own parser gives up too); file left unchanged"
-    except SyntaxError as exc:
-        if "too many nested" in str(exc.msg) or "too complex" in str(exc.msg):
-            return exc.lineno or 1, f"{exc.msg} (Python's own parser rejects it too); file left unchanged"
-    except (ValueError, MemoryError):
-        pass
-    return None
-
-
 def process_text(text: str, path: str, settings: Settings, fix: bool,
-                 policy: Optional[FixPolicy] = None) -> FileOutcome:
-    """Check or fix one file's text. `policy` (fix only) chooses each finding's edit (`policy.py`)."""
+                 policy: Optional[FixPolicy] = None, edits: bool = False) -> FileOutcome:
+    """Check or fix one file's text. `policy` (fix only) chooses each finding's edit (`policy.py`);
+    `edits` (check only): also each finding's fix as text edits, from the same lint."""
     outcome = FileOutcome(path=path, old_text=text)
     if path.endswith(".ipynb"):
         from .notebook import process_notebook
@@ -202,19 +166,36 @@ def process_text(text: str, path: str, settings: Settings, fix: bool,
                 item.line = to_original(item.line)
                 if hasattr(item, "end_line"):
                     item.end_line = to_original(item.end_line)
+        # (Not for a converted file: its edits are those of the original text, computed later.)
+        elif edits and lint.findings and not outcome.converted:
+            from .edits import lint_edits
+
+            try:
+                outcome.edits = lint_edits(lint, text, settings.unsafe_fixes)
+            except Exception:  # noqa: BLE001 - the findings are still reported, with `edits: null`
+                outcome.edits = [None] * len(lint.findings)
     return outcome
 
 
+def process_bytes(raw: bytes, path: str, settings: Settings, fix: bool, edits: bool = False) -> FileOutcome:
+    """One file's bytes (standard input, an editor's buffer) as if read from `path`."""
+    try:
+        source = decode_source(raw)
+    except SourceReadError as exc:
+        return FileOutcome(path, errors=[SourceError(path, exc.line, exc.column, exc.message)])
+    return process_text(source.text, path, settings.for_path(path), fix, edits=edits)
+
+
 def process_source(path: Path, source: SourceText, settings: Settings, fix: bool, write: bool,
-                   policy: Optional[FixPolicy] = None) -> FileOutcome:
+                   policy: Optional[FixPolicy] = None, edits: bool = False) -> FileOutcome:
     """Check or fix one decoded file; writes (atomically) only a changed file without input errors."""
     display = str(path)
     try:
-        outcome = process_text(source.text, display, settings, fix, policy)
+        outcome = process_text(source.text, display, settings, fix, policy, edits)
     except RecursionError:
         return FileOutcome(display, errors=[SourceError(display, 1, 1, "expressions are nested too deeply to process; file left unchanged")])
     except Exception as exc:  # a crash in one file never stops the others
-        return FileOutcome(display, errors=[_internal_error(display, exc)])
+        return FileOutcome(display, errors=[internal_error(display, exc)])
     if write and outcome.changed and not any(e.kind == "error" for e in outcome.errors):
         assert outcome.new_text is not None
         try:
@@ -235,9 +216,7 @@ def _strip(outcome: FileOutcome) -> FileOutcome:
     """Drop syntax trees and fix callables: they cannot cross process boundaries, and a whole
     tree's worth of nodes per file would dominate memory on a large run."""
     for finding in (*outcome.findings, *outcome.fixed):
-        finding.node = None
-        finding.fix_node = None
-        finding.edits = [type(e)(None, e.safety, e.title, e.needs_torch) for e in finding.edits]  # type: ignore[arg-type]
+        finding.stripped()
     return outcome
 
 
@@ -249,15 +228,17 @@ class _Job:
     fix: bool
     write: bool
     policy: Optional[FixPolicy] = None
+    edits: bool = False
 
 
 def _do_job(job: _Job) -> FileOutcome:
-    return _strip(process_source(job.path, job.source, job.settings, job.fix, job.write, job.policy))
+    return _strip(process_source(job.path, job.source, job.settings, job.fix, job.write, job.policy, job.edits))
 
 
 def _crashed(job: _Job, exc: BaseException) -> FileOutcome:
     display = str(job.path)
-    return FileOutcome(display, errors=[SourceError(display, 1, 1, f"internal error: the worker process died on this file ({type(exc).__name__}); file left unchanged", kind="internal")])
+    message = f"internal error: the worker process died on this file ({type(exc).__name__}); file left unchanged"
+    return FileOutcome(display, errors=[SourceError(display, 1, 1, message, kind="internal")])
 
 
 def _tune_gc() -> None:
@@ -283,10 +264,11 @@ def run(
     write: bool = True,
     exclude: Iterable[str] = (),
     jobs: Optional[int] = None,
-    cache: Optional["Cache"] = None,
+    cache: Optional[Cache] = None,
     progress: Optional[Callable[[FileOutcome], None]] = None,
     tune_gc: bool = False,
     policy: Optional[FixPolicy] = None,
+    edits: bool = False,
 ) -> RunReport:
     """Check (or fix) every file under `paths`; outcomes are sorted by path.
 
@@ -298,6 +280,8 @@ def run(
     `tune_gc`: the process is ours (the CLI): set the garbage collector up for many trees.
     `policy` (fix only): chooses each finding's edit; outcomes then list every applied edit with
     the finding of the original text it belongs to (`policy.py`, used by `verify --apply`).
+    `edits` (check only): compute each finding's fix as text edits where the file is linted
+    (`edit_map` collects them, and computes those of cache hits).
     """
     report = RunReport()
     pending: list[_Job] = []
@@ -345,7 +329,7 @@ def run(
                 outcome = FileOutcome(display, errors=[SourceError(display, exc.line, exc.column, exc.message, kind=exc.kind)])
             else:
                 if display.endswith(".ipynb") or settings.convert_py2 or may_have_findings(source.text):
-                    pending.append(_Job(path, source, file_settings, fix, write, policy))
+                    pending.append(_Job(path, source, file_settings, fix, write, policy, edits and not fix))
                     if key is not None:
                         keys[display] = key
                     continue
@@ -366,3 +350,80 @@ def run(
         cache.save()
     report.files.sort(key=_sort_key)
     return report
+
+
+# ------------------------------------------------------------------------------------------
+# After a run: fix edits for the report, noqa baselines
+# ------------------------------------------------------------------------------------------
+def source_text(outcome: FileOutcome) -> Optional[str]:
+    """The text the outcome's findings refer to: after a fix, the fixed text."""
+    if outcome.new_text is not None:
+        return outcome.new_text
+    if outcome.old_text is not None:
+        return outcome.old_text
+    try:  # a cache hit carries findings but not the text
+        return read_source(Path(outcome.path)).text
+    except SourceReadError:
+        return None
+
+
+def edit_map(report: RunReport, settings: Settings, jobs: Optional[int] = None) -> EditMap:
+    """id(finding) -> its fix's text edits, for every finding of the report: those computed
+    during the run (`run(edits=True)`), the others (cache hits, fixed files) computed now, in
+    worker processes: each fix applied alone costs more than the check itself."""
+    from .edits import parallel_edits
+
+    edits: EditMap = {}
+    work: list[EditWork] = []
+    for outcome in report.files:
+        if not outcome.findings or outcome.path.endswith(".ipynb"):
+            continue
+        if outcome.edits is not None:
+            edits.update((id(f), e) for f, e in zip(outcome.findings, outcome.edits) if e is not None)
+            continue
+        text = source_text(outcome)
+        if text is not None:
+            work.append((text, outcome.path, settings, outcome.findings))
+    if work:
+        edits.update(parallel_edits(work, jobs))
+    return edits
+
+
+@dataclass
+class NoqaBaseline:
+    """What `add_noqa` did: codes added, files changed, findings that could take no comment."""
+
+    added: int = 0
+    files: int = 0
+    skipped: int = 0
+    errors: list[SourceError] = field(default_factory=list)  # files that could not be read or written
+    write_failed: bool = False
+
+
+def add_noqa(report: RunReport) -> NoqaBaseline:
+    """Write `# noqa: CODE` comments on the lines of the report's findings (`check --add-noqa`)."""
+    from .noqa import add_noqa as add_to_text
+
+    result = NoqaBaseline()
+    for outcome in report.files:
+        # unused-noqa findings are what a baseline must not freeze.
+        findings = [f for f in outcome.findings if f.code != "VM901"]
+        if not findings or outcome.path.endswith(".ipynb"):
+            continue
+        path = Path(outcome.path)
+        try:
+            source = read_source(path)
+        except SourceReadError as exc:
+            result.errors.append(SourceError(str(path), 0, 0, exc.message, kind="io"))
+            continue
+        new, added, missed = add_to_text(source.text, findings)
+        result.skipped += missed
+        if added:
+            try:
+                atomic_write(path, source.encode(new))
+            except OSError as exc:
+                result.errors.append(SourceError(str(path), 0, 0, f"cannot write file: {exc.strerror or exc}; left unchanged", kind="io"))
+                result.write_failed = True
+                continue
+            result.added, result.files = result.added + added, result.files + 1
+    return result

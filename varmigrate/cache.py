@@ -14,15 +14,17 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import __version__
-from .sources import SourceError, atomic_write
+from .ftypes import SourceError
+from .sources import atomic_write
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .rule import Finding
+    from .ftypes import Finding
 
 CACHE_DIR_NAME = ".varmigrate_cache"
 CACHE_ENV = "VARMIGRATE_CACHE_DIR"
@@ -51,23 +53,24 @@ def default_cache_dir() -> Path:
 
 
 def _code_fingerprint() -> str:
-    """Size and mtime of every module of the package: editing a rule invalidates the cache even
-    when the version number did not change (development installs)."""
+    """Size and mtime of every module of the package and its subpackages: editing a rule or the
+    engine invalidates the cache even when the version number did not change (development installs)."""
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for folder in (package, package / "rules"):
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.endswith(".py"):
-                info = entry.stat()
-                digest.update(f"{folder.name}/{entry.name}:{info.st_size}:{info.st_mtime_ns};".encode())
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+        relative = Path(folder).relative_to(package).as_posix()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                try:
+                    info = os.stat(os.path.join(folder, name))
+                except OSError:
+                    continue
+                digest.update(f"{relative}/{name}:{info.st_size}:{info.st_mtime_ns};".encode())
     return digest.hexdigest()[:16]
 
 
-def settings_key(settings: "Settings") -> str:
+def settings_key(settings: Settings) -> str:
     payload = json.dumps(
         {
             "format": _FORMAT,
@@ -86,7 +89,7 @@ def content_key(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _finding_to_json(finding: "Finding") -> dict[str, Any]:
+def _finding_to_json(finding: Finding) -> dict[str, Any]:
     return {
         "code": finding.code,
         "name": finding.name,
@@ -100,10 +103,10 @@ def _finding_to_json(finding: "Finding") -> dict[str, Any]:
     }
 
 
-def _finding_from_json(data: dict[str, Any], path: str) -> "Finding":
-    from .rule import Edit, Finding, Safety  # only when there is something to report
+def _finding_from_json(data: dict[str, Any], path: str) -> Finding:
+    from .ftypes import Edit, Finding, Safety
 
-    edits = [Edit(None, Safety(safety), title, needs_torch) for safety, title, needs_torch in data["edits"]]  # type: ignore[arg-type]
+    edits = [Edit(None, Safety(safety), title, needs_torch) for safety, title, needs_torch in data["edits"]]
     return Finding(
         code=data["code"], name=data["name"], message=data["message"], path=path,
         line=data["line"], column=data["column"], end_line=data["end_line"], end_column=data["end_column"],
@@ -114,7 +117,7 @@ def _finding_from_json(data: dict[str, Any], path: str) -> "Finding":
 class Cache:
     """Load once, look up and store per file, save once (atomically) at the end of the run."""
 
-    def __init__(self, directory: Path, settings: "Settings") -> None:
+    def __init__(self, directory: Path, settings: Settings) -> None:
         self.directory = Path(directory)
         self.file = self.directory / f"check-{settings_key(settings)}.json"
         self._entries: dict[str, dict[str, Any]] = {}
@@ -128,7 +131,7 @@ class Cache:
         except (OSError, ValueError):
             pass  # missing or corrupt: start empty
 
-    def get(self, key: str, path: str) -> Optional[tuple[list["Finding"], list[SourceError]]]:
+    def get(self, key: str, path: str) -> Optional[tuple[list[Finding], list[SourceError]]]:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -143,7 +146,7 @@ class Cache:
         """The file was not parsed (no trigger word) when its entry was stored."""
         return bool(self._entries.get(key, {}).get("skipped", False))
 
-    def put(self, key: str, findings: Sequence["Finding"], errors: Sequence[SourceError], skipped: bool = False) -> None:
+    def put(self, key: str, findings: Sequence[Finding], errors: Sequence[SourceError], skipped: bool = False) -> None:
         if any(e.kind != "error" for e in errors):
             return  # I/O trouble or our own bug: must be retried next time
         self._entries[key] = {

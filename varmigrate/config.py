@@ -12,14 +12,18 @@ import dataclasses
 import difflib
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 from .sources import GitIgnore, glob_matches, path_candidates, path_excluded
 
+# Every rule's code (generated from the rules: validating a selector needs no libcst import).
+from .triggers import RULE_CODES as RULE_CODES
+
 if TYPE_CHECKING:
-    from .rule import Finding
+    from .ftypes import Finding
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -90,7 +94,7 @@ class Settings:
                 codes.extend(pattern_codes)
         return codes
 
-    def for_path(self, path: str) -> "Settings":
+    def for_path(self, path: str) -> Settings:
         """These settings with the file's per-file-ignores applied (self when none match)."""
         extra = self.ignores_for(path)
         if not extra:
@@ -107,12 +111,12 @@ class Settings:
     def overrides_fixes(self) -> bool:
         return bool(self.unfixable or self.extend_safe_fixes or self.extend_unsafe_fixes)
 
-    def apply_fix_overrides(self, findings: Sequence["Finding"]) -> None:
+    def apply_fix_overrides(self, findings: Sequence[Finding]) -> None:
         """Rewrite the findings' fix candidates by `unfixable`, `extend-safe-fixes` and
         `extend-unsafe-fixes`; everything downstream (markers, fix, output) reads the result."""
         if not self.overrides_fixes:
             return
-        from .rule import Safety
+        from .ftypes import Safety
 
         for finding in findings:
             if _matches(finding.code, self.unfixable):
@@ -215,14 +219,6 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"[:80]
 
 
-# Every rule's code, spelled out so that validating a selector needs no libcst import;
-# tests/test_reliability.py fails when a rule is added, renamed or dropped without updating it.
-RULE_CODES: tuple[str, ...] = (
-    "VM101", "VM102", "VM103", "VM104", "VM105", "VM106", "VM107", "VM108", "VM109",
-    "VM201", "VM202", "VM203", "VM204", "VM205", "VM206", "VM207", "VM208",
-    "VM301", "VM302", "VM303", "VM304", "VM305", "VM306", "VM307", "VM308", "VM309",
-    "VM901",
-)
 
 
 def unknown_code(code: str) -> Optional[str]:

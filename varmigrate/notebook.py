@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
-from .config import Settings
 from .analysis.imports import ImportTracker
+from .config import Settings
+from .ftypes import Finding, SourceError
 from .policy import AppliedFix, FixPolicy
-from .rule import Finding
-from .sources import SourceError
 
 if TYPE_CHECKING:
-    from .output import TextEdit
+    from .edits import EditMap
 
 _MAGIC_NAME = "__varmigrate_magic_{}__"
 _MAGIC_LINE = re.compile(r"^[ \t]*__varmigrate_magic_(\d+)__[ \t]*$")
@@ -302,23 +302,25 @@ def _unguard(text: str, original: str) -> str:
 
 
 def _number(findings: list[Finding], errors: list[SourceError], number: int) -> None:
-    for item in [*findings, *errors]:
-        item.cell = number
+    for finding in findings:
+        finding.cell = number
+    for error in errors:
+        error.cell = number
 
 
 # ------------------------------------------------------------------------------------------
 # One finding's fix as text edits of its cell (the editor server's quick fixes)
 # ------------------------------------------------------------------------------------------
-def cell_fix_edits(text: str, path: str, settings: Settings, findings: Sequence[Finding]) -> dict[int, list[TextEdit]]:
+def cell_fix_edits(text: str, path: str, settings: Settings, findings: Sequence[Finding]) -> EditMap:
     """id(finding) -> the text edits, in its cell's coordinates, of its fix applied alone: what
-    `fix_edits` is for a .py file. The cell is fixed with the imports of the earlier cells in
-    scope, and keeps the imports that later cells use."""
-    from .engine import Unfixed, _apply_round, _parses, lint_source
-    from .output import chosen_edit, text_edits
+    `edits.relinted_edits` is for a .py file. The cell is fixed with the imports of the earlier
+    cells in scope, and keeps the imports that later cells use."""
+    from .edits import text_edits
+    from .engine import UnfixedModule, fix_alone, lint_source
 
     wanted: dict[int, list[Finding]] = {}
     for finding in findings:
-        if finding.cell is not None and chosen_edit(finding, settings.unsafe_fixes) is not None:
+        if finding.cell is not None and finding.chosen_edit(settings.unsafe_fixes) is not None:
             wanted.setdefault(finding.cell, []).append(finding)
     if not wanted:
         return {}
@@ -328,7 +330,7 @@ def cell_fix_edits(text: str, path: str, settings: Settings, findings: Sequence[
         return {}
     sources = [_cell_source(c) for c in cells]
     masks = [mask(s) for s in sources]
-    result: dict[int, list[TextEdit]] = {}
+    result: EditMap = {}
     tracker = ImportTracker()
     for number, masked in enumerate(masks, start=1):
         if masked.skip:
@@ -345,16 +347,15 @@ def cell_fix_edits(text: str, path: str, settings: Settings, findings: Sequence[
             lint = lint_source(guarded, path, settings, imports=before)
             if lint.module is None:
                 continue
-        base = Unfixed(lint)
+        base = UnfixedModule(lint)
         fresh = {(f.code, f.line, f.column, f.end_line, f.end_column): f for f in lint.findings}
         for finding in wanted[number]:
             twin = fresh.get((finding.code, finding.line, finding.column, finding.end_line, finding.end_column))
-            edit = chosen_edit(twin, settings.unsafe_fixes) if twin is not None else None
+            edit = twin.chosen_edit(settings.unsafe_fixes) if twin is not None else None
             if twin is None or edit is None:
                 continue
-            module, applied = _apply_round(base, [(twin, edit)])
-            if applied and _parses(module.code):
-                new = unmask(_unguard(module.code, masked.text), masked)
-                span = (finding.line, finding.column, finding.end_line, finding.end_column)
-                result[id(finding)] = text_edits(sources[number - 1], new, span)
+            code = fix_alone(base, twin, edit)
+            if code is not None:
+                new = unmask(_unguard(code, masked.text), masked)
+                result[id(finding)] = text_edits(sources[number - 1], new, finding.span)
     return result

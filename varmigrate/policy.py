@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Callable, Protocol
 if TYPE_CHECKING:
     import libcst as cst
 
-    from .rule import Edit, Finding
+    from .ftypes import Edit, Finding
 
 SpanOf = Callable[["cst.CSTNode"], tuple[tuple[int, int], tuple[int, int]]]
 

@@ -13,9 +13,12 @@ import signal
 import stat
 import tempfile
 import tokenize
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Optional
+
+from .ftypes import SourceError as SourceError  # defined there (libcst-free); re-exported
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -28,21 +31,6 @@ SKIP_DIRS = {
 }
 SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: see notebook.py
 TEMP_SUFFIX = ".varmigrate-tmp"
-
-
-@dataclass
-class SourceError:
-    """A problem with the input itself (syntax, encoding, I/O) or an internal failure on one file.
-
-    Lives here rather than in engine.py so that reporting needs no libcst import.
-    """
-
-    path: str
-    line: int
-    column: int
-    message: str
-    kind: str = "error"  # "error" (input), "io" (could not read or write: never cached) or "internal"
-    cell: Optional[int] = None
 
 
 class SourceReadError(Exception):
@@ -189,7 +177,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             raise
 
 
-def path_candidates(path: "str | Path", root: Optional[Path] = None) -> set[str]:
+def path_candidates(path: str | Path, root: Optional[Path] = None) -> set[str]:
     """The forms a glob may be written against: as given, relative to the root, the basename."""
     p = Path(path)
     candidates = {p.as_posix(), p.name}
@@ -209,7 +197,7 @@ def glob_matches(candidates: Iterable[str], pattern: str) -> bool:
     )
 
 
-def path_excluded(path: "str | Path", patterns: Sequence[str], root: Optional[Path] = None) -> bool:
+def path_excluded(path: str | Path, patterns: Sequence[str], root: Optional[Path] = None) -> bool:
     if not patterns:
         return False
     candidates = path_candidates(path, root)
@@ -243,10 +231,10 @@ class GitIgnore:
     """
 
     def __init__(self) -> None:
-        self._specs: dict[Path, Optional["GitIgnoreSpec"]] = {}
+        self._specs: dict[Path, Optional[GitIgnoreSpec]] = {}
         self._roots: dict[Path, Optional[Path]] = {}
 
-    def _spec(self, folder: Path, repo: Optional[Path]) -> Optional["GitIgnoreSpec"]:
+    def _spec(self, folder: Path, repo: Optional[Path]) -> Optional[GitIgnoreSpec]:
         if folder in self._specs:
             return self._specs[folder]
         lines: list[str] = []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
 from .config import Settings
 from .engine import fix_source, lint_source
+from .ftypes import Finding, Invalid
 from .output import marker
 
 _HEADER = re.compile(r"^#\s*fixture:(?P<opts>.*)$")
@@ -74,3 +76,24 @@ def fix_text(text: str, settings: Optional[Settings] = None, path: str = "fixtur
         outcome = process_text(text, path, settings, fix=True)
         return outcome.new_text if outcome.new_text is not None and not outcome.errors else text
     return fix_source(text, path, settings).source
+
+
+def invalid_mismatch(case: Invalid, code: str, findings: Sequence[Finding]) -> Optional[str]:
+    """Why `findings` do not hold the finding an INVALID example expects (None: they do).
+
+    There must be a `code` finding; when the example gives `message` (a substring) or `range`
+    (line, column, end line, end column, as `check` prints them), one finding must match both.
+    """
+    own = [f for f in findings if f.code == code]
+    if not own:
+        return f"no {code} finding (found: {sorted({f.code for f in findings})})"
+    if case.message is None and case.range is None:
+        return None
+    if any((case.message is None or case.message in f.message) and (case.range is None or f.span == case.range)
+           for f in own):
+        return None
+    wanted = " and ".join(part for part in (
+        f"range={case.range}" if case.range is not None else "",
+        f"message containing {case.message!r}" if case.message is not None else "") if part)
+    found = "; ".join(f"range={f.span} message={f.message!r}" for f in own)
+    return f"no {code} finding with {wanted}; found: {found}"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
 
+from ..ftypes import Finding
 from ..tree.memo import FileMemo
 from ..tree.parents import Parents
 from ..tree.positions import Positions, positions
@@ -18,7 +19,7 @@ from .imports import ImportTracker
 from .tensors import TensorInference
 
 if TYPE_CHECKING:
-    from ..rule import Edit, Finding
+    from ..ftypes import Edit
 
 
 class FileContext:
@@ -37,7 +38,7 @@ class FileContext:
         self.facts = facts
         # Notebooks pass a tracker that already holds the earlier cells' imports.
         self.imports = (imports.copy() if imports is not None else ImportTracker(facts)).scan(module, self.memo)
-        self.findings: list["Finding"] = []
+        self.findings: list[Finding] = []
         # The parent map, built on first use. Its holders keep no reference to this context (a
         # cycle would hold the whole tree until the collector's next full pass).
         self.tree = Parents(module, self.memo)
@@ -86,12 +87,9 @@ class FileContext:
         name: str,
         node: cst.CSTNode,
         message: str,
-        edits: list["Edit"],
+        edits: list[Edit],
         fix_node: Optional[cst.CSTNode] = None,
     ) -> None:
-        # (Finding leaves rule.py for ftypes.py, libcst-free: then imported at the top.)
-        from ..rule import Finding
-
         rng = self.position(node)
         self.findings.append(
             Finding(

@@ -7,7 +7,7 @@ from typing import Callable, Optional
 
 import libcst as cst
 
-from ..rule import Safety
+from ..ftypes import Safety
 from .comments import has_comment, loses_comments
 
 

@@ -1,18 +1,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 import libcst as cst
 
-from ..rule import Edit, Finding, Invalid, Rule, Safety, Valid
+from ..rule import Directive, Edit, Invalid, NoqaUsage, Rule, Safety, Valid, find_directive
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ..analysis.context import FileContext
 
-# Same grammar as the engine's noqa parser, applied to one comment.
-NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9]+(?:\s*,\s*[A-Za-z0-9]+)*))?", re.IGNORECASE)
 _OWN_CODE = re.compile(r"VM\d+\Z")  # varmigrate's codes and prefixes; E501, F401, ... belong to others
 
 
@@ -21,6 +20,7 @@ class _Directive:
     comment: cst.Comment
     owner: Union[cst.TrailingWhitespace, cst.EmptyLine]  # the node the fix replaces
     line: int
+    found: Directive
 
 
 class UnusedNoqa(Rule):
@@ -73,16 +73,16 @@ class UnusedNoqa(Rule):
         ),
     ]
 
-    def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
         self.directives: list[_Directive] = []
 
     def _collect(self, comment: Optional[cst.Comment], owner: Union[cst.TrailingWhitespace, cst.EmptyLine]) -> None:
         if comment is None or "noqa" not in comment.value.lower():
             return
-        match = NOQA.search(comment.value)
-        if match and match.group("codes"):
-            self.directives.append(_Directive(comment, owner, self.ctx.position(comment).start.line))
+        found = find_directive(comment.value)
+        if found is not None and found.codes:
+            self.directives.append(_Directive(comment, owner, self.ctx.position(comment).start.line, found))
 
     def visit_TrailingWhitespace(self, node: cst.TrailingWhitespace) -> None:
         self._collect(node.comment, node)
@@ -90,15 +90,12 @@ class UnusedNoqa(Rule):
     def visit_EmptyLine(self, node: cst.EmptyLine) -> None:
         self._collect(node.comment, node)
 
-    def report_unused(self, used: set[tuple[int, str]], settings: "Settings") -> None:
-        """Called by the engine after noqa filtering with the (line, code) pairs that suppressed something."""
-        from ..registry import all_rules
-
-        codes = [r.CODE for r in all_rules()]
+    def after_lint(self, usage: NoqaUsage) -> None:
+        """The engine's hook, once the other rules' findings went through the noqa filter."""
+        codes, used = usage.known_codes, usage.used
         for directive in self.directives:
-            match = NOQA.search(directive.comment.value)
-            assert match is not None and match.group("codes")
-            listed = [c.strip().upper() for c in match.group("codes").split(",")]
+            assert directive.found.codes
+            listed = [c.upper() for c in directive.found.codes]
             if any("VM901".startswith(c) for c in listed if _OWN_CODE.match(c)):
                 continue  # the line opts out of this rule
             unused, unknown, disabled = [], [], []
@@ -108,7 +105,7 @@ class UnusedNoqa(Rule):
                 matching = [c for c in codes if c.startswith(code)]
                 if not matching:
                     unknown.append(code)
-                elif all(settings.is_selected(c) for c in matching):
+                elif all(usage.selected(c) for c in matching):
                     unused.append(code)
                 else:
                     disabled.append(code)
@@ -120,20 +117,19 @@ class UnusedNoqa(Rule):
             sure = set(unused + unknown)
             edits: list[Edit] = []
             if disabled:
-                edits.append(self._removal(directive, match, listed, sure | set(disabled), Safety.UNSAFE))
+                edits.append(self._removal(directive, listed, sure | set(disabled), Safety.UNSAFE))
             if sure:
-                edits.append(self._removal(directive, match, listed, sure, Safety.SAFE))
+                edits.append(self._removal(directive, listed, sure, Safety.SAFE))
             self.report(directive.comment, message, edits)
             # Report at the comment, but replace its owner so that a removed comment takes its
             # leading whitespace (or its whole line) along.
             self.ctx.findings[-1].node = directive.owner
 
-    def _removal(self, directive: _Directive, match: re.Match[str], listed: Sequence[str], drop: set[str],
-                 safety: Safety) -> Edit:
+    def _removal(self, directive: _Directive, listed: Sequence[str], drop: set[str], safety: Safety) -> Edit:
         keep = [c for c in listed if c not in drop]
         value = directive.comment.value
         directive_text = f"# noqa: {', '.join(keep)}" if keep else ""
-        new = (value[: match.start()] + directive_text + value[match.end():]).rstrip()
+        new = (value[: directive.found.start] + directive_text + value[directive.found.end:]).rstrip()
         if new and not new.startswith("#"):
             new = "# " + new.lstrip()
         owner = directive.owner
@@ -147,12 +143,3 @@ class UnusedNoqa(Rule):
         title = self.FIX_TITLE if not keep else f"Remove {', '.join(f'`{c}`' for c in listed if c in drop)} from the `noqa` directive"
         return self.edit(replacement, safety, title)
 
-
-def unused_noqa_findings(rules: Sequence[Rule], used: set[tuple[int, str]], settings: "Settings") -> list[Finding]:
-    """The engine's hook: VM901 findings, once the other rules' findings have been filtered by noqa."""
-    for rule in rules:
-        if isinstance(rule, UnusedNoqa):
-            start = len(rule.ctx.findings)
-            rule.report_unused(used, settings)
-            return rule.ctx.findings[start:]
-    return []

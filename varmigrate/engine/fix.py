@@ -1,0 +1,169 @@
+"""The fix loop: apply the allowed fixes, re-lint, repeat to a fixed point; a fix whose output does
+not parse is dropped (and reported), the others still apply."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import libcst as cst
+
+from ..analysis.imports import ImportTracker
+from ..config import Settings
+from ..ftypes import Edit, Finding, SourceError
+from ..policy import AppliedFix, FixPolicy, Lineage
+from ..tree.positions import Positions, positions
+from .lint import lint_source
+from .transforms import Chosen, UnfixedModule
+
+MAX_ITERATIONS = 10
+# A fix that broke the code, by (code, line, column): never retried in the same fix run.
+_Dropped = set[tuple[str, int, int]]
+
+
+@dataclass
+class FixResult:
+    source: str
+    fixed: list[Finding] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    # fixes beyond those `check` counted: findings that earlier fixes exposed
+    # (`Variable(x, volatile=True)` loses `volatile=`, then its wrapper)
+    exposed: int = 0
+    # With a policy: every applied edit, tied to the finding of the original text it belongs to.
+    applied: list[AppliedFix] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.fixed)
+
+
+def parses(text: str) -> bool:
+    """Whether libcst parses `text` (what every fix's output must do)."""
+    try:
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError):
+        return False
+    return True
+
+
+def fix_alone(base: UnfixedModule, finding: Finding, edit: Edit) -> Optional[str]:
+    """The code with this one edit applied (with its import changes), as `fix` would write it for
+    this finding alone; None when the edit does not apply or its output does not parse."""
+    module, applied = base.apply([(finding, edit)])
+    if not applied:
+        return None
+    code = module.code
+    return code if parses(code) else None
+
+
+def fix_source(
+    text: str,
+    path: str,
+    settings: Settings,
+    imports: Optional[ImportTracker] = None,
+    policy: Optional[FixPolicy] = None,
+    cell: Optional[int] = None,
+) -> FixResult:
+    """Apply the allowed fixes repeatedly until nothing changes (or MAX_ITERATIONS).
+
+    `policy` chooses each finding's edit instead of its first allowed one, given the finding of
+    the original text it continues (see `policy.Lineage`); the result then lists every applied
+    edit with that origin. `cell` numbers a notebook cell in those origins.
+    """
+    with recursion_headroom():
+        return _fix_source(text, path, settings, imports, policy, cell)
+
+
+@contextlib.contextmanager
+def recursion_headroom(limit: int = 6000) -> Iterator[None]:
+    """libcst's transformers and codegen recurse a few frames per node: give nested legacy
+    expressions (`f(f(f(...)))` 150 deep) the depth that `check`'s iterative traversal has."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _fix_source(text: str, path: str, settings: Settings, imports: Optional[ImportTracker],
+                policy: Optional[FixPolicy] = None, cell: Optional[int] = None) -> FixResult:
+    result = FixResult(source=text)
+    lint = lint_source(text, path, settings, imports)
+    result.errors.extend(lint.errors)
+    lineage = Lineage(path, text, lint.findings, cell) if policy is not None else None
+    dropped: _Dropped = set()
+    # what `check` counts as fixable: fixes beyond it were exposed by earlier fixes
+    check_fixable = sum(1 for f in lint.findings if f.edit_for(settings.unsafe_fixes) is not None)
+    for _ in range(MAX_ITERATIONS):
+        if lint.module is None or lint.imports is None:
+            break
+        chosen = []
+        for finding in lint.findings:
+            if policy is not None and lineage is not None:
+                edit = policy.choose(finding, lineage.origin(finding), settings.unsafe_fixes)
+            else:
+                edit = finding.edit_for(settings.unsafe_fixes)
+            if edit is not None and (finding.code, finding.line, finding.column) not in dropped:
+                chosen.append((finding, edit))
+        if not chosen:
+            break
+        new_text, applied = _apply_checked(UnfixedModule(lint), chosen, path, result, dropped)
+        if not applied or new_text == text:
+            break
+        result.fixed.extend(f for f, _ in applied)
+        old_text, text, old_module = text, new_text, lint.module
+        lint = lint_source(text, path, settings, imports)
+        if lineage is not None:
+            lineage.record(applied)
+            lineage.advance(old_text, text, applied, lint.findings, _span_getter(old_module))
+    result.source = text
+    result.remaining = lint.findings
+    result.exposed = max(0, len(result.fixed) - check_fixable)
+    if lineage is not None:
+        result.applied = lineage.applied
+    return result
+
+
+def _span_getter(module: cst.Module) -> Callable[[cst.CSTNode], tuple[tuple[int, int], tuple[int, int]]]:
+    """Node ranges of `module`, computed on first use (one codegen pass)."""
+    table: list[Positions] = []
+
+    def span(node: cst.CSTNode) -> tuple[tuple[int, int], tuple[int, int]]:
+        if not table:
+            table.append(positions(module))
+        return table[0][id(node)]
+
+    return span
+
+
+def _apply_checked(base: UnfixedModule, chosen: list[Chosen], path: str, result: FixResult,
+                   dropped: _Dropped) -> tuple[str, list[Chosen]]:
+    """Apply a round; if the output does not parse, find and drop the offending fixes."""
+    module = base.module
+    new_module, applied = base.apply(chosen)
+    new_text = new_module.code
+    if parses(new_text):
+        return new_text, applied
+    good = []
+    for pair in chosen:
+        candidate, _ = base.apply([pair])
+        if parses(candidate.code):
+            good.append(pair)
+        else:
+            finding = pair[0]
+            dropped.add((finding.code, finding.line, finding.column))
+            result.errors.append(
+                SourceError(path, finding.line, finding.column,
+                            f"internal error: the fix for {finding.code} produced invalid code; left unchanged",
+                            kind="internal")
+            )
+    if not good:
+        return module.code, []
+    new_module, applied = base.apply(good)
+    new_text = new_module.code
+    return (new_text, applied) if parses(new_text) else (module.code, [])

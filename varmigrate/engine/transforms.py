@@ -1,0 +1,318 @@
+"""One fix round on a module: replace the chosen nodes, then tidy what the replacements left behind.
+
+The applier replaces nodes by identity and wraps `NoGrad` statements in `with torch.no_grad():`
+blocks; after it, `x = x` statements that a fix made are dropped, a legacy import that a fix
+made unused is removed, and `import torch` is added when a replacement needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from typing import Optional, Union
+
+import libcst as cst
+
+from ..analysis.imports import ImportTracker
+from ..analysis.nodes import is_no_grad_block
+from ..ftypes import Edit, Finding, NoGrad
+from ..rewrite.imports import ImportRemover
+from ..rewrite.no_grad import with_block
+from ..tree.walk import parent_map
+from ..tree.walk import visit as walk_visit
+from .lint import LintResult
+
+# Imports that a fix may leave unused and that we then remove.
+REMOVABLE_IMPORTS = ("torch.autograd.Variable",)
+
+# A finding and the one of its edits a round applies.
+Chosen = tuple[Finding, Edit]
+_Block = Union[cst.IndentedBlock, cst.Module]
+
+
+class UnfixedModule:
+    """A linted module before any fix, with what every fix round on it needs, derived once: the
+    same module is applied to several times (each finding alone for JSON/`--show-fixes` edits,
+    or fix by fix after a round whose output did not parse)."""
+
+    def __init__(self, lint: LintResult) -> None:
+        assert lint.module is not None and lint.imports is not None
+        self.module, self.imports = lint.module, lint.imports
+        module = self.module
+        self._parents = lint.parents or (lambda: parent_map(module))
+        self.removable = set(self.imports.locals_bound_to(REMOVABLE_IMPORTS))
+
+    @cached_property
+    def name_uses(self) -> dict[str, int]:
+        return _count_name_uses(self.module, self.removable) if self.removable else {}
+
+    @cached_property
+    def self_assignments(self) -> dict[str, int]:
+        return _self_assignment_codes(self.module)
+
+    def ancestors_of(self, targets: Iterable[int]) -> Optional[set[int]]:
+        """ids of every ancestor of the target nodes; None when a target is not in the module."""
+        parents = self._parents()
+        found: set[int] = {id(self.module)}
+        for key in targets:
+            if key != id(self.module) and key not in parents:
+                return None
+            while key in parents:
+                key = id(parents[key])
+                if key in found:
+                    break
+                found.add(key)
+        return found
+
+    def apply(self, chosen: Sequence[Chosen]) -> tuple[cst.Module, list[Chosen]]:
+        """One round: the module with the chosen edits applied, and those that were."""
+        module, imports = self.module, self.imports
+        torch_name = imports.alias_of("torch") or "torch"
+        targets = {id(f.fix_node or f.node): (f, e) for f, e in chosen}
+        applier = _Applier(targets, imports, torch_name, self.ancestors_of(targets))
+        new_module = module.visit(applier)
+        if not applier.applied:
+            return module, []
+        after_codes = _self_assignment_codes(new_module)
+        if any(n > self.self_assignments.get(code, 0) for code, n in after_codes.items()):  # a fix made `x = x`
+            new_module = new_module.visit(_SelfAssignmentRemover(new_module, self.self_assignments))
+        if self.removable:
+            after_uses = _count_name_uses(new_module, self.removable)
+            gone = {n for n in self.removable if self.name_uses[n] > 0 and after_uses[n] == 0}
+            if gone:
+                new_module = new_module.visit(ImportRemover(gone))
+        if any(e.needs_torch for _, e in applier.applied) and imports.alias_of("torch") is None:
+            new_module = insert_import_torch(new_module)
+        return new_module, applier.applied
+
+
+class _Applier(cst.CSTTransformer):
+    """Replaces nodes by identity; a node whose subtree already changed waits for the next round."""
+
+    def __init__(self, chosen: dict[int, Chosen], imports: ImportTracker, torch_name: str,
+                 on_path: Optional[set[int]] = None) -> None:
+        super().__init__()
+        self.chosen = chosen
+        # ids of the targets' ancestors: other subtrees are not descended into, so libcst keeps
+        # them as they are instead of rebuilding every node of the file (None: visit everything)
+        self.on_path = on_path
+        self.imports = imports
+        self.torch_name = torch_name
+        self.applied: list[Chosen] = []
+        self._changed: list[bool] = [False]
+        self._no_grad_depth = 0
+        # id(statement) -> must open a no_grad block. The statements are kept alive here: a
+        # pending statement discarded by an enclosing replacement must not lend its id to a new node.
+        self._pending: dict[int, bool] = {}
+        self._pending_nodes: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self._changed.append(False)
+        if isinstance(node, cst.With) and is_no_grad_block(node, self.imports):
+            self._no_grad_depth += 1
+        return self.on_path is None or id(node) in self.on_path
+
+    def on_leave(  # type: ignore[override]  # libcst types it per node class, we replace any node
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> Union[cst.CSTNode, cst.RemovalSentinel]:
+        changed = self._changed.pop()
+        if isinstance(original_node, cst.With) and is_no_grad_block(original_node, self.imports):
+            self._no_grad_depth -= 1
+        result: Union[cst.CSTNode, cst.RemovalSentinel] = updated_node
+        entry = self.chosen.get(id(original_node))
+        if entry is not None and (not changed or callable(entry[1].replacement)):
+            result = self._materialize(entry[1], updated_node)
+            self.applied.append(entry)
+            changed = True
+        if isinstance(result, (cst.IndentedBlock, cst.Module)) and self._pending:
+            result = self._merge_no_grad(result)
+        if changed:
+            self._changed[-1] = True
+        return result
+
+    def _materialize(self, edit: Edit, updated_node: cst.CSTNode) -> Union[cst.CSTNode, cst.RemovalSentinel]:
+        replacement = edit.replacement
+        assert replacement is not None, "an edit whose replacement was stripped cannot be applied"
+        if callable(replacement):
+            replacement = replacement(updated_node)
+        if isinstance(replacement, NoGrad):
+            stmt = replacement.statement
+            if self._no_grad_depth == 0:
+                self._pending[id(stmt)] = replacement.required
+                self._pending_nodes.append(stmt)
+            return stmt
+        return replacement
+
+    def _merge_no_grad(self, block: _Block) -> _Block:
+        body: list[cst.BaseStatement] = list(block.body)
+        out: list[cst.BaseStatement] = []
+        i = 0
+        while i < len(body):
+            if id(body[i]) not in self._pending:
+                out.append(body[i])
+                i += 1
+                continue
+            j = i
+            while j < len(body) and id(body[j]) in self._pending:
+                j += 1
+            run = body[i:j]
+            if any(self._pending[id(s)] for s in run):
+                out.append(with_block(run, f"{self.torch_name}.no_grad()"))
+            else:
+                out.extend(run)
+            i = j
+        return block.with_changes(body=out)
+
+
+# ------------------------------------------------------------------------------------------
+# After the applier: unused legacy imports, `x = x`, `import torch`
+# ------------------------------------------------------------------------------------------
+def _count_name_uses(module: cst.Module, names: set[str]) -> dict[str, int]:
+    counter = _NameUses(names)
+    walk_visit(module, counter)
+    return counter.counts
+
+
+class _NameUses(cst.CSTVisitor):
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.counts = {n: 0 for n in names}
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+        return not isinstance(node.target, cst.Name)  # `V = torch.autograd.Variable` binds, not uses
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        walk_visit(node.value, self)  # the `Variable` of `torch.autograd.Variable` is no local name
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.counts:
+            self.counts[node.value] += 1
+
+
+def _names(node: cst.BaseExpression) -> Optional[list[str]]:
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        names = [e.value.value for e in node.elements if isinstance(e, cst.Element) and isinstance(e.value, cst.Name)]
+        return names if len(names) == len(node.elements) else None
+    return None
+
+
+def _self_assignment(stmt: cst.CSTNode) -> bool:
+    """`x = x` / `a, b = a, b` (names only): what dropping `Variable` leaves of `x = Variable(x)`."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return False
+    assign = stmt.body[0]
+    if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+        return False
+    target, value = _names(assign.targets[0].target), _names(assign.value)
+    return target is not None and target == value
+
+
+class _SelfAssignmentRemover(cst.CSTTransformer):
+    """Drops `x = x` statements that a fix created (not ones the user wrote, counted by their code).
+
+    Such a statement is a no-op at module and function level (in a class body it would copy an
+    outer binding, so it stays). Its comments stay: leading lines move to the next statement, and a
+    statement with a trailing comment or no next sibling is kept.
+    """
+
+    def __init__(self, module: cst.Module, preexisting: dict[str, int]) -> None:
+        super().__init__()
+        self.module = module
+        self.allowance = dict(preexisting)
+        self._class_depth = [False]
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._class_depth.append(True)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self._class_depth.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._class_depth.append(False)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self._class_depth.pop()
+        return updated_node
+
+    def _filter(self, body: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        out: list[cst.BaseStatement] = []
+        carry: list[cst.EmptyLine] = []
+        for i, stmt in enumerate(body):
+            if carry:
+                stmt = stmt.with_changes(leading_lines=[*carry, *getattr(stmt, "leading_lines", ())])
+                carry = []
+            last = i + 1 == len(body)
+            if not self._class_depth[-1] and _self_assignment(stmt) and not (last and not out):
+                code = self.module.code_for_node(stmt.with_changes(leading_lines=()))
+                assert isinstance(stmt, cst.SimpleStatementLine)
+                if self.allowance.get(code, 0) > 0:
+                    self.allowance[code] -= 1
+                elif stmt.trailing_whitespace.comment is None and not (
+                    last and any(line.comment is not None for line in stmt.leading_lines)
+                ):
+                    carry = [line for line in stmt.leading_lines if line.comment is not None]
+                    continue
+            out.append(stmt)
+        return out
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        return updated_node.with_changes(body=self._filter(updated_node.body))
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        return updated_node.with_changes(body=self._filter(updated_node.body))
+
+
+def _self_assignment_codes(module: cst.Module) -> dict[str, int]:
+    collector = _SelfAssignments(module)
+    walk_visit(module, collector)
+    return collector.counts
+
+
+class _SelfAssignments(cst.CSTVisitor):
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__()
+        self.module = module
+        self.counts: dict[str, int] = {}
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        if _self_assignment(node):
+            code = self.module.code_for_node(node.with_changes(leading_lines=()))
+            self.counts[code] = self.counts.get(code, 0) + 1
+        return False
+
+
+def insert_import_torch(module: cst.Module) -> cst.Module:
+    """Add `import torch` before the first import statement (after the docstring and __future__)."""
+    body = list(module.body)
+    index = 0
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and stmt.body:
+            small = stmt.body[0]
+            if i == 0 and isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+                index = 1
+                continue
+            if isinstance(small, cst.ImportFrom) and small.module is not None and getattr(small.module, "value", "") == "__future__":
+                index = i + 1
+                continue
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                index = i
+                break
+        break
+    new = cst.parse_statement("import torch\n")
+    if index < len(body):
+        # Keep the comments above the statement we insert before, above the new import.
+        target = body[index]
+        new = new.with_changes(leading_lines=getattr(target, "leading_lines", ()))
+        body[index] = target.with_changes(leading_lines=())
+    body.insert(index, new)
+    return module.with_changes(body=body)
