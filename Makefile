@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch is pinned here for development: any looser spec pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: venv demo test test-fast bench bench-harness bench-prove docs clean
+.PHONY: venv demo test lint test-fast bench bench-harness bench-prove docs clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,7 +20,13 @@ demo: venv
 	$(BIN)/python -m varmigrate.demo
 
 test: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not torch"

@@ -14,7 +14,6 @@ import argparse
 import random
 import shutil
 from pathlib import Path
-from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 
@@ -472,10 +471,11 @@ def generate(out: Path, files: int, seed: int) -> list[Path]:
     for index in range(files):
         pick = rng.random()
         acc = 0.0
-        for kind, share, header, blocks, main in KINDS:
-            acc += share
+        for entry in KINDS:
+            acc += entry[1]
             if pick <= acc:
                 break
+        kind, _, header, blocks, main = entry
         repo = f"repo{index // 60:02d}"
         folder = out / repo / rng.choice(FOLDERS)
         folder.mkdir(parents=True, exist_ok=True)
@@ -485,7 +485,7 @@ def generate(out: Path, files: int, seed: int) -> list[Path]:
     return written
 
 
-def main(argv: "list[str] | None" = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)

@@ -124,7 +124,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     for name, path in (("pre-commit: clean file", clean), ("pre-commit: file with findings", legacy)):
         runs = [measure(name, varmigrate_cmd("check", "--no-cache", path.name), single) for _ in range(args.repeat)]
         median = statistics.median(t.wall for t in runs)
-        pre_commit.append(Timing(name, median, statistics.median(t.cpu for t in runs), max(t.peak_mb for t in runs), runs[0].returncode, runs[0].output_lines))
+        pre_commit.append(Timing(name, median, statistics.median(t.cpu for t in runs), max(t.peak_mb for t in runs),
+                                 runs[0].returncode, runs[0].output_lines))
 
     print()
     print(f"{'run':42s} {'wall s':>8s} {'cpu s':>8s} {'peak MB':>8s} {'exit':>5s} {'lines out':>9s}")

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from varmigrate import api, cache as cache_module
+from varmigrate import api
+from varmigrate import cache as cache_module
 from varmigrate.api import run
 from varmigrate.cache import Cache
 from varmigrate.cli import main

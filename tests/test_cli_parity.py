@@ -219,7 +219,7 @@ def test_fix_keeps_the_pre_commit_exit_status(tree: Path) -> None:
 # Defect 9: safe vs unsafe made obvious
 # ------------------------------------------------------------------------------------------
 def test_safe_fix_message_says_what_the_safe_fix_does(tree: Path) -> None:
-    line = next(l for l in cli("check", "legacy.py").output.splitlines() if l.startswith("legacy.py:6:18:"))
+    line = next(row for row in cli("check", "legacy.py").output.splitlines() if row.startswith("legacy.py:6:18:"))
     assert "[*]" in line and "returns `h.detach()`, which the safe fix writes" in line
     assert "does not require grad" not in line  # the unsafe alternative's condition is not the [*] fix's
     shown = cli("check", "--show-fixes", "legacy.py").output
@@ -267,7 +267,7 @@ def test_quiet_silent_verbose(tree: Path) -> None:
 def test_output_format_full_shows_the_source_line_with_a_caret(tree: Path) -> None:
     result = cli("check", "--output-format", "full", "legacy.py")
     lines = result.output.splitlines()
-    at = lines.index(next(l for l in lines if l.startswith("legacy.py:4:5: VM101 [*]")))
+    at = lines.index(next(row for row in lines if row.startswith("legacy.py:4:5: VM101 [*]")))
     assert lines[at + 1:at + 5] == [
         "  |",
         "4 | x = Variable(torch.ones(3))",

@@ -29,7 +29,7 @@ FIXED = (
 )
 
 
-def _invoke(*args: str) -> "object":
+def _invoke(*args: str) -> object:
     return CliRunner().invoke(main, list(args))
 
 
@@ -104,7 +104,8 @@ def test_torch_free_python2_files_are_converted_too(tmp_path: Path) -> None:
 
 
 def _notebook(*cells: str) -> str:
-    return json.dumps({"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [{"output_type": "stream", "name": "stdout", "text": ["x\n"]}],
+    outputs = [{"output_type": "stream", "name": "stdout", "text": ["x\n"]}]
+    return json.dumps({"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": outputs,
                                   "source": c.splitlines(keepends=True)} for c in cells],
                        "metadata": {}, "nbformat": 4, "nbformat_minor": 2}, indent=1) + "\n"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from typing import Any, Callable, Iterator
+from collections.abc import Iterator
+from typing import Any, Callable
 
 import pytest
 

@@ -42,10 +42,9 @@ def test_after_is_fix_output(name: str, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def verified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    from varmigrate.harness.convert import convert_pairs
     from varmigrate.harness.pairs import Options, fixture_pairs, verify
     from varmigrate.harness.worker import shared_worker
-
-    from varmigrate.harness.convert import convert_pairs
 
     pairs = fixture_pairs(PROGRAMS)
     python2 = [p for p in pairs if "convert-py2" in header(p.name)]

@@ -97,7 +97,8 @@ def test_mask_round_trip(source: str) -> None:
 
 
 def test_other_language_cells_are_skipped() -> None:
-    cells = [_code(["%%bash\n", "echo Variable(x)"]), _code(["import torch\n", "from torch.autograd import Variable\n", "v = Variable(torch.ones(1))"], 2)]
+    cells = [_code(["%%bash\n", "echo Variable(x)"]),
+             _code(["import torch\n", "from torch.autograd import Variable\n", "v = Variable(torch.ones(1))"], 2)]
     result = process_notebook(_notebook(cells), "nb.ipynb", Settings(), fix=True)
     assert json.loads(result.source)["cells"][0]["source"] == ["%%bash\n", "echo Variable(x)"]
     assert [f.cell for f in result.fixed] == [2]

@@ -6,7 +6,8 @@ import warnings
 
 import hypothesmith
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from varmigrate.config import Settings
 from varmigrate.engine import fix_source, lint_source

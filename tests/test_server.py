@@ -252,11 +252,13 @@ def test_server_over_stdio_diagnostics_quick_fixes_fix_all_and_change(project: P
 
             # The unsafe-only VM105 is offered as an unsafe fix.
             compare = by_code["VM105"]
-            actions = client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": compare["range"], "context": {"diagnostics": [compare]}})
+            actions = client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": compare["range"],
+                                                                 "context": {"diagnostics": [compare]}})
             assert any(a["title"].startswith("VM105:") and a["title"].endswith("(unsafe fix)") for a in actions)
 
             # only: ["source.fixAll"] gives the fix-all action alone.
-            actions = client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": compare["range"], "context": {"diagnostics": [], "only": ["source.fixAll"]}})
+            actions = client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": compare["range"],
+                                                                 "context": {"diagnostics": [], "only": ["source.fixAll"]}})
             assert [a["kind"] for a in actions] == ["source.fixAll.varmigrate"]
 
             # executeCommand: the server asks the client to apply every safe fix, as `fix` writes them.

@@ -99,7 +99,8 @@ def test_mutation_keeps_findings_and_format(before_path: Path, mutation: str, tm
     plain.write_text(before, encoding="utf-8", newline="")
     reference = run([str(plain)], options, jobs=1)
     shift = 2 if mutation == "latin1" else 0
-    assert [(f.code, f.line) for f in original.findings] == [(f.code, f.line + shift if f.line > 1 or not before.startswith("# fixture:") else f.line) for f in reference.findings]
+    expected = [(f.code, f.line + shift if f.line > 1 or not before.startswith("# fixture:") else f.line) for f in reference.findings]
+    assert [(f.code, f.line) for f in original.findings] == expected
     assert [e.message for e in original.errors] == [e.message for e in reference.errors]
     run([str(target)], options, fix=True, jobs=1)
     assert target.read_bytes() == want

@@ -42,7 +42,7 @@ def _check_error(path: str, fragment: str, line: int = 0) -> Result:
     result = _cli("check", path, "good.py")
     assert result.exit_code == 2, result.output
     prefix = f"{path}:{line}:" if line else f"{path}:"
-    errors = [l for l in result.output.splitlines() if l.startswith(prefix) and ": error: " in l]
+    errors = [row for row in result.output.splitlines() if row.startswith(prefix) and ": error: " in row]
     assert errors and fragment in errors[0], result.output
     assert "good.py:3:5: VM101" in result.output
     return result

@@ -162,10 +162,10 @@ def process_text(text: str, path: str, settings: Settings, fix: bool,
         # the engine's own prefilter (trigger words of the selected rules only) passed it over
         outcome.skipped = lint.module is None and not lint.errors and not outcome.converted
         if to_original is not None:  # check reports the converted text's findings on the original's lines
-            for item in (*outcome.findings, *outcome.errors):
-                item.line = to_original(item.line)
-                if hasattr(item, "end_line"):
-                    item.end_line = to_original(item.end_line)
+            for finding in outcome.findings:
+                finding.line, finding.end_line = to_original(finding.line), to_original(finding.end_line)
+            for error in outcome.errors:
+                error.line = to_original(error.line)
         # (Not for a converted file: its edits are those of the original text, computed later.)
         elif edits and lint.findings and not outcome.converted:
             from .edits import lint_edits

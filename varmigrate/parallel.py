@@ -15,8 +15,9 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -91,11 +92,11 @@ def run_parallel(
     """
     report = progress or (lambda result: None)
     if jobs <= 1 or len(items) <= 1:
-        out = []
+        serial: list[R] = []
         for item in items:
-            out.append(fn(item))
-            report(out[-1])
-        return out
+            serial.append(fn(item))
+            report(serial[-1])
+        return serial
     jobs = min(jobs, len(items))
     size = max(1, min(MAX_CHUNK, len(items) // (jobs * 4)))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
@@ -106,8 +107,8 @@ def run_parallel(
         for index, future in enumerate(futures):
             try:
                 results[index] = future.result()
-                for result in results[index] or ():
-                    report(result)
+                for arrived in results[index] or ():
+                    report(arrived)
             except Exception:  # a dead worker (BrokenProcessPool) or an unpicklable result
                 pass  # retried below, item by item
     except BaseException:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from functools import lru_cache
+from functools import cache
 
 from . import rules as rules_pkg
 from .rule import Rule
 
 
-@lru_cache(maxsize=None)
+@cache
 def all_rules() -> tuple[type[Rule], ...]:
     found = []
     for info in sorted(pkgutil.iter_modules(rules_pkg.__path__), key=lambda i: i.name):

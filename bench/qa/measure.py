@@ -9,7 +9,8 @@ site is labelled `real` (a tensor legacy pattern) or `lookalike` (numpy, list bu
 A finding *matches* a site when it is in the same file/cell, its code is in the form's family and
 its span overlaps the site (for the `[0]` forms it must also reach the `[0]`); of several, the one
 it fits best (intersection over union); sites wholly inside a matched finding count as found too.
-Recall = real sites found / real sites; precision = real sites matched / sites matched (labelled). Findings that match no site are counted per code ("unmatched").
+Recall = real sites found / real sites; precision = real sites matched / sites matched (labelled).
+Findings that match no site are counted per code ("unmatched").
 
 Leftovers: the corpus is copied twice, `fix` and `fix --unsafe-fixes` are applied, the oracle is run
 on the results and each remaining site is mapped back (by a line diff) to its original label; a
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="use this saved `check --output-format json` report of the corpus instead of running check")
     a = ap.parse_args(argv)
     corpus, tree = a.corpus.resolve(), a.tree.resolve()
-    labels = {site_key(l): l for l in map(json.loads, a.labels.read_text().splitlines()) if l}
+    labels = {site_key(label): label for label in map(json.loads, a.labels.read_text().splitlines()) if label}
 
     t0 = time.time()
     sites = load_sites(corpus)

@@ -188,8 +188,8 @@ class Scanner:
             elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and target_key(node.targets[0])
                   and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, ast.Add)):
                 k = target_key(node.targets[0])
-                l, r = node.value.left, node.value.right
-                if (target_key(l) == k and not is_number(r)) or (target_key(r) == k and not is_number(l)):
+                left, right = node.value.left, node.value.right
+                if (target_key(left) == k and not is_number(right)) or (target_key(right) == k and not is_number(left)):
                     inc.add(k)
         return num & inc
 
@@ -296,7 +296,7 @@ def cells_of(path: Path) -> Iterator[tuple[int | None, str]]:
         n += 1
         src = c.get("source", c.get("input", ""))
         src = "".join(src) if isinstance(src, list) else src
-        lines = [("#" + l[1:]) if l.lstrip().startswith(("%", "!")) else l for l in src.splitlines(True)]
+        lines = [("#" + row[1:]) if row.lstrip().startswith(("%", "!")) else row for row in src.splitlines(True)]
         yield n, "".join(lines)
 
 

@@ -354,7 +354,8 @@ class DataUses:
                 node = self.call_of(node)  # type: ignore[assignment]
                 continue
             parent = self.parent(node)
-            if isinstance(parent, cst.Subscript) and parent.value is node and not isinstance(self.parent(parent), (cst.AssignTarget, cst.AugAssign, cst.Del)):
+            if isinstance(parent, cst.Subscript) and parent.value is node and not isinstance(
+                    self.parent(parent), (cst.AssignTarget, cst.AugAssign, cst.Del)):
                 node = parent
                 continue
             parent, child = self.expr_parent(node)

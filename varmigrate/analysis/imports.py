@@ -7,7 +7,8 @@ names the file rebinds itself, resolves what the rules need.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Union
+from collections.abc import Iterable
+from typing import Optional, Union
 
 import libcst as cst
 
@@ -48,7 +49,7 @@ class ImportTracker(cst.CSTVisitor):
         # Import statements by the local name they bind, for removal of imports a fix made unused.
         self.import_nodes: dict[str, cst.CSTNode] = {}
 
-    def copy(self) -> "ImportTracker":
+    def copy(self) -> ImportTracker:
         other = ImportTracker(self.facts)
         other.bindings = dict(self.bindings)
         other.star_modules = list(self.star_modules)
@@ -57,7 +58,7 @@ class ImportTracker(cst.CSTVisitor):
         return other
 
     # -- collection ------------------------------------------------------------------------
-    def scan(self, module: cst.Module, memo: Optional[FileMemo] = None) -> "ImportTracker":
+    def scan(self, module: cst.Module, memo: Optional[FileMemo] = None) -> ImportTracker:
         # Imports, defs and assignments are statements: expressions are skipped.
         for node in statements(module, memo):
             method = getattr(self, f"visit_{type(node).__name__}", None)

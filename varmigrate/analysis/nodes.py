@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 VARIABLE = "torch.autograd.Variable"
 
-def is_variable(ctx: "FileContext", func: cst.BaseExpression) -> bool:
+def is_variable(ctx: FileContext, func: cst.BaseExpression) -> bool:
     return ctx.imports.qualified(func) == VARIABLE
 
 
@@ -86,7 +86,7 @@ def literal_bool(node: Optional[cst.BaseExpression]) -> Optional[bool]:
     return None
 
 
-def is_fresh_tensor(ctx: "FileContext", node: cst.BaseExpression) -> bool:
+def is_fresh_tensor(ctx: FileContext, node: cst.BaseExpression) -> bool:
     """A call that returns a new tensor that nothing else references."""
     if not isinstance(node, cst.Call):
         return False
@@ -109,7 +109,7 @@ def is_fresh_tensor(ctx: "FileContext", node: cst.BaseExpression) -> bool:
     return False
 
 
-def _legacy_ctor_is_fresh(ctx: "FileContext", node: cst.Call) -> bool:
+def _legacy_ctor_is_fresh(ctx: FileContext, node: cst.Call) -> bool:
     """`torch.FloatTensor(...)`/`x.new(...)` build a new tensor from sizes or data, but given one tensor
     they return an alias of it that keeps its `requires_grad` (checked on 2.13)."""
     if ctx.imports.qualified(node.func) not in FRESH_TENSOR_CALLS and not (
@@ -132,7 +132,7 @@ def _legacy_ctor_is_fresh(ctx: "FileContext", node: cst.Call) -> bool:
     return isinstance(value, cst.Attribute) and value.attr.value == "shape"
 
 
-def factory_call(ctx: "FileContext", node: cst.BaseExpression) -> Optional[cst.Call]:
+def factory_call(ctx: FileContext, node: cst.BaseExpression) -> Optional[cst.Call]:
     """`node` itself when it is a direct call of a factory that takes `requires_grad=`."""
     if isinstance(node, cst.Call) and ctx.imports.qualified(node.func) in REQUIRES_GRAD_FACTORIES:
         if not any(a.keyword is not None and a.keyword.value == "requires_grad" for a in node.args):
@@ -141,7 +141,7 @@ def factory_call(ctx: "FileContext", node: cst.BaseExpression) -> Optional[cst.C
     return None
 
 
-def is_builtin_call(ctx: "FileContext", call: cst.Call, name: str) -> bool:
+def is_builtin_call(ctx: FileContext, call: cst.Call, name: str) -> bool:
     """`call` calls the builtin `name` (not a function of that name the file defines or imports)."""
     func = call.func
     return (
@@ -153,14 +153,14 @@ def is_builtin_call(ctx: "FileContext", call: cst.Call, name: str) -> bool:
     )
 
 
-def data_use(ctx: "FileContext", node: cst.Attribute) -> "Optional[DataUse]":
+def data_use(ctx: FileContext, node: cst.Attribute) -> Optional[DataUse]:
     """How the `.data` attribute `node` is used (None: not `.data`, or its base is not a tensor)."""
     if node.attr.value != "data":
         return None
     return ctx.data_uses.use(node)
 
 
-def short_code(ctx: "FileContext", node: cst.CSTNode, limit: int = 40) -> str:
+def short_code(ctx: FileContext, node: cst.CSTNode, limit: int = 40) -> str:
     """The node's source on one line, shortened to `limit` characters, for messages."""
     text = " ".join(ctx.code(node).split())
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

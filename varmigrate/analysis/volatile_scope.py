@@ -5,8 +5,9 @@ every use of the value (as VolatileFlow follows it), when such a lexical scope c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import libcst as cst
 

@@ -10,8 +10,9 @@ volatile_scope.py turns that into the block a `no_grad` scope may cover.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import libcst as cst
 
@@ -45,10 +46,10 @@ class FlowState:
     graph: set[str] = field(default_factory=set)
     loose: set[str] = field(default_factory=set)
 
-    def copy(self) -> "FlowState":
+    def copy(self) -> FlowState:
         return FlowState(set(self.graph), set(self.loose))
 
-    def union(self, other: "FlowState") -> "FlowState":
+    def union(self, other: FlowState) -> FlowState:
         return FlowState(self.graph | other.graph, self.loose | other.loose)
 
 
@@ -121,15 +122,15 @@ class VolatileFlow:
             for t, v in zip(target.elements, value.elements):
                 self._assign(t.value, v.value, line, st, before)
             return
-        g, l = self._taint_of(value, before)
-        self._bind(target, g, l, st)
+        g, lo = self._taint_of(value, before)
+        self._bind(target, g, lo, st)
         if not g:
             self._independent(line, target_names(target), value, before)
 
     def _taint_of(self, value: cst.CSTNode, st: FlowState) -> tuple[bool, bool]:
         g = bool(reads(self.memo, value, graph_only=True, seed=self.seed) & (st.graph | {SEED}))
-        l = bool(reads(self.memo, value, graph_only=False, seed=self.seed) & (st.loose | {SEED}))
-        return g, l
+        lo = bool(reads(self.memo, value, graph_only=False, seed=self.seed) & (st.loose | {SEED}))
+        return g, lo
 
     def _independent(self, line: cst.CSTNode, names: set[str], value: cst.CSTNode, st: FlowState) -> None:
         # A value computed from other names may be a graph that something later differentiates.
@@ -166,9 +167,9 @@ class VolatileFlow:
             return self._loop(node, st)
         if isinstance(node, cst.With):
             for item in node.items:
-                g, l = self._expr(item.item, node, st)
+                g, lo = self._expr(item.item, node, st)
                 if item.asname is not None:
-                    self._bind(item.asname.name, g, l, st)
+                    self._bind(item.asname.name, g, lo, st)
             return self.block(suite_statements(node.body), st)
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
             for decorator in node.decorators:
@@ -246,10 +247,10 @@ class VolatileFlow:
         elif isinstance(node, cst.AugAssign):
             # `t += v` is an operation on `t` too.
             self._expr(cst.BinaryOperation(left=node.target, operator=cst.Add(), right=node.value), line, st)
-            g, l = self._taint_of(node.value, before)
+            g, lo = self._taint_of(node.value, before)
             g = g or bool(reads(self.memo, node.target) & before.graph)
-            l = l or bool(reads(self.memo, node.target, graph_only=False) & before.loose)
-            self._bind(node.target, g, l, st)
+            lo = lo or bool(reads(self.memo, node.target, graph_only=False) & before.loose)
+            self._bind(node.target, g, lo, st)
             if not g:
                 self._independent(line, target_names(node.target), node.value, before)
         elif isinstance(node, cst.Expr):
@@ -261,11 +262,11 @@ class VolatileFlow:
                 args = cst.Tuple([cst.Element(a.value) for a in call.args]) if call.args else None
                 if args is not None:
                     receiver = call.func.value
-                    g, l = self._taint_of(args, before)
+                    g, lo = self._taint_of(args, before)
                     if g:
                         self._bind(receiver, True, True, st)
                     else:
-                        if l:
+                        if lo:
                             st.loose.add(receiver.value)
                         self._independent(line, {receiver.value}, args, before)
         elif isinstance(node, cst.Return):
@@ -293,7 +294,7 @@ class VolatileFlow:
 class _Inner(cst.CSTVisitor):
     """Escapes and autograd inspections inside one evaluated expression of `VolatileFlow`."""
 
-    def __init__(self, walk: "VolatileFlow", st: FlowState) -> None:
+    def __init__(self, walk: VolatileFlow, st: FlowState) -> None:
         super().__init__()
         self.walk, self.st = walk, st
 

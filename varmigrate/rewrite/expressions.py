@@ -3,7 +3,8 @@ into calls, parentheses carried over."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import libcst as cst
 
@@ -26,7 +27,7 @@ def receiver_for_attribute(node: cst.BaseExpression) -> cst.BaseExpression:
 def with_expression_whitespace(new: cst.BaseExpression, old: cst.BaseExpression) -> cst.BaseExpression:
     """Carry the parentheses of `old` over to `new` (a replacement should not lose `(...)`)."""
     lpar = getattr(old, "lpar", ())
-    if lpar and hasattr(new, "lpar") and not getattr(new, "lpar"):
+    if lpar and hasattr(new, "lpar") and not new.lpar:
         return new.with_changes(lpar=lpar, rpar=old.rpar)
     return new
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Optional, Union
 
 import libcst as cst
 
@@ -52,7 +53,7 @@ class ImportRemover(cst.CSTTransformer):
             return cst.RemoveFromParent()
         if id(original_node) == self._receiver and self._carry is not None:
             carry, self._carry, self._receiver = self._carry, None, None
-            updated_node = updated_node.with_changes(leading_lines=[*carry, *getattr(updated_node, "leading_lines")])
+            updated_node = updated_node.with_changes(leading_lines=[*carry, *updated_node.leading_lines])  # type: ignore[attr-defined]
         if isinstance(updated_node, cst.SimpleStatementLine):
             return self._statement_line(updated_node)
         return updated_node

@@ -3,7 +3,8 @@ decides whether a class and its call sites can be converted)."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import libcst as cst
 
@@ -60,7 +61,10 @@ class _AppendNones(cst.CSTTransformer):
                 elements[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             for i, none in enumerate(nones):
                 final = i == len(nones) - 1
-                comma = (trailing if isinstance(trailing, cst.Comma) and not value.lpar else cst.MaybeSentinel.DEFAULT) if final else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                if final:
+                    comma = trailing if isinstance(trailing, cst.Comma) and not value.lpar else cst.MaybeSentinel.DEFAULT
+                else:
+                    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
                 elements.append(none.with_changes(comma=comma))
             if isinstance(trailing, cst.Comma) and not value.lpar:
                 # `return g,` -> `return g, None`

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, cast
 
 import libcst as cst
 
@@ -92,7 +92,8 @@ class AddScalarOverload(Rule):
         ),
         Invalid(
             "import torch\ndef sgd(params, lr):\n    for p in params:\n        p.grad.add_(0.1, p)\n        p.add_(-lr, p.grad)\n",
-            expected_replacement="import torch\ndef sgd(params, lr):\n    for p in params:\n        p.grad.add_(p, alpha=0.1)\n        p.add_(p.grad, alpha=-lr)\n",
+            expected_replacement="import torch\ndef sgd(params, lr):\n    for p in params:\n"
+            "        p.grad.add_(p, alpha=0.1)\n        p.add_(p.grad, alpha=-lr)\n",
         ),
         Invalid(
             "import torch\nx = torch.ones(3)\ny = torch.add(x, 2, x)\n",
@@ -111,7 +112,7 @@ class AddScalarOverload(Rule):
             keyword, count = _FUNCTIONS[q]
             new = _fix_function(node, keyword, count)
             if new is not None:
-                self.report(node, edits=[self.edit(lambda updated: _fix_function(updated, keyword, count) or updated)])
+                self.report(node, edits=[self.edit(lambda updated: _fix_function(cast(cst.Call, updated), keyword, count) or updated)])
             return
         func = node.func
         if not isinstance(func, cst.Attribute) or func.attr.value not in _METHODS or q is not None:
@@ -120,11 +121,12 @@ class AddScalarOverload(Rule):
             return
         receiver, method = func.value, func.attr.value
         first = node.args[0].value
-        tensor = self.ctx.tensors.is_tensor(receiver) or isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute) and receiver.func.attr.value.endswith("_")
+        tensor = self.ctx.tensors.is_tensor(receiver) or (
+            isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute) and receiver.func.attr.value.endswith("_"))
         if tensor or (method.endswith("_") and scalar_looking(first)):
             safety, why = Safety.SAFE, ""
         elif method.endswith("_") or scalar_looking(first):
             safety, why = Safety.UNSAFE, f" (unsafe: only if `{self.ctx.code(receiver)}` is a tensor)"
         else:
             return  # `meter.add(value, n)`: nothing says this is torch's add
-        self.report(node, self.MESSAGE + why, [self.edit(lambda updated: fix_add_scalar_overload(updated) or updated, safety)])
+        self.report(node, self.MESSAGE + why, [self.edit(lambda updated: fix_add_scalar_overload(cast(cst.Call, updated)) or updated, safety)])

@@ -28,7 +28,8 @@ class DataMetadata(Rule):
     `isinstance` against a legacy tensor type matches on dtype, device and layout (a `Parameter` included),
     so the fix is safe. `x.new(...)` and the `new_*` methods make a fresh tensor of `x`'s dtype and device
     that does not require grad and does not share `x`'s storage, with or without `.data` (also for a
-    `Parameter`: the result is a plain `Tensor` either way), so dropping `.data` there is safe too. `.type(T)` with an argument is a conversion, not metadata, and is left to `data-read`.
+    `Parameter`: the result is a plain `Tensor` either way), so dropping `.data` there is safe too.
+    `.type(T)` with an argument is a conversion, not metadata, and is left to `data-read`.
 
     ## References
     - SEMANTICS.md, section E (metadata and `tolist()` rows)
@@ -43,7 +44,8 @@ class DataMetadata(Rule):
     VALID = [
         Valid("import torch\nx = torch.ones(2, 3)\nn = x.size(0)\n"),
         Valid("import torch\nfrom scipy import sparse\nm = sparse.csr_matrix((3, 3))\nprint(m.data.shape, len(m.data))\n"),
-        Valid("import torch\nclass Batch:\n    def __init__(self, data):\n        self.data = data\n    def __len__(self):\n        return len(self.data)\n"),
+        Valid("import torch\nclass Batch:\n    def __init__(self, data):\n        self.data = data\n"
+              "    def __len__(self):\n        return len(self.data)\n"),
     ]
     INVALID = [
         Invalid(

@@ -94,5 +94,6 @@ class DataRead(Rule):
                 node,
                 f"`{x}.data` reads a tensor behind autograd's back; `{x}.detach()` is equivalent only if nothing writes in place "
                 f"through the alias while a graph that saved `{x}` waits for backward ({use.escape})",
-                [self.edit(replace_attribute_call(node, "detach"), Safety.UNSAFE, f"Replace `{x}.data` with `{x}.detach()` (unsafe: see the condition)")],
+                [self.edit(replace_attribute_call(node, "detach"), Safety.UNSAFE,
+                           f"Replace `{x}.data` with `{x}.detach()` (unsafe: see the condition)")],
             )

@@ -56,7 +56,8 @@ class DeprecatedFunctionAlias(Rule):
         ),
         Invalid(
             "import torch.nn as nn\ndef init(m):\n    nn.init.xavier_uniform(m.weight, gain=1.0)\n    nn.init.constant(m.bias, 0)\n",
-            expected_replacement="import torch.nn as nn\ndef init(m):\n    nn.init.xavier_uniform_(m.weight, gain=1.0)\n    nn.init.constant_(m.bias, 0)\n",
+            expected_replacement="import torch.nn as nn\ndef init(m):\n"
+            "    nn.init.xavier_uniform_(m.weight, gain=1.0)\n    nn.init.constant_(m.bias, 0)\n",
         ),
         Invalid(
             "import torch\nfrom torch.nn import init\ninit.kaiming_normal(w, mode='fan_out')\n",

@@ -95,7 +95,8 @@ class LossSizeAverage(Rule):
         shown = ", ".join(short_code(self.ctx, a, 30).rstrip(", ") for a in legacy)
         are = "are deprecated loss arguments" if len(legacy) > 1 else "is a deprecated loss argument"
         if any(a.keyword is not None and a.keyword.value == "reduction" for a in node.args):
-            self.report(legacy[0], f"`{shown}` override{'' if len(legacy) > 1 else 's'} the `reduction=` this call also passes: keep only `reduction=`")
+            verb = "override" if len(legacy) > 1 else "overrides"
+            self.report(legacy[0], f"`{shown}` {verb} the `reduction=` this call also passes: keep only `reduction=`")
             return
         literals = [_literal(by_name.get(k)) for k in _LEGACY]
         if not all(ok for ok, _ in literals):

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-from typing import Union
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Union
 
 import libcst as cst
 
 from ..rewrite.imports import ImportRemover
 from ..rule import Invalid, Rule, Safety, Valid
+
+if TYPE_CHECKING:
+    from ..analysis.context import FileContext
 
 _VARIABLE_MODULES = ("torch.autograd", "torch.autograd.variable")
 
@@ -13,7 +17,13 @@ _VARIABLE_MODULES = ("torch.autograd", "torch.autograd.variable")
 def _strip_names(block: cst.CSTNode, names: frozenset[str]) -> Union[cst.CSTNode, cst.RemovalSentinel]:
     # The engine's import remover (the one that cleans up after its own fixes): it keeps the other
     # names of the statement, and moves comments above an emptied statement to the next one.
-    return block.visit(ImportRemover(set(names)))
+    result = block.visit(ImportRemover(set(names)))
+    assert not isinstance(result, cst.FlattenSentinel), "a block is never flattened into its parent"
+    return result
+
+
+def _stripper(names: frozenset[str]) -> Callable[[cst.CSTNode], Union[cst.CSTNode, cst.RemovalSentinel]]:
+    return lambda updated: _strip_names(updated, names)
 
 
 class UnusedVariableImport(Rule):
@@ -70,7 +80,7 @@ class UnusedVariableImport(Rule):
         ),
     ]
 
-    def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
         self._blocks: list[cst.CSTNode] = []
         # Uses are counted during the engine's one traversal (no extra pass over the file): only
@@ -95,7 +105,7 @@ class UnusedVariableImport(Rule):
             # Reported at the name; applied to the enclosing block, so the remover can hand the
             # comments above an emptied statement to the next statement.
             self.report(node, message,
-                        [self.edit(lambda updated, names=names: _strip_names(updated, names), Safety.SAFE, title)],
+                        [self.edit(_stripper(names), Safety.SAFE, title)],
                         fix_node=block)
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:

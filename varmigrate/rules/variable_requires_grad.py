@@ -159,13 +159,13 @@ class VariableRequiresGrad(Rule):
                    f"`x.detach().requires_grad_({flag_code})`; the rewrite is equivalent {condition}")
         flag_arg = [cst.Arg(flag)]
         if data_arg is None:
-            new = add_keyword(torch_attr(self.ctx.torch, "empty(0)"), "requires_grad", flag)  # type: ignore[arg-type]
+            new: cst.BaseExpression = add_keyword(torch_attr(self.ctx.torch, "empty(0)"), "requires_grad", flag)  # type: ignore[arg-type]
             self.report(node, message, [self._edit(node, new, Safety.UNSAFE, f"Replace with `torch.empty(0, requires_grad={flag_code})`", True)])
             return
         data = data_arg.value
         inner = unwrap_arg(node, data_arg)
         if factory_call(self.ctx, data) is not None:
-            new: cst.BaseExpression = add_keyword(inner, "requires_grad", flag)  # type: ignore[arg-type]
+            new = add_keyword(inner, "requires_grad", flag)  # type: ignore[arg-type]
             title = f"Fold `requires_grad={flag_code}` into the factory call"
         elif is_fresh_tensor(self.ctx, data) or is_detach_call(data):
             new = method_call(inner, "requires_grad_", flag_arg)

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 import libcst as cst
 
 from ..rewrite.comments import comments_in
 from ..rule import Edit, Invalid, Rule, Safety, Valid
+
+if TYPE_CHECKING:
+    from ..analysis.context import FileContext
 
 
 def _pure(node: cst.BaseExpression) -> bool:
@@ -78,7 +81,7 @@ class VolatileAttribute(Rule):
         ),
     ]
 
-    def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
         self._targets: set[int] = set()
         self._blocks: list[Union[cst.IndentedBlock, cst.SimpleStatementSuite, cst.Module]] = []

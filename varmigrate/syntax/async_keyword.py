@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import io
 import tokenize
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
-from typing import Container, Iterator, Optional
+from typing import Optional
 
 PLACEHOLDER = "\u0251sync"  # "ɑsync": same length as "async"
 assert len(PLACEHOLDER) == len("async")

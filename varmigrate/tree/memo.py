@@ -8,8 +8,9 @@ cannot be handed to a new node while its entry lives.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, TypeVar
 
 import libcst as cst
 
@@ -29,7 +30,7 @@ class FileMemo:
         self._depth = 0
 
     @contextmanager
-    def active(self) -> Iterator["FileMemo"]:
+    def active(self) -> Iterator[FileMemo]:
         """Remember for the duration (nested uses share the outer one); forget at the end."""
         self._depth += 1
         try:

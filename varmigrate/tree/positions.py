@@ -26,7 +26,7 @@ class _Syntactic:
 
     __slots__ = ("state", "node", "start_node", "end_node", "start")
 
-    def __init__(self, state: "_OffsetState", node: cst.CSTNode, start_node: Optional[cst.CSTNode],
+    def __init__(self, state: _OffsetState, node: cst.CSTNode, start_node: Optional[cst.CSTNode],
                  end_node: Optional[cst.CSTNode]) -> None:
         self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
 

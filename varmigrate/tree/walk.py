@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Iterator, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import libcst as cst
 
@@ -213,7 +214,7 @@ def source_children(node: cst.CSTNode) -> Children:
     return reader(node)
 
 
-def _children_function(memo: Optional["FileMemo"]) -> Callable[[cst.CSTNode], Children]:
+def _children_function(memo: Optional[FileMemo]) -> Callable[[cst.CSTNode], Children]:
     return memo.children if memo is not None else source_children
 
 
@@ -224,7 +225,7 @@ _STATEMENT_CONTAINERS = (
 )
 
 
-def statements(root: cst.CSTNode, memo: Optional["FileMemo"] = None) -> Iterator[cst.CSTNode]:
+def statements(root: cst.CSTNode, memo: Optional[FileMemo] = None) -> Iterator[cst.CSTNode]:
     """Compound statements and small statements (`import`, `x = ...`), in source order."""
     children = _children_function(memo)
     stack: list[cst.CSTNode] = [root]
@@ -259,7 +260,7 @@ def _statement_kind(cls: type) -> int:
     return kind
 
 
-def parent_map(root: cst.CSTNode, memo: Optional["FileMemo"] = None) -> dict[int, cst.CSTNode]:
+def parent_map(root: cst.CSTNode, memo: Optional[FileMemo] = None) -> dict[int, cst.CSTNode]:
     """id(node) -> parent, for every node below `root`."""
     children = _children_function(memo)
     parents: dict[int, cst.CSTNode] = {}
@@ -275,7 +276,7 @@ def parent_map(root: cst.CSTNode, memo: Optional["FileMemo"] = None) -> dict[int
 _V = typing.TypeVar("_V", bound=cst.CSTNode)
 
 
-def visit(node: _V, visitor: cst.CSTVisitor, memo: Optional["FileMemo"] = None) -> _V:
+def visit(node: _V, visitor: cst.CSTVisitor, memo: Optional[FileMemo] = None) -> _V:
     """`node.visit(visitor)` for read-only visitors, without rebuilding every node on the way.
 
     Same protocol as libcst: `on_visit` (a False return skips the children, `on_leave` still runs),
@@ -324,7 +325,7 @@ def _visit_generic(node: cst.CSTNode, on_visit: Callable[[cst.CSTNode], Any],
 
 
 def visit_batched(root: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor],
-                  memo: Optional["FileMemo"] = None) -> None:
+                  memo: Optional[FileMemo] = None) -> None:
     """Call each visitor's `visit_<Type>(node)` before and `leave_<Type>(node)` after the children
     (libcst's `MetadataWrapper.visit_batched` protocol: batched visitors cannot skip children)."""
     children = _children_function(memo)
@@ -372,11 +373,11 @@ class _Dispatch:
         self.has_leave = any(name.startswith("leave_") and self._method(name) is not None for name in dir(vcls))
 
     @classmethod
-    def of(cls, vcls: type) -> "_Dispatch":
+    def of(cls, vcls: type) -> _Dispatch:
         found = vcls.__dict__.get("_varmigrate_dispatch")
         if found is None:
             found = cls(vcls)
-            setattr(vcls, "_varmigrate_dispatch", found)
+            vcls._varmigrate_dispatch = found  # type: ignore[attr-defined]  # memo on the visitor class
         return found
 
     def _method(self, name: str) -> Optional[Callable[..., Any]]:

@@ -22,8 +22,9 @@ import ast
 import re
 import sys
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Optional
 
 from ..async_keyword import rename_async_keywords
 from .division import Analysis, Division

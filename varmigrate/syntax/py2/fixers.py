@@ -98,7 +98,9 @@ def _pattern(source: str) -> Any:
 def eager_context(node: pytree.Base) -> bool:
     """`node` is the whole argument of a call that consumes it entirely before returning."""
     parent = node.parent
-    for source, holder in ((_EAGER_SOURCE, parent.parent if parent else None), (_SORTED_SOURCE, parent.parent.parent if parent and parent.parent else None)):
+    holders = ((_EAGER_SOURCE, parent.parent if parent else None),
+               (_SORTED_SOURCE, parent.parent.parent if parent and parent.parent else None))
+    for source, holder in holders:
         results: dict[str, Any] = {}
         if holder is not None and _pattern(source).match(holder, results) and results["node"] is node:
             return True

@@ -67,7 +67,8 @@ def _guarded_imports(tree: ast.AST) -> set[int]:
 
 def _compat(tree: ast.AST) -> bool:
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in ("version_info", "version", "hexversion") and isinstance(node.value, ast.Name) and node.value.id == "sys":
+        if (isinstance(node, ast.Attribute) and node.attr in ("version_info", "version", "hexversion")
+                and isinstance(node.value, ast.Name) and node.value.id == "sys"):
             return True
         if isinstance(node, ast.Name) and node.id in _COMPAT_NAMES:
             return True

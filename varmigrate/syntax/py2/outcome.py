@@ -9,8 +9,9 @@ was not established. `fix` reports them at the converted file's positions (what 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional
 
 from ...sources import SourceError
 from . import Conversion, ConversionError, NotPython2, Py2Unavailable, convert

@@ -20,8 +20,8 @@ Kind = Optional[str]  # None: no information yet (the bottom of the fixed point)
 class Scope:
     node: ast.AST
     kind: str  # module | function | class | comprehension
-    parent: Optional["Scope"]
-    bindings: dict[str, list["Binding"]] = field(default_factory=dict)
+    parent: Optional[Scope]
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
     declared_global: set[str] = field(default_factory=set)
     declared_nonlocal: set[str] = field(default_factory=set)
 

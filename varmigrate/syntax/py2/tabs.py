@@ -11,7 +11,7 @@ Python 3 already reads the same way.
 from __future__ import annotations
 
 import io
-from typing import Iterator
+from collections.abc import Iterator
 
 TAB_SIZE = 8
 
