@@ -90,7 +90,7 @@ def diagnose(text: str) -> Optional[LegacySyntax]:
 
 def _async_name(tok: tokenize.TokenInfo, call_keyword: bool) -> LegacySyntax:
     if call_keyword:
-        # Only reached when the pre-pass was off here (VM304 not selected, or `# noqa` on the line).
+        # Only reached when the pre-pass was off here (VM304 not selected, or a noqa comment on the line).
         text = ("`async=` keyword argument: `async` is a reserved keyword since Python 3.7, so the file does "
                 "not parse; rule VM304 (async-keyword) renames it to `non_blocking=`")
     else:
