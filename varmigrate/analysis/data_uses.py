@@ -54,6 +54,8 @@ class DataUse:
     statement: Optional[cst.CSTNode] = None
     # INDEX_ZERO through a numpy conversion (`loss.cpu().data.numpy()[0]`): the `[0]` subscript.
     subscript: Optional[cst.Subscript] = None
+    # INDEX_ZERO: False when the base is not known to be a tensor (a crash form reported anyway).
+    known_tensor: bool = True
 
     @property
     def base(self) -> cst.BaseExpression:
@@ -80,22 +82,51 @@ class DataUses:
         inf = self.inference
         if inf.is_tensor(base):
             return True
-        if inf.is_known_non_tensor(base) or inf.is_module(base):
+        if not self.could_be_tensor(base):
             return False
-        # Evidence from the chain after `.data`, only for a plain name of unknown type that does not
-        # look like a dataset, loader or options object.
-        if not isinstance(base, cst.Name) or container_like(base.value):
-            return False
+        # Evidence from the chain after `.data`, for a base of unknown type that does not look like
+        # a dataset, loader or options object.
         if self._tensor_only_chain(data):
             return True
         # An argument of a known tensor's method (`pred.eq(target.data)`, `w.copy_(src.data)`).
         expr_parent, child = self.expr_parent(data)
         return (
-            isinstance(expr_parent, cst.Call)
+            isinstance(base, cst.Name)
+            and isinstance(expr_parent, cst.Call)
             and isinstance(child, cst.Arg)
             and isinstance(expr_parent.func, cst.Attribute)
             and inf.is_tensor(expr_parent.func.value)
         )
+
+    def could_be_tensor(self, base: cst.BaseExpression) -> bool:
+        """Nothing says `base` is not a tensor: it is no numpy or scipy value, dataset, loader,
+        options object, module, container or literal, and no `self` of a class that is not a tensor
+        subclass. (The crash forms are reported on such bases: DESIGN.md, "Rules".)"""
+        inf = self.inference
+        if isinstance(base, cst.Name):
+            name = base.value
+            if name == "self":
+                return self._enclosing_class(base) in inf.tensor_classes
+            if name in inf.mixed_names:
+                return True
+            if inf.is_known_non_tensor(base) or container_like(name):
+                return False
+            return True
+        if inf.is_known_non_tensor(base) or inf.is_module(base):
+            return False
+        if isinstance(base, cst.Attribute):
+            return not container_like(base.attr.value)
+        if isinstance(base, cst.Subscript):
+            # `dataset[i].data`, `args[0].data`: an item of a container-like name is no evidence.
+            value = base.value
+            return not (isinstance(value, cst.Name) and (value.value != "self" and container_like(value.value)))
+        return isinstance(base, (cst.Call, cst.BinaryOperation, cst.UnaryOperation))
+
+    def _enclosing_class(self, node: cst.CSTNode) -> Optional[str]:
+        current = self.parent(node)
+        while current is not None and not isinstance(current, cst.ClassDef):
+            current = self.parent(current)
+        return current.name.value if isinstance(current, cst.ClassDef) else None
 
     def _tensor_only_chain(self, data: cst.Attribute) -> bool:
         """The methods called on `x.data` reach a tensor-only one, possibly through calls of methods
@@ -130,8 +161,24 @@ class DataUses:
     def use(self, data: cst.Attribute) -> Optional[DataUse]:
         key = id(data)
         if key not in self._cache:
-            self._cache[key] = self._classify(data) if data.attr.value == "data" and self.base_is_tensor(data) else None
+            use: Optional[DataUse] = None
+            if data.attr.value == "data":
+                use = self._classify(data) if self.base_is_tensor(data) else self._crash_form(data)
+            self._cache[key] = use
         return self._cache[key]
+
+    def _crash_form(self, data: cst.Attribute) -> Optional[DataUse]:
+        """`x.data[0]` (and `x.data.numpy()[0]`, `x.data.tolist()[0]`) on a base not known to be a
+        tensor, nor known not to be one: it raises on every 0-dim tensor, so it is reported."""
+        if not self.could_be_tensor(data.value):
+            return None
+        parent = self.parent(data)
+        if isinstance(parent, cst.Subscript) and parent.value is data and single_index(parent) == 0 and not self.is_store(parent):
+            return DataUse(INDEX_ZERO, data, escape=self.escapes.escape(parent), known_tensor=False)
+        converted = self._numpy_index_zero(data)
+        if converted is not None:
+            return DataUse(INDEX_ZERO, data, subscript=converted, known_tensor=False)
+        return None
 
     def _classify(self, data: cst.Attribute) -> Optional[DataUse]:
         parent = self.parent(data)
@@ -192,12 +239,13 @@ class DataUses:
         return DataUse(READ, data, escape=None if compared else self.escapes.escape(data), compared=compared)
 
     def _numpy_index_zero(self, data: cst.Attribute) -> Optional[cst.Subscript]:
-        """`x.data.numpy()[0]`, `x.data.cpu().numpy()[0]`: the 0.3 way to a number, via numpy."""
+        """`x.data.numpy()[0]`, `x.data.cpu().numpy()[0]`, `x.data.tolist()[0]`: the 0.3 ways to a
+        number, via numpy or a list."""
         node: cst.CSTNode = data
         while True:
             method = self.method_called(node)
             call = self.call_of(node) if method is not None else None
-            if call is None or call.args or method not in ("cpu", "numpy"):
+            if call is None or call.args or method not in ("cpu", "numpy", "tolist"):
                 return None
             if method == "cpu":
                 node = call

@@ -1,6 +1,6 @@
 """What a file's analyses know about names defined outside the file, by qualified name.
 
-Today that is torch's API (`TorchFacts`). A project index (issue 11: names arriving through
+`TorchFacts` answers from torch's API; the project index (project.py: names arriving through
 `from .common import *`, functions of other modules that return tensors, `nn.Module` subclasses
 imported from siblings) answers the same questions for the project's own modules and defers to
 `TORCH` for the rest, so `ImportTracker` and `TensorInference` need no change to use it.
@@ -18,8 +18,27 @@ class OutsideFacts(Protocol):
         """The qualified name that `from <module> import *` binds to `name`, if it binds it."""
         ...
 
+    def star_names(self, module: str) -> dict[str, str]:
+        """Every name `from <module> import *` is known to bind, with its qualified name (the names
+        an unknown module binds are not known: empty)."""
+        ...
+
+    def origin(self, qname: str) -> str:
+        """Where `qname` comes from: `m.Variable` is `torch.autograd.Variable` when module `m` imports
+        it from torch (re-exports are followed); `qname` itself otherwise."""
+        ...
+
+    def resolve_module(self, module: str, level: int) -> Optional[str]:
+        """The absolute name of the module `from <.*level><module> import ...` names (None: unknown)."""
+        ...
+
     def returns_tensor(self, qname: str) -> bool:
         """Calling `qname` returns a tensor."""
+        ...
+
+    def returns_non_tensor(self, qname: str) -> bool:
+        """Calling `qname` is known to return something that is not a tensor (numpy, the standard
+        library, a project function none of whose results is a tensor)."""
         ...
 
     def constructs_module(self, qname: str) -> Optional[bool]:
@@ -30,6 +49,10 @@ class OutsideFacts(Protocol):
         """`qname` is an `nn.Module` class (a local class deriving from it is a module class too)."""
         ...
 
+    def is_function_class(self, qname: str) -> bool:
+        """`qname` is a legacy `torch.autograd.Function` subclass (calling an instance returns a tensor)."""
+        ...
+
 
 class TorchFacts:
     """torch's API as the tables of torch_api.py describe it."""
@@ -37,8 +60,24 @@ class TorchFacts:
     def star_binding(self, module: str, name: str) -> Optional[str]:
         return canonical(f"{module}.{name}") if name in STAR_EXPORTS.get(module, ()) else None
 
+    def star_names(self, module: str) -> dict[str, str]:
+        return {name: canonical(f"{module}.{name}") for name in STAR_EXPORTS.get(module, ())}
+
+    def origin(self, qname: str) -> str:
+        return canonical(qname)
+
+    def resolve_module(self, module: str, level: int) -> Optional[str]:
+        return None  # a file outside any project: its package is not known
+
     def returns_tensor(self, qname: str) -> bool:
         return torch_callable_returns_tensor(qname)
+
+    def returns_non_tensor(self, qname: str) -> bool:
+        if qname == "torch" or qname.startswith("torch."):
+            return not torch_callable_returns_tensor(qname)
+        # numpy, scipy, PIL, datasets, the standard library ... (a few torchvision helpers return
+        # tensors: not known either way).
+        return not qname.startswith(("torchvision.utils.", "torchvision.transforms.functional."))
 
     def constructs_module(self, qname: str) -> Optional[bool]:
         if not qname.startswith("torch.nn."):
@@ -48,6 +87,9 @@ class TorchFacts:
 
     def is_module_class(self, qname: str) -> bool:
         return qname.startswith("torch.nn.")
+
+    def is_function_class(self, qname: str) -> bool:
+        return qname in ("torch.autograd.Function", "torch.autograd.InplaceFunction")
 
 
 TORCH = TorchFacts()

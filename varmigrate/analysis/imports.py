@@ -31,6 +31,10 @@ def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
+def _is_torch(qname: str) -> bool:
+    return qname == "torch" or qname.startswith("torch.")
+
+
 def _module_name(node: Union[cst.Attribute, cst.Name, None]) -> str:
     return dotted_name(node) or "" if node is not None else ""
 
@@ -80,9 +84,13 @@ class ImportTracker(cst.CSTVisitor):
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        if node.relative:
-            return False
         module = _module_name(node.module)
+        if node.relative:
+            # `from .common import *`: only the project index knows the file's package.
+            resolved = self.facts.resolve_module(module, len(node.relative))
+            if resolved is None:
+                return False
+            module = resolved
         if isinstance(node.names, cst.ImportStar):
             self.star_modules.append(module)
             return False
@@ -91,7 +99,8 @@ class ImportTracker(cst.CSTVisitor):
             local = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
-            self.bindings[local] = canonical(f"{module}.{name}")
+            # `from model import Variable` where model imports it from torch is torch's Variable.
+            self.bindings[local] = self.facts.origin(f"{module}.{name}")
             self.import_nodes[local] = node
         return False
 
@@ -114,8 +123,11 @@ class ImportTracker(cst.CSTVisitor):
     # -- queries ---------------------------------------------------------------------------
     @property
     def imports_torch(self) -> bool:
-        mods = list(self.bindings.values()) + self.star_modules
-        return any(m == "torch" or m.startswith("torch.") for m in mods)
+        """The file sees torch: it imports it, or a name of it, directly or through a project
+        module (`from model import *` where model imports torch)."""
+        if any(_is_torch(m) for m in (*self.bindings.values(), *self.star_modules)):
+            return True
+        return any(_is_torch(bound) for m in self.star_modules for bound in self.facts.star_names(m).values())
 
     def resolve_name(self, name: str) -> Optional[str]:
         if name in self.local_defs:
@@ -137,7 +149,7 @@ class ImportTracker(cst.CSTVisitor):
         base = self.resolve_name(head)
         if base is None:
             return None
-        return canonical(f"{base}.{rest}" if rest else base)
+        return self.facts.origin(f"{base}.{rest}") if rest else canonical(base)
 
     def alias_of(self, qname: str) -> Optional[str]:
         """A local name bound to exactly `qname` (e.g. `th` for `import torch as th`)."""

@@ -1,43 +1,92 @@
 from __future__ import annotations
 
+from typing import Optional
+
 import libcst as cst
 
-from ..analysis.data_uses import INDEX_ZERO
+from ..analysis.context import FileContext
+from ..analysis.data_uses import INDEX_ZERO, DataUse
 from ..analysis.nodes import data_use, short_code, strip_device_moves
+from ..analysis.torch_api import FULL_REDUCTIONS
 from ..rewrite.comments import loses_comments
 from ..rewrite.expressions import method_call, with_expression_whitespace
 from ..rule import Invalid, Rule, Safety, Valid
 from ..tree.nodes import single_index
+
+_SCALAR, _VECTOR, _ROWS, _MANY, _UNKNOWN = "scalar", "vector", "rows", "many", "unknown"
+
+
+def _rank(ctx: FileContext, base: cst.BaseExpression) -> str:
+    """What `base` is: 0-dim or one element (`scalar`), 1-D (`vector`), at least 2-D (`rows`), at
+    least 1-D with more than one element (`many`: a per-sample loss), or not known."""
+    tensors = ctx.tensors
+    if tensors.is_scalar(base) or _full_reduction(base):
+        return _SCALAR
+    shape = tensors.shape(base)
+    if shape is not None:
+        return _VECTOR if len(shape) == 1 else _ROWS
+    if tensors.is_per_element(base):
+        return _MANY
+    return _UNKNOWN
+
+
+def _full_reduction(node: cst.BaseExpression) -> bool:
+    """`x.sum().data[0]`: a reduction without a dim is 0-dim (`.data` after it says `x` is a tensor:
+    a numpy scalar's `.data` cannot be indexed)."""
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args
+            and node.func.attr.value in FULL_REDUCTIONS)
+
+
+def _conversion(use: DataUse, subscript: cst.Subscript) -> Optional[str]:
+    """`numpy` / `tolist` for `x.data.numpy()[0]` / `x.data.tolist()[0]`; None for `x.data[0]`."""
+    if use.subscript is None:
+        return None
+    call = subscript.value
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "tolist":
+        return "tolist"
+    return "numpy"
 
 
 class DataIndexZero(Rule):
     """
     ## What it does
     Checks for `x.data[0]`, the PyTorch 0.3 idiom for reading the number out of a loss
-    (`total_loss += loss.data[0]`, `print(loss.data[0])`), its numpy spelling (`loss.data.numpy()[0]`,
-    `loss.cpu().data.numpy()[0]`, `loss.data.cpu().numpy()[0]`), and `total[0]` on a name that is only
-    ever set to `0` and `+=` a 0-dim value read through `.data`/`.detach()` (`total_loss += loss.data`
-    ... `total_loss[0]`, the pytorch/examples word_language_model loop).
+    (`total_loss += loss.data[0]`, `print(loss.data[0])`), its numpy and list spellings
+    (`loss.data.numpy()[0]`, `loss.cpu().data.numpy()[0]`, `loss.data.tolist()[0]`), and `total[0]`
+    on a name that is only ever set to `0` and `+=` a 0-dim value read through `.data`/`.detach()`
+    (`total_loss += loss.data` ... `total_loss[0]`, the pytorch/examples word_language_model loop).
+
+    The form raises on every 0-dim tensor, so it is reported on any base not known to be something
+    else: a tensor, but also a subscript (`state['loss'].data[0]`), a call's result
+    (`crit(out, y).data[0]`, `x.sum().data[0]`, `model(x).data[0]`), an accumulator that started as
+    a number (`total = 0; total += loss`), or a name of unknown type. It is not reported where the
+    base is known not to be a tensor: numpy and scipy values, datasets and loaders, argparse
+    namespaces, containers, and `self` in a class that is not a tensor subclass.
 
     ## Why is this bad?
     Since PyTorch 0.4 losses and full reductions are 0-dim tensors, and indexing a 0-dim tensor raises
     `IndexError: invalid index of a 0-dim tensor. Use tensor.item() ...`. Every loss does this, so the
-    legacy line crashes. On a one-element 1-D tensor it no longer gives a Python number either, but a
-    0-dim tensor, so totals silently become tensors.
+    legacy line crashes. On a one-element or 1-D tensor it no longer gives a Python number either, but
+    a 0-dim tensor, so totals silently become tensors.
 
     ## Fix safety
-    The replacement is `x.item()`, the Python number that 0.3 gave. It is safe where `x` is known to
-    be 0-dim: a loss (a loss-like name, a call of a criterion module or `F.*_loss` that reduces, a
-    sum of such) or a full reduction such as `x.sum()`. Elsewhere `.item()` is equivalent only if `x`
-    has exactly one element (with more it raises) and the value is used as a number (arithmetic,
-    formatting, comparison: not as a tensor), so it is an unsafe fix, not offered where the value is used
-    as a tensor. `x.detach()[0]` is offered as the exact alternative, which keeps what the line does on
-    modern PyTorch, where nothing can write in place through the row it returns.
+    What 0.3 gave depends on the rank of `x`, so the fix does too:
+    - `x` known to be 0-dim or to have one element (a loss: a loss-like name, a call of a criterion
+      module or `F.*_loss` that reduces, a sum of such, an accumulator of such; a full reduction such
+      as `x.sum()`; `torch.randn(1)`): `x.item()`, the Python number 0.3 gave (safe).
+    - `x` known to be 1-D (`torch.zeros(3)`, `x.view(-1)`): `x[0].item()`, the number 0.3 gave (safe).
+    - `x` known to have at least 2 dimensions, or to hold one value per sample (an unreduced loss):
+      `x.detach()[0]`, the row it read before (safe where nothing writes in place through the row;
+      `.detach()` shares the version counter that `.data` did not, SEMANTICS.md E).
+    - rank not known: `x.item()` as an unsafe fix (equivalent only if `x` has exactly one element;
+      offered only where the value is used as a number), then `x.detach()[0]` (unsafe: only if `x`
+      is not 0-dim). Plain `fix` leaves these, each reported.
 
     The numpy spelling gives a numpy scalar of the tensor's dtype in 0.3 and `.item()` a Python float
     of the same value; on a 0-dim loss the legacy line raises, so the fix is required. For `total[0]`,
     the total is a 0-dim tensor (a sum of 0-dim tensors), `total[0]` raises, and `total.item()` gives
-    the float that 0.3 gave, summed in the tensor's dtype as before (safe).
+    the float that 0.3 gave, summed in the tensor's dtype as before (safe). A fix that would drop a
+    comment inside `[ ... ]` is downgraded to unsafe.
 
     ## References
     - [PyTorch 0.4.0 migration guide](https://pytorch.org/2018/04/22/0_4_0-migration-guide.html)
@@ -55,6 +104,8 @@ class DataIndexZero(Rule):
         Valid("import torch\nx = torch.randn(3)\nprint(x[0])\n"),
         Valid("import torch\nimport numpy as np\nm = np.ones(3)\nprint(m.data[0])\n"),
         Valid("import torch\nfrom torch.utils.data import DataLoader\ndef f(dataset):\n    return dataset.data[0]\n"),
+        Valid("import torch\nclass Buffer(object):\n    def head(self):\n        return self.data[0]\n"),
+        Valid("import torch\nimport argparse\nargs = argparse.ArgumentParser().parse_args()\nprint(args.data[0])\n"),
     ]
     INVALID = [
         Invalid(
@@ -76,7 +127,15 @@ class DataIndexZero(Rule):
         Invalid(
             "import torch\nb = torch.randn(1, requires_grad=True)\nprint('b', b.data[0])\n",
             expected_replacement="import torch\nb = torch.randn(1, requires_grad=True)\nprint('b', b.item())\n",
-            expected_safe_replacement="import torch\nb = torch.randn(1, requires_grad=True)\nprint('b', b.detach()[0])\n",
+        ),
+        Invalid(
+            "import torch\nw = torch.zeros(3)\nprint(w.data[0])\n",
+            expected_replacement="import torch\nw = torch.zeros(3)\nprint(w[0].item())\n",
+        ),
+        Invalid(
+            "import torch\ndef log(state):\n    print(state['loss'].data[0], state['out'].data[0])\n",
+            expected_replacement="import torch\ndef log(state):\n    print(state['loss'].item(), state['out'].item())\n",
+            expected_safe_replacement="import torch\ndef log(state):\n    print(state['loss'].item(), state['out'].data[0])\n",
         ),
     ]
 
@@ -86,33 +145,56 @@ class DataIndexZero(Rule):
             return
         subscript = use.subscript or self.ctx.parent(node)
         assert isinstance(subscript, cst.Subscript)
-        via_numpy = use.subscript is not None
+        via = _conversion(use, subscript)
         base = strip_device_moves(node.value)
         code = short_code(self.ctx, base, 30)
         whole = short_code(self.ctx, subscript)
         item = with_expression_whitespace(method_call(base, "item"), subscript)
         # A comment inside `[ ... ]` would be lost: never silently.
         keep = Safety.UNSAFE if loses_comments(subscript, item) else Safety.SAFE
-        if self.ctx.tensors.is_scalar(base):
-            message = None
-            if via_numpy:
-                message = (f"`{whole}` raises on the 0-dim tensors that losses are since PyTorch 0.4 "
-                           "(`[0]` of a 0-dim array): use `.item()`")
-            self.report(subscript, message, [self.edit(item, keep, f"Replace with `{code}.item()`")])
+        rank = _rank(self.ctx, base)
+        # The message names the user's expression; a long one is named by its fix alone.
+        use_item = f"`{code}.item()`" if not code.endswith("...") else "`.item()`"
+        if rank == _SCALAR:
+            why = f" (`[0]` of a 0-dim {'array' if via == 'numpy' else 'value'})" if via else ""
+            if self.ctx.tensors.shape(base) == (1,):
+                message = (f"`{whole}` gave a number in PyTorch 0.3; on the one-element `{code}` it is now a 0-dim "
+                           f"tensor: use {use_item}")
+            else:
+                message = f"`{whole}` raises on 0-dim tensors (every loss since PyTorch 0.4){why}: use {use_item}"
+            self.report(subscript, message, [self.edit(item, keep, f"Replace with {use_item}")])
             return
         detached = subscript.deep_replace(node, method_call(node.value, "detach"))
+        if via == "tolist":
+            # `x.tolist()` reads a tensor that requires grad as it is: `.data` is noise.
+            detached = subscript.deep_replace(node, node.value)
         assert isinstance(detached, cst.BaseExpression)
+        if rank == _VECTOR and not via:
+            first = with_expression_whitespace(method_call(cst.Subscript(value=base, slice=subscript.slice), "item"), subscript)
+            self.report(subscript, f"`{whole}` gave a number in PyTorch 0.3 (`{code}` is 1-D); now it is a 0-dim "
+                        f"tensor: use `{short_code(self.ctx, first)}`",
+                        [self.edit(first, Safety.UNSAFE if loses_comments(subscript, first) else Safety.SAFE,
+                                   f"Replace with `{short_code(self.ctx, first)}`")])
+            return
+        new = short_code(self.ctx, detached)
         edits = []
-        if self.ctx.data_uses.number_ok(subscript) and not self.ctx.tensors.is_per_element(base):
-            edits.append(self.edit(item, Safety.UNSAFE, f"Replace with `{code}.item()` (unsafe: only if `{code}` has exactly one element)"))
-        if use.escape is None:
-            edits.append(self.edit(detached, keep, "Replace `.data` with `.detach()`"))
-        self.report(
-            subscript,
-            f"`{whole}` gave a number in PyTorch 0.3; now it is {'an array' if via_numpy else 'a tensor'} (and raises if `{code}` is 0-dim): "
-            f"use `{code}.item()` if `{code}` has exactly one element, else `{short_code(self.ctx, detached)}`",
-            edits,
-        )
+        if rank == _UNKNOWN:
+            if self.ctx.data_uses.number_ok(subscript):
+                edits.append(self.edit(item, Safety.UNSAFE, f"Replace with {use_item} (unsafe: only if `{code}` has exactly one element)"))
+            edits.append(self.edit(detached, Safety.UNSAFE, f"Replace with `{new}` (unsafe: only if `{code}` is not 0-dim)"))
+            message = (f"`{whole}` raises on a 0-dim tensor (every loss since PyTorch 0.4), and the rank of `{code}` is "
+                       f"not known here: use {use_item} if `{code}` has exactly one element, else `{new}`")
+        else:
+            # Not 0-dim: the line reads what it read in 0.3, and only `.data`'s version counter goes.
+            if use.escape is None or via is not None:
+                edits.append(self.edit(detached, keep, f"Replace with `{new}`"))
+            else:
+                edits.append(self.edit(detached, Safety.UNSAFE, f"Replace with `{new}` (unsafe: {use.escape}, and "
+                                       "`.detach()` shares the version counter that `.data` did not)"))
+            what = "an element" if via else "a row"
+            message = (f"`{whole}` reads {what} of `{code}` (not 0-dim) as in PyTorch 0.3; `.data` is the legacy "
+                       f"spelling: use `{new}`")
+        self.report(subscript, message, edits)
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         # `total_loss += loss.data` ... `total_loss[0]`: the accumulator is a 0-dim tensor now.
