@@ -22,6 +22,7 @@ RULE_CODES: tuple[str, ...] = (
     "VM206",  # grad-data
     "VM207",  # data-inplace-update
     "VM208",  # data-assign
+    "VM209",  # data-resize
     "VM301",  # legacy-autograd-function
     "VM302",  # backward-retain-variables
     "VM303",  # backward-variables-keyword
@@ -31,6 +32,8 @@ RULE_CODES: tuple[str, ...] = (
     "VM307",  # softmax-implicit-dim
     "VM308",  # stochastic-reinforce
     "VM309",  # deprecated-function-alias
+    "VM310",  # backward-one-element-gradient
+    "VM311",  # cat-generator
     "VM901",  # unused-noqa
 )
 
@@ -39,7 +42,13 @@ TRIGGERS: frozenset[str] = frozenset({
     "Variable",  # VM101, VM102, VM104, VM105, VM106, VM107
     "volatile",  # VM103, VM108
     ".creator",  # VM109
-    ".data",  # VM201, VM202, VM203, VM204, VM205, VM206, VM207, VM208
+    ".data",  # VM201, VM202, VM203, VM204, VM205, VM206, VM207, VM208, VM209
+    "sum()[0]",  # VM201
+    "mean()[0]",  # VM201
+    "norm()[0]",  # VM201
+    "max()[0]",  # VM201
+    "min()[0]",  # VM201
+    "prod()[0]",  # VM201
     "Function",  # VM301
     "retain_variables",  # VM302
     "variables",  # VM303
@@ -73,6 +82,16 @@ TRIGGERS: frozenset[str] = frozenset({
     "init.sparse(",  # VM309
     "init.eye(",  # VM309
     "init.dirac(",  # VM309
+    "Tensor([1",  # VM310
+    "Tensor([-1",  # VM310
+    "Tensor(1)",  # VM310
+    "ones(1)",  # VM310
+    "ones([1])",  # VM310
+    "ones((1,))",  # VM310
+    "Tensor([1.",  # VM310
+    "tensor([1",  # VM310
+    "cat(",  # VM311
+    "stack(",  # VM311
     "noqa",  # VM901
     "NOQA",  # VM901
 })

@@ -10,6 +10,7 @@ import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
 
 from ..ftypes import Finding
+from ..syntax.async_keyword import PLACEHOLDER as ASYNC_PLACEHOLDER
 from ..tree.memo import FileMemo
 from ..tree.parents import Parents
 from ..tree.positions import Positions, positions
@@ -91,6 +92,10 @@ class FileContext:
         fix_node: Optional[cst.CSTNode] = None,
     ) -> None:
         rng = self.position(node)
+        # The `async=` pre-pass renamed the keyword to parse the file: messages quote the code as written.
+        message = message.replace(ASYNC_PLACEHOLDER, "async")
+        for edit in edits:
+            edit.title = edit.title.replace(ASYNC_PLACEHOLDER, "async")
         self.findings.append(
             Finding(
                 code=code,

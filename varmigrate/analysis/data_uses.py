@@ -39,6 +39,15 @@ INIT = "init"  # nn.init.normal_(w.data)                   VM207
 INPLACE_EXPR = "inplace-expr"  # y = w.data.zero_()        VM207 (report only)
 ASSIGN = "assign"  # p.data = new                          VM208
 INSIDE_UPDATE = "inside-update"  # a read inside an update statement: VM207's callable drops it
+RESIZE = "resize"  # w.data.resize_(n), w.data.set_(t)       VM209 (0.3 resized / re-pointed `w` itself)
+
+# Methods on the way from `.data` to `.numpy()[0]` that keep the number (and element count) it reads:
+# `value_loss.data.double().numpy()[0]`, `a.max(1)[1].data.squeeze().numpy()[0]`.
+_NUMBER_PRESERVING = ("cpu", "cuda", "double", "float", "half", "long", "int", "squeeze", "contiguous", "clone", "detach")
+
+# In-place methods that change a tensor's shape or storage: through `.data` they touched the
+# Variable itself in 0.3, and only a separate alias today.
+RESIZE_METHODS = ("resize_", "resize_as_", "set_")
 
 
 @dataclass
@@ -107,11 +116,7 @@ class DataUses:
             name = base.value
             if name == "self":
                 return self._enclosing_class(base) in inf.tensor_classes
-            if name in inf.mixed_names:
-                return True
-            if inf.is_known_non_tensor(base) or container_like(name):
-                return False
-            return True
+            return not (inf.is_definitely_not_tensor(base) or container_like(name))
         if inf.is_known_non_tensor(base) or inf.is_module(base):
             return False
         if isinstance(base, cst.Attribute):
@@ -136,8 +141,8 @@ class DataUses:
             parent = self.parent(node)
             if not (isinstance(parent, cst.Attribute) and parent.value is node):
                 return False
-            if parent.attr.value in TENSOR_ONLY_METHODS:
-                return True
+            if parent.attr.value in TENSOR_ONLY_METHODS or is_inplace_method(parent.attr.value):
+                return True  # (numpy has no `x_` in-place methods)
             call = self.parent(parent)
             if parent.attr.value in ("max", "min") and self._indexed_reduction(call, parent):
                 return True
@@ -190,7 +195,10 @@ class DataUses:
         if holder is not parent and isinstance(holder, (cst.AssignTarget, cst.For, cst.CompFor)):
             return DataUse(ASSIGN, data)
         if isinstance(parent, cst.AssignTarget):
-            return DataUse(ASSIGN, data, statement=self.parent(parent))
+            statement = self.parent(parent)
+            if self._resize_assignment(statement) is not None:
+                return None  # `w.data = w.data.resize_(n)`: what a `w.data.resize_(n)` of 0.3 is today
+            return DataUse(ASSIGN, data, statement=statement)
         if isinstance(parent, cst.AugAssign) and parent.target is data:
             return DataUse(INPLACE, data, statement=parent)
         if isinstance(parent, cst.Subscript) and parent.value is data:
@@ -201,6 +209,12 @@ class DataUses:
             return None
         # 2. In-place method chains on `.data`: `w.data.normal_(0, 0.02)`, `p.data.add_(-lr, g).clamp_(...)`.
         top = self._inplace_chain_top(data)
+        if top is not None and self._resizes(data, top):
+            holder = self.parent(top)
+            assignment = self._resize_assignment(holder)
+            if assignment is not None and assignment is data:
+                return None  # the value of `w.data = w.data.resize_(n)`
+            return DataUse(RESIZE, data, statement=holder if isinstance(holder, cst.Expr) else None)
         if top is not None:
             holder = self.parent(top)
             if isinstance(holder, cst.Expr):
@@ -245,9 +259,9 @@ class DataUses:
         while True:
             method = self.method_called(node)
             call = self.call_of(node) if method is not None else None
-            if call is None or call.args or method not in ("cpu", "numpy", "tolist"):
+            if call is None or call.args or (method not in ("numpy", "tolist") and method not in _NUMBER_PRESERVING):
                 return None
-            if method == "cpu":
+            if method in _NUMBER_PRESERVING:
                 node = call
                 continue
             holder = self.parent(call)
@@ -264,10 +278,11 @@ class DataUses:
         parent = self.parent(node)
         return isinstance(parent, (cst.AssignTarget, cst.Del)) or (isinstance(parent, cst.AugAssign) and parent.target is node)
 
-    def accumulated_scalar(self, name: cst.Name) -> Optional[str]:
+    def accumulated_scalar(self, name: cst.Name, read: Optional[cst.CSTNode] = None) -> Optional[str]:
         """For `total[0]`: the code of a value `total` accumulates, when `total` is, in its scope, only
         ever set to `0` and `+=` 0-dim values read through `.data`/`.detach()` (`total_loss +=
-        loss.data`), so that it is a 0-dim tensor. None otherwise."""
+        loss.data`), so that it is a 0-dim tensor. None otherwise. An assignment whose value holds
+        `read` itself (`total = total[0] / n`) turns the total into a number after the read."""
         scope = self.scopes.scope_of(name)
         sample: Optional[str] = None
         for n in self.scopes.names_in(scope).get(name.value, []):
@@ -279,11 +294,21 @@ class DataUses:
             elif isinstance(parent, cst.AssignTarget):
                 assign = self.parent(parent)
                 value = assign.value if isinstance(assign, cst.Assign) else None
+                if read is not None and value is not None and self._holds(value, read):
+                    continue
                 if not (isinstance(value, (cst.Integer, cst.Float)) and float(value.evaluated_value) == 0):
                     return None
             elif self.scopes.is_binding(n) or isinstance(parent, cst.NameItem):
                 return None
         return sample
+
+    def _holds(self, outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+        node: Optional[cst.CSTNode] = inner
+        while node is not None:
+            if node is outer:
+                return True
+            node = self.parent(node)
+        return False
 
     def _scalar_read(self, value: cst.BaseExpression) -> bool:
         """`loss.data`, `loss.detach()`, `n * crit(out, y).data`: a 0-dim tensor without history."""
@@ -298,6 +323,33 @@ class DataUses:
                 return not inf.is_tensor(right)
             return isinstance(value.operator, cst.Multiply) and self._scalar_read(right) and not inf.is_tensor(left)
         return False
+
+    def _resizes(self, data: cst.Attribute, top: cst.Call) -> bool:
+        node: cst.BaseExpression = top
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            if node.func.attr.value in RESIZE_METHODS:
+                return True
+            node = node.func.value
+        return False
+
+    def _resize_assignment(self, statement: Optional[cst.CSTNode]) -> Optional[cst.Attribute]:
+        """For `w.data = w.data.resize_(n)...` (one target, the same `w`): the value's `.data`."""
+        if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+            return None
+        target = statement.targets[0].target
+        if not (isinstance(target, cst.Attribute) and target.attr.value == "data"):
+            return None
+        node: cst.BaseExpression = statement.value
+        resized = False
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and is_inplace_method(node.func.attr.value):
+            resized = resized or node.func.attr.value in RESIZE_METHODS
+            node = node.func.value
+        if not (resized and isinstance(node, cst.Attribute) and node.attr.value == "data"):
+            return None
+        module = self.inference.module
+        if module.code_for_node(node.value) != module.code_for_node(target.value):
+            return None
+        return node
 
     def _inplace_chain_top(self, data: cst.Attribute) -> Optional[cst.Call]:
         node: cst.CSTNode = data

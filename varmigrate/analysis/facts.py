@@ -53,6 +53,16 @@ class OutsideFacts(Protocol):
         """`qname` is a legacy `torch.autograd.Function` subclass (calling an instance returns a tensor)."""
         ...
 
+    def uses_torch(self, qname: str) -> bool:
+        """`qname` is a project module, or an object of one, whose module imports torch (a file that
+        imports it uses torch through it)."""
+        ...
+
+    def forward_shape(self, qname: str) -> Optional[tuple[int, ...]]:
+        """The shape of what an instance of the module class `qname` returns, when its `forward` says
+        (`return output.mean(0).view(1)`: (1,); `return x.mean()`: 0-dim); None: not known."""
+        ...
+
 
 class TorchFacts:
     """torch's API as the tables of torch_api.py describe it."""
@@ -90,6 +100,12 @@ class TorchFacts:
 
     def is_function_class(self, qname: str) -> bool:
         return qname in ("torch.autograd.Function", "torch.autograd.InplaceFunction")
+
+    def uses_torch(self, qname: str) -> bool:
+        return False
+
+    def forward_shape(self, qname: str) -> Optional[tuple[int, ...]]:
+        return None
 
 
 TORCH = TorchFacts()

@@ -127,7 +127,9 @@ class ImportTracker(cst.CSTVisitor):
         module (`from model import *` where model imports torch)."""
         if any(_is_torch(m) for m in (*self.bindings.values(), *self.star_modules)):
             return True
-        return any(_is_torch(bound) for m in self.star_modules for bound in self.facts.star_names(m).values())
+        if any(_is_torch(bound) for m in self.star_modules for bound in self.facts.star_names(m).values()):
+            return True
+        return any(self.facts.uses_torch(q) for q in (*self.bindings.values(), *self.star_modules))
 
     def resolve_name(self, name: str) -> Optional[str]:
         if name in self.local_defs:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .data_uses import DataUse
 
 VARIABLE = "torch.autograd.Variable"
+_COMMENT = re.compile(r"#[^\n]*")
 
 def is_variable(ctx: FileContext, func: cst.BaseExpression) -> bool:
     return ctx.imports.qualified(func) == VARIABLE
@@ -161,8 +163,12 @@ def data_use(ctx: FileContext, node: cst.Attribute) -> Optional[DataUse]:
 
 
 def short_code(ctx: FileContext, node: cst.CSTNode, limit: int = 40) -> str:
-    """The node's source on one line, shortened to `limit` characters, for messages."""
-    text = " ".join(ctx.code(node).split())
+    """The node's source on one line, shortened to `limit` characters, for messages (comments left
+    out: on one line they would swallow the rest)."""
+    code = ctx.code(node)
+    if "#" in code:
+        code = _COMMENT.sub("", code)
+    text = " ".join(code.split())
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
@@ -194,3 +200,52 @@ def keyword_arg(call: cst.Call, name: str) -> Optional[cst.Arg]:
         if arg.keyword is not None and arg.keyword.value == name:
             return arg
     return None
+
+
+def backward_gradient(ctx: FileContext, call: cst.Call) -> Optional[tuple[cst.BaseExpression, cst.Arg]]:
+    """(result, gradient argument) of `result.backward(g)` / `result.backward(gradient=g)` /
+    `torch.autograd.backward(result, g)` with one result tensor; None for anything else (a legacy
+    Function's own `self.backward(...)`, a list of results)."""
+    func = call.func
+    if any(a.star for a in call.args):
+        return None
+    if isinstance(func, cst.Attribute) and func.attr.value == "backward":
+        result = func.value
+        if isinstance(result, cst.Name) and result.value in ("self", "ctx", "cls"):
+            return None
+        if ctx.imports.qualified(result) is not None:
+            return None  # `torch.autograd.backward` itself, `MyFunction.backward`
+        gradient = next((a for a in call.args if a.keyword is None), None) or keyword_arg(call, "gradient")
+        return (result, gradient) if gradient is not None else None
+    if ctx.imports.qualified(func) == "torch.autograd.backward":
+        positional = [a for a in call.args if a.keyword is None]
+        tensors = positional[0] if positional else keyword_arg(call, "tensors") or keyword_arg(call, "variables")
+        gradient = (positional[1] if len(positional) > 1 else None) or keyword_arg(call, "grad_tensors") or keyword_arg(
+            call, "grad_variables")
+        if tensors is None or gradient is None or isinstance(tensors.value, (cst.List, cst.Tuple)):
+            return None
+        return tensors.value, gradient
+    return None
+
+
+def generator_argument(ctx: FileContext, call: cst.Call) -> Optional[cst.Arg]:
+    """The generator argument of `torch.cat(<generator>, dim)` / `torch.stack(<generator>)`."""
+    if ctx.imports.qualified(call.func) not in ("torch.cat", "torch.stack"):
+        return None
+    first = next((a for a in call.args if a.keyword is None or a.keyword.value == "tensors"), None)
+    if first is None or first.star or not isinstance(first.value, cst.GeneratorExp):
+        return None
+    return first
+
+
+def bare_multinomial(ctx: FileContext, call: cst.Call) -> bool:
+    """`probs.multinomial()`: the 0.3 stochastic sample, one draw by default (not a method of the
+    file's own classes)."""
+    func = call.func
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == "multinomial"
+        and not call.args
+        and "multinomial" not in ctx.imports.local_defs
+        and ctx.imports.qualified(func) is None
+    )

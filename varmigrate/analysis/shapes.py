@@ -238,6 +238,9 @@ class Shapes:
                     return (*inner[:dim], *inner[dim + 1:]) if dim >= 0 else (*inner[:dim], *inner[len(inner) + dim + 1:])
                 return inner if inner[dim] > 1 else None
             return None
+        classes = inf.module_output_classes(node)
+        if classes is not None:
+            return self._module_output(classes, depth)
         if isinstance(func, cst.Name):
             name = func.value
             if name in ("sum",) and inf._builtin(name) and len(node.args) == 1:
@@ -251,6 +254,21 @@ class Shapes:
             if inf._scalar(node, 0):
                 return ()  # a criterion's loss, a sum of 0-dim tensors
         return None
+
+    def _module_output(self, classes: set[str], depth: int) -> Shape:
+        """The shape every `forward` of `classes` returns (`output.mean(0).view(1)`: (1,)), if they agree."""
+        found: Shape = NEUTRAL
+        for cls in classes:
+            returns = self.inference.forward_returns.get(cls)
+            if returns is not None:
+                shapes = {self._shape(value, depth + 1) for value in returns}
+                shape = shapes.pop() if len(shapes) == 1 else None
+            else:
+                shape = self.inference.facts.forward_shape(cls)
+            if shape is None or shape == NEUTRAL or (found != NEUTRAL and found != shape):
+                return None
+            found = shape
+        return None if found == NEUTRAL else found
 
     def _numeric(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, (cst.Integer, cst.Float))

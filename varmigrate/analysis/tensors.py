@@ -75,20 +75,27 @@ class TensorInference:
         self.number_names: set[str] = set()
         # Lists whose items are tensors (`outs = []; outs.append(model(x))`).
         self.tensor_lists: set[str] = set()
+        # The classes a module name is an instance of (`netD = Critic()`: local class names or the
+        # qualified names of imported ones).
+        self.module_classes_of: dict[str, set[str]] = {}
         # Functions of this file that return a tensor (`def to_var(x): return Variable(x)`), and
         # methods of its module classes that do (`self.encode(x)`).
         self.tensor_functions: set[str] = set()
         self.tensor_methods: set[str] = set()
         self.self_function_attrs: set[str] = set()
         self.mixed_names: set[str] = set()
+        self.definite_non_tensor_names: set[str] = set()
         self.int_names: set[str] = set()
         self._weak_non_tensor: set[str] = set()
+        self._bound: set[str] = set()
         self.uses_create_graph = False
         self._previous = previous
         collector = _Collector(self)
         self._collect(module, collector)
+        self._bound = set(collector.sources)
         # (The collector and the shapes refer back to this inference only weakly or not at all: no
         # reference cycle may keep a linted tree alive.)
+        self.forward_returns = collector.forward_returns
         self.shapes: Shapes = Shapes(self, collector, previous.shapes if previous is not None else None)
 
     # -- classification of expressions -----------------------------------------------------
@@ -304,6 +311,23 @@ class TensorInference:
             return self.is_module(func.value)
         return False
 
+    def _module_class(self, node: cst.Call) -> Optional[str]:
+        """The class `node` constructs a module of: a local class name or an imported qualified name."""
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("cuda", "cpu", "to", "train", "eval", "float", "double"):
+            return self._module_class(func.value) if isinstance(func.value, cst.Call) else None
+        if isinstance(func, cst.Name) and func.value in self.module_classes:
+            return func.value
+        return self.imports.qualified(func)
+
+    def module_output_classes(self, node: cst.BaseExpression) -> Optional[set[str]]:
+        """For a call of a module name, the classes it is an instance of (None: not known)."""
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+            classes = self.module_classes_of.get(node.func.value)
+            if classes and "" not in classes:
+                return classes
+        return None
+
     def _loss_module_kind(self, node: cst.BaseExpression) -> Optional[bool]:
         """True/False for a `torch.nn.*Loss(...)` construction that reduces / does not; else None."""
         if isinstance(node, cst.Call):
@@ -359,13 +383,19 @@ class TensorInference:
         self.tensor_names |= collector.forward_params
         # `p.grad` / `p.requires_grad` on a name: only tensors have those.
         self.tensor_names |= collector.grad_owners - self.non_tensor_names - self.module_names
+        # Names every binding of which is known not to be a tensor (for the crash forms, which are
+        # reported wherever that is not known: a name also bound to a call's unknown result is not).
+        self.definite_non_tensor_names |= {
+            name for name, sources in collector.sources.items()
+            if sources and all(self._non_tensor_source(kind, value) for kind, value in sources)
+        }
         collector.inference = None
 
     def _seed(self, previous: "TensorInference", bound: set[str]) -> None:
         """A notebook cell sees what the cells before it bound (names it does not bind itself)."""
         for attr in ("tensor_names", "non_tensor_names", "module_names", "scalar_names", "vector_names",
                      "number_names", "tensor_lists", "tensor_functions", "function_instances",
-                     "scalar_loss_modules", "vector_loss_modules", "mixed_names"):
+                     "scalar_loss_modules", "vector_loss_modules", "mixed_names", "definite_non_tensor_names"):
             mine: set[str] = getattr(self, attr)
             mine |= {n for n in getattr(previous, attr) if n not in bound}
         for attr in ("module_classes", "tensor_classes", "function_classes", "tensor_methods",
@@ -380,6 +410,8 @@ class TensorInference:
                 (self.scalar_loss_modules if kind else self.vector_loss_modules).add(name)
             if isinstance(value, cst.Call) and self._constructs_module(value):
                 self.module_names.add(name)
+                constructed = self._module_class(value)
+                self.module_classes_of.setdefault(name, set()).add(constructed or "")
             elif isinstance(value, cst.Name) and value.value in self.module_names:
                 self.module_names.add(name)  # `net = model`
             elif isinstance(value, cst.Call) and self._is_function_instance(value):
@@ -479,6 +511,29 @@ class TensorInference:
                 return True
         return False
 
+    def _non_tensor_source(self, kind: str, value: Optional[cst.BaseExpression]) -> bool:
+        if kind == "number":
+            return True
+        if kind != "value" or value is None or self._tensor(value, 0):
+            return False
+        if isinstance(value, cst.Call) and self._constructs_module(value):
+            return True
+        if isinstance(value, cst.Name):
+            return value.value in self.non_tensor_names and value.value not in self.mixed_names
+        return _is_number(value) or self._non_tensor_value(value) or self._weak_non_tensor_value(value)
+
+    def is_definitely_not_tensor(self, node: cst.BaseExpression) -> bool:
+        """For the crash forms: every binding of the name is known not to be a tensor (a module, a
+        numpy array, a number, a container); other expressions as `is_known_non_tensor`."""
+        if isinstance(node, cst.Name):
+            name = node.value
+            if name in self.tensor_names or name in self.mixed_names:
+                return False
+            if name in self.definite_non_tensor_names or name in self.module_names:
+                return True
+            return name not in self._bound and self.imports.qualified(node) is not None
+        return self.is_known_non_tensor(node)
+
     def _weak_non_tensor_value(self, value: cst.BaseExpression) -> bool:
         """Not a tensor, but a name bound to it may be a tensor elsewhere (`x = x.data.numpy()`)."""
         if isinstance(value, cst.Call):
@@ -554,6 +609,8 @@ class _Collector(cst.CSTVisitor):
         # Return values of functions (not methods) by name, and of methods by name.
         self.returns: dict[str, list[cst.BaseExpression]] = {}
         self.method_returns: dict[str, list[cst.BaseExpression]] = {}
+        # The return values of each class's `forward` (for the shape of a module's output).
+        self.forward_returns: dict[str, list[cst.BaseExpression]] = {}
         self.forward_params: set[str] = set()
         self.grad_owners: set[str] = set()
         self.module_owners: set[str] = set()
@@ -627,6 +684,8 @@ class _Collector(cst.CSTVisitor):
         name, is_method = self._function_stack[-1]
         if name:
             (self.method_returns if is_method else self.returns).setdefault(name, []).append(node.value)
+            if is_method and name == "forward" and self._class_stack:
+                self.forward_returns.setdefault(self._class_stack[-1], []).append(node.value)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value in ("grad", "requires_grad") and isinstance(node.value, cst.Name):

@@ -9,6 +9,7 @@ import libcst as cst
 
 from ..ftypes import Safety
 from .comments import has_comment, loses_comments
+from .expressions import method_call
 
 
 def add_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
@@ -138,3 +139,24 @@ def replace_call(original_code: str, new: cst.Call) -> Callable[[cst.CSTNode], c
         return node.visit(_Replace())  # type: ignore[return-value]
 
     return rewrite
+
+
+def reshape_to_scalar(value: cst.BaseExpression) -> cst.Call:
+    """`g` -> `g.reshape(())`: a one-element gradient shaped like a 0-dim result."""
+    empty = cst.Tuple(elements=[], lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return method_call(value, "reshape", [cst.Arg(empty)])
+
+
+def tuple_of_generator(generator: cst.GeneratorExp) -> cst.Call:
+    """`(f(x) for x in xs)` -> `tuple(f(x) for x in xs)` (the call's parentheses are the generator's)."""
+    inner = generator.with_changes(lpar=[], rpar=[])
+    call = cst.Call(func=cst.Name("tuple"), args=[cst.Arg(inner)])
+    if generator.lpar:
+        # Whitespace inside the generator's own parentheses (a line break) goes inside the call's.
+        call = call.with_changes(whitespace_before_args=generator.lpar[0].whitespace_after)
+    return call
+
+
+def with_num_samples(call: cst.Call, count: int = 1) -> cst.Call:
+    """`probs.multinomial()` -> `probs.multinomial(1)`."""
+    return call.with_changes(args=[cst.Arg(cst.Integer(str(count)))])

@@ -98,7 +98,7 @@ class DataIndexZero(Rule):
     MESSAGE = "`loss.data[0]` raises on the 0-dim tensors that losses are since PyTorch 0.4"
     FIX_TITLE = "Replace `x.data[0]` with `x.item()`"
     FIX = Safety.SAFE
-    TRIGGERS = (".data",)
+    TRIGGERS = (".data", "sum()[0]", "mean()[0]", "norm()[0]", "max()[0]", "min()[0]", "prod()[0]")
 
     VALID = [
         Valid("import torch\nx = torch.randn(3)\nprint(x[0])\n"),
@@ -167,7 +167,7 @@ class DataIndexZero(Rule):
         detached = subscript.deep_replace(node, method_call(node.value, "detach"))
         if via == "tolist":
             # `x.tolist()` reads a tensor that requires grad as it is: `.data` is noise.
-            detached = subscript.deep_replace(node, node.value)
+            detached = subscript.deep_replace(node, node.value)  # type: ignore[arg-type]
         assert isinstance(detached, cst.BaseExpression)
         if rank == _VECTOR and not via:
             first = with_expression_whitespace(method_call(cst.Subscript(value=base, slice=subscript.slice), "item"), subscript)
@@ -197,21 +197,53 @@ class DataIndexZero(Rule):
         self.report(subscript, message, edits)
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
-        # `total_loss += loss.data` ... `total_loss[0]`: the accumulator is a 0-dim tensor now.
-        if not isinstance(node.value, cst.Name) or single_index(node) != 0:
+        if single_index(node) != 0:
             return
         uses = self.ctx.data_uses
         if uses.is_store(node):
             return
-        sample = uses.accumulated_scalar(node.value)
-        if sample is None:
+        value = node.value
+        # `total_loss += loss.data` ... `total_loss[0]`: the accumulator is a 0-dim tensor now.
+        sample = uses.accumulated_scalar(value, node) if isinstance(value, cst.Name) else None
+        if sample is not None:
+            assert isinstance(value, cst.Name)
+            name = value.value
+            item = with_expression_whitespace(method_call(value, "item"), node)
+            keep = Safety.UNSAFE if loses_comments(node, item) else Safety.SAFE
+            self.report(
+                node,
+                f"`{name}` sums 0-dim tensors (`{name} += {short_code(self.ctx, cst.parse_expression(sample), 30)}`), so "
+                f"`{name}[0]` raises on PyTorch >= 0.4: use `{name}.item()`",
+                [self.edit(item, keep, f"Replace `{name}[0]` with `{name}.item()`")],
+            )
             return
-        name = node.value.value
-        item = with_expression_whitespace(method_call(node.value, "item"), node)
-        keep = Safety.UNSAFE if loses_comments(node, item) else Safety.SAFE
-        self.report(
-            node,
-            f"`{name}` sums 0-dim tensors (`{name} += {short_code(self.ctx, cst.parse_expression(sample), 30)}`), so "
-            f"`{name}[0]` raises on PyTorch >= 0.4: use `{name}.item()`",
-            [self.edit(item, keep, f"Replace `{name}[0]` with `{name}.item()`")],
-        )
+        if not self._zero_dim_with_history(value):
+            return
+        # In 0.3 a reduction of a Variable (and a sum of losses) had shape (1,), and `[0]` of a 1-D
+        # Variable gave a one-element Variable again (0.4 migration guide): `.view(1)` is that.
+        code = short_code(self.ctx, value, 30)
+        whole = short_code(self.ctx, node)
+        viewed = with_expression_whitespace(method_call(value, "view", [cst.Arg(cst.Integer("1"))]), node)
+        bare = with_expression_whitespace(value, node)
+        edits = [
+            self.edit(bare, Safety.UNSAFE, f"Replace with `{code}` (unsafe: only if nothing depends on the shape "
+                      "(1,) the value had in PyTorch 0.3)"),
+            self.edit(viewed, Safety.UNSAFE if loses_comments(node, viewed) else Safety.SAFE,
+                      f"Replace with `{code}.view(1)`"),
+        ]
+        self.report(node, f"`{whole}` raises on the 0-dim tensor `{code}` is since PyTorch 0.4 (0.3 gave a one-element "
+                    f"tensor): use `{code}`, or `{code}.view(1)` for the shape 0.3 gave", edits)
+
+    def _zero_dim_with_history(self, value: cst.BaseExpression) -> bool:
+        """`x.sum()`, `torch.mean(x)` (a full reduction of something that may be a tensor), or a name
+        known to be a 0-dim tensor (`total = 0; total += loss`)."""
+        tensors = self.ctx.tensors
+        if isinstance(value, cst.Call) and not any(a.keyword is not None or a.star for a in value.args):
+            func = value.func
+            if isinstance(func, cst.Attribute) and func.attr.value in FULL_REDUCTIONS and not value.args:
+                return self.ctx.data_uses.could_be_tensor(func.value) and self.ctx.imports.qualified(func) is None
+            q = self.ctx.imports.qualified(func) or ""
+            if q.startswith("torch.") and q.rsplit(".", 1)[-1] in FULL_REDUCTIONS and len(value.args) == 1:
+                return True
+            return False
+        return isinstance(value, cst.Name) and tensors.is_tensor(value) and tensors.shape(value) == ()

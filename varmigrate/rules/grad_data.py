@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..analysis.data_uses import GRAD
-from ..analysis.nodes import data_use
+from ..analysis.nodes import data_use, short_code
 from ..rewrite.expressions import drop_data
 from ..rule import Invalid, Rule, Safety, Valid
 
@@ -59,12 +59,15 @@ class GradData(Rule):
         if use is None or use.kind != GRAD:
             return
         target, new = drop_data(node, self.ctx.parent(node))
+        # The user's own expression, not a placeholder (`b.grad.data`, `self.fc.weight.grad.data`).
+        code, grad = short_code(self.ctx, node, 50), short_code(self.ctx, node.value, 45)
         if self.ctx.tensors.uses_create_graph:
             self.report(
                 target,
-                "`w.grad.data`: this file uses `create_graph=True`, where gradients carry history that `.data` cuts "
-                "and `.grad` keeps; `w.grad` is equivalent only if this gradient does not require grad",
-                [self.edit(new, Safety.UNSAFE, "Replace `w.grad.data` with `w.grad` (unsafe: only if the gradient does not require grad)")],
+                f"`{code}`: this file uses `create_graph=True`, where gradients carry history that `.data` cuts "
+                f"and `.grad` keeps; `{grad}` is equivalent only if this gradient does not require grad",
+                [self.edit(new, Safety.UNSAFE, f"Replace `{code}` with `{grad}` (unsafe: only if the gradient does not require grad)")],
             )
             return
-        self.report(target, edits=[self.edit(new)])
+        self.report(target, f"`{code}`: the gradient is a plain tensor since PyTorch 0.4, `.data` is not needed",
+                    [self.edit(new, Safety.SAFE, f"Replace `{code}` with `{grad}`")])

@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..analysis.nodes import (
+    VariableArgs,
     is_builtin_call,
     is_detach_call,
     is_fresh_tensor,
@@ -12,7 +13,7 @@ from ..analysis.nodes import (
     variable_args,
 )
 from ..rewrite.calls import call_replacement, unwrap_arg
-from ..rewrite.expressions import method_call, torch_attr
+from ..rewrite.expressions import method_call, receiver_for_attribute, torch_attr
 from ..rule import Edit, Invalid, Rule, Safety, Valid
 
 # Data arguments the legacy constructor rejects with `TypeError: Variable data has to be a tensor`.
@@ -48,6 +49,11 @@ class VariableWrapper(Rule):
     `Variable(None)` become `torch.empty(0)` (safe). `Variable([1., 2.])` and other non-tensor data
     raise `TypeError` on modern PyTorch: reported without a fix. Comments inside the call are kept
     (in parentheses); a fix that would lose one is downgraded to unsafe.
+
+    Calls whose arguments are not all known are reported too: `Variable(x, **opts)` and
+    `Variable(*batch)` without a fix (what they do depends on the keywords), `Variable(x,
+    _grad_fn=f)` without a fix (it raises on modern PyTorch), and `Variable(x, name='w')` with
+    `x.detach()` as an unsafe fix (equivalent only if nothing reads the result's `.name`).
 
     ## References
     - [PyTorch 0.4.0 migration guide](https://pytorch.org/2018/04/22/0_4_0-migration-guide.html)
@@ -99,14 +105,23 @@ class VariableWrapper(Rule):
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nv = Variable([1.0, 2.0])\n",
         ),
+        Invalid("import torch\nfrom torch.autograd import Variable\ndef wrap(x, **opts):\n    return Variable(x, **opts)\n"),
+        Invalid("import torch\nfrom torch.autograd import Variable\ndef wrap(batch):\n    return Variable(*batch)\n"),
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nw = Variable(torch.ones(3), name='w')\n",
+            expected_replacement="import torch\nw = torch.ones(3).detach()\n",
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
         if not is_variable(self.ctx, node.func):
             return
         args = variable_args(node)
-        if not args.simple or args.volatile is not None:
-            return  # `name=`/`_grad_fn=` need a person; `volatile=` is variable-volatile's
+        if args.volatile is not None:
+            return  # variable-volatile's
+        if not args.simple:
+            self._report_other_arguments(node, args)
+            return
         if args.requires_grad is not None and literal_bool(args.requires_grad.value) is not False:
             return  # variable-requires-grad
         data_arg = args.data
@@ -122,6 +137,8 @@ class VariableWrapper(Rule):
             return
         inner = unwrap_arg(node, data_arg)
         call, x = short_code(self.ctx, node), short_code(self.ctx, data, 30)
+        # `Variable(x % 2)` returns `(x % 2).detach()`: the message spells what the fix writes.
+        xd = short_code(self.ctx, receiver_for_attribute(data), 32)
         if isinstance(data, cst.Attribute) and data.attr.value == "data":
             # Variable(h.data): a detach of a detach, and `.data`'s extra version counter goes away.
             detached = method_call(unwrap_arg(node, data_arg.with_changes(value=data.value)), "detach")
@@ -135,14 +152,41 @@ class VariableWrapper(Rule):
             self.report(
                 node,
                 # The message says what the safe fix does; the unsafe alternative's condition is in its title.
-                f"`{call}` is a legacy wrapper: on PyTorch >= 0.4 it returns `{x}.detach()`, which the safe fix writes",
+                f"`{call}` is a legacy wrapper: on PyTorch >= 0.4 it returns `{xd}.detach()`, which the safe fix writes",
                 [
                     self._edit(node, inner, Safety.UNSAFE,
                                f"Remove the `Variable` wrapper (unsafe: equivalent only if `{x}` does not require grad and "
                                "nothing later changes the result's `requires_grad`, size or identity)"),
-                    self._edit(node, method_call(inner, "detach"), Safety.SAFE, f"Replace `{call}` with `{x}.detach()`"),
+                    self._edit(node, method_call(inner, "detach"), Safety.SAFE, f"Replace `{call}` with `{xd}.detach()`"),
                 ],
             )
+
+    def _report_other_arguments(self, node: cst.Call, args: VariableArgs) -> None:
+        """`Variable(x, **opts)`, `Variable(*batch)`, `Variable(x, name='w')`, `Variable(x, _grad_fn=f)`:
+        reported, and fixed only where every argument is known."""
+        call = short_code(self.ctx, node)
+        starred = [a for a in args.others if a.star]
+        keywords = {a.keyword.value for a in args.others if a.keyword is not None}
+        if starred:
+            self.report(node, f"`{call}` is a legacy constructor whose arguments are not known here: on PyTorch >= 0.4 "
+                        "`Variable(x, requires_grad=r)` is `x.detach().requires_grad_(r)` and `volatile=` has no effect; "
+                        "spell the call out")
+            return
+        if "_grad_fn" in keywords or keywords - {"name"} or any(a.keyword is None for a in args.others):
+            self.report(node, f"`{call}`: the `_grad_fn` argument (and any argument past `volatile`) is rejected by "
+                        "the legacy constructor on PyTorch >= 0.4 (`TypeError`/`RuntimeError`); build the tensor itself")
+            return
+        data = args.data
+        if data is None or (args.requires_grad is not None and literal_bool(args.requires_grad.value) is not False):
+            self.report(node, f"`{call}` is a legacy constructor: the tensor has no `name` on PyTorch >= 0.4 beyond "
+                        "the attribute it sets; use `x.detach().requires_grad_()` and keep the name yourself")
+            return
+        x = short_code(self.ctx, receiver_for_attribute(data.value), 32)
+        detached = method_call(unwrap_arg(node, data), "detach")
+        self.report(node, f"`{call}` is a legacy constructor: on PyTorch >= 0.4 it returns `{x}.detach()` with a "
+                    "`name` attribute set",
+                    [self._edit(node, detached, Safety.UNSAFE,
+                                f"Replace `{call}` with `{x}.detach()` (unsafe: only if nothing reads the result's `.name`)")])
 
     def visit_Arg(self, node: cst.Arg) -> None:
         # `map(Variable, batch)`, `functools.partial(Variable, volatile=True)`: the constructor as a value.
