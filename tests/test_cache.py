@@ -87,9 +87,9 @@ def test_io_errors_are_never_cached(tree: Path, tmp_path: Path, monkeypatch: pyt
     real_put = store.put
     stored: list[list[str]] = []
 
-    def put(key, findings, errors, skipped=False):  # type: ignore[no-untyped-def]
+    def put(key, findings, errors, skipped=False, dependencies=None):  # type: ignore[no-untyped-def]
         stored.append([e.kind for e in errors])
-        real_put(key, findings, errors, skipped)
+        real_put(key, findings, errors, skipped, dependencies)
 
     monkeypatch.setattr(store, "put", put)
     # An internal error (a crash in a rule) and an I/O error must be retried next time.

@@ -111,7 +111,11 @@ def test_unparsable_cell_is_reported_with_its_number_and_the_rest_is_checked() -
     result = process_notebook(text, "nb.ipynb", Settings(), fix=False)
     assert [(e.cell, e.line, "print statement" in e.message) for e in result.errors] == [(2, 1, True)]
     assert [(f.code, f.cell) for f in result.findings] == [("VM101", 3)]
-    assert process_notebook(text, "nb.ipynb", Settings(), fix=True).source == text  # left unchanged
+    # Issue 11, form 13: the Python 2 cell stays as it is (and reported); the other cells are fixed.
+    fixed = process_notebook(text, "nb.ipynb", Settings(), fix=True)
+    assert [(e.cell, e.line) for e in fixed.errors] == [(2, 1)]
+    sources = ["".join(c["source"]) for c in json.loads(fixed.source)["cells"]]
+    assert sources == ["import torch", "print 'epoch', 1", "v = torch.ones(1)"]
 
 
 def test_cli_notebooks(tmp_path: Path) -> None:

@@ -20,10 +20,13 @@ from .config import Settings
 from .ftypes import Finding, SourceError
 from .parallel import auto_jobs, run_parallel, terminate_gracefully
 from .prefilter import may_have_findings
+from .baseline import NoqaBaseline, add_noqa  # noqa: F401  (the public names of a run's results)
+from .projects import ProjectRun, sees_project_torch
 from .sources import SourceReadError, SourceText, atomic_write, decode_source, discover, read_source
 from .syntax.nesting import nesting_error
 
 if TYPE_CHECKING:
+    from .analysis.facts import OutsideFacts
     from .cache import Cache
     from .edits import EditMap, EditWork, FileEdits
     from .policy import AppliedFix, FixPolicy
@@ -47,6 +50,10 @@ class FileOutcome:
     converted: bool = False  # the file is (check: would be) converted from Python 2
     # check with edits: each finding's fix as text edits, by position (None: not computed here)
     edits: Optional[FileEdits] = None
+    # Project modules the file's analyses used (relative path -> digest: a cached result is stale
+    # when one changed), and imports a fix kept because another module takes the name from here.
+    dependencies: dict[str, str] = field(default_factory=dict)
+    kept_for_importers: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -107,14 +114,17 @@ def internal_error(path: str, exc: BaseException) -> SourceError:
 
 
 def process_text(text: str, path: str, settings: Settings, fix: bool,
-                 policy: Optional[FixPolicy] = None, edits: bool = False) -> FileOutcome:
+                 policy: Optional[FixPolicy] = None, edits: bool = False,
+                 facts: Optional[OutsideFacts] = None) -> FileOutcome:
     """Check or fix one file's text. `policy` (fix only) chooses each finding's edit (`policy.py`);
-    `edits` (check only): also each finding's fix as text edits, from the same lint."""
+    `edits` (check only): also each finding's fix as text edits, from the same lint. `facts`:
+    the project index's view from this file (`projects.py`), if there is one."""
     outcome = FileOutcome(path=path, old_text=text)
     if path.endswith(".ipynb"):
         from .notebook import process_notebook
 
-        notebook = process_notebook(text, path, settings, fix, policy)
+        notebook = process_notebook(text, path, settings, fix, policy, facts)
+        outcome.skipped = notebook.skipped
         outcome.errors.extend(notebook.errors)
         outcome.notes, outcome.converted = notebook.notes, bool(notebook.notes)
         outcome.findings, outcome.fixed = notebook.findings, notebook.fixed
@@ -135,7 +145,7 @@ def process_text(text: str, path: str, settings: Settings, fix: bool,
             return outcome
         text = prepared.text
         to_original = prepared.to_original if prepared.conversion is not None and not fix else None
-    if not may_have_findings(text):
+    if not may_have_findings(text) and not (facts is not None and sees_project_torch(text, facts)):
         # Same answer as the engine's prefilter, without importing it.
         outcome.new_text = text if fix else None
         outcome.skipped = not outcome.converted
@@ -148,7 +158,7 @@ def process_text(text: str, path: str, settings: Settings, fix: bool,
     from .engine import fix_source, lint_source
 
     if fix:
-        result = fix_source(text, path, settings, policy=policy)
+        result = fix_source(text, path, settings, policy=policy, facts=facts)
         outcome.errors.extend(result.errors)
         outcome.fixed = result.fixed
         outcome.applied = result.applied
@@ -156,7 +166,7 @@ def process_text(text: str, path: str, settings: Settings, fix: bool,
         outcome.new_text = result.source
         outcome.exposed = result.exposed
     else:
-        lint = lint_source(text, path, settings)
+        lint = lint_source(text, path, settings, facts=facts)
         outcome.errors.extend(lint.errors)
         outcome.findings = lint.findings
         # the engine's own prefilter (trigger words of the selected rules only) passed it over
@@ -187,16 +197,21 @@ def process_bytes(raw: bytes, path: str, settings: Settings, fix: bool, edits: b
 
 
 def process_source(path: Path, source: SourceText, settings: Settings, fix: bool, write: bool,
-                   policy: Optional[FixPolicy] = None, edits: bool = False) -> FileOutcome:
-    """Check or fix one decoded file; writes (atomically) only a changed file without input errors."""
+                   policy: Optional[FixPolicy] = None, edits: bool = False,
+                   project: Optional[ProjectRun] = None) -> FileOutcome:
+    """Check or fix one decoded file; writes (atomically) only a changed file without input errors
+    (a notebook cell that does not parse blocks only its own cell)."""
     display = str(path)
+    facts = project.facts_for(path) if project is not None else None
     try:
-        outcome = process_text(source.text, display, settings, fix, policy, edits)
+        outcome = process_text(source.text, display, settings, fix, policy, edits, facts)
+        if facts is not None:
+            outcome.dependencies, outcome.kept_for_importers = facts.dependencies(), sorted(facts.kept_names())
     except RecursionError:
         return FileOutcome(display, errors=[SourceError(display, 1, 1, "expressions are nested too deeply to process; file left unchanged")])
     except Exception as exc:  # a crash in one file never stops the others
         return FileOutcome(display, errors=[internal_error(display, exc)])
-    if write and outcome.changed and not any(e.kind == "error" for e in outcome.errors):
+    if write and outcome.changed and not any(e.kind == "error" and e.cell is None for e in outcome.errors):
         assert outcome.new_text is not None
         try:
             atomic_write(path, source.encode(outcome.new_text))
@@ -231,8 +246,20 @@ class _Job:
     edits: bool = False
 
 
+# The run's project index: set by `run` before its workers fork, so they inherit it (with the
+# summaries the parent already made) instead of receiving a copy with every job.
+_PROJECT: Optional[ProjectRun] = None
+
+
 def _do_job(job: _Job) -> FileOutcome:
-    return _strip(process_source(job.path, job.source, job.settings, job.fix, job.write, job.policy, job.edits))
+    return _strip(process_source(job.path, job.source, job.settings, job.fix, job.write, job.policy, job.edits,
+                                 _PROJECT))
+
+
+def _redo(job: _Job, text: str, project: ProjectRun) -> FileOutcome:
+    """Fix a file again from `text` (what the run's first pass made of it)."""
+    source = SourceText(text, job.source.encoding, job.source.bom)
+    return _strip(process_source(job.path, source, job.settings, True, job.write, job.policy, False, project))
 
 
 def _crashed(job: _Job, exc: BaseException) -> FileOutcome:
@@ -283,10 +310,13 @@ def run(
     `edits` (check only): compute each finding's fix as text edits where the file is linted
     (`edit_map` collects them, and computes those of cache hits).
     """
+    global _PROJECT
     report = RunReport()
     pending: list[_Job] = []
     keys: dict[str, str] = {}
     use_cache = cache is not None and not settings.convert_py2  # the cache keeps no conversion notes
+    # One project index per run, over the whole project (pre-commit passes only the staged files).
+    project = ProjectRun(paths, settings, cache)
 
     def done(outcome: FileOutcome) -> None:
         report.files.append(outcome)
@@ -315,6 +345,8 @@ def run(
                 if file_settings is not settings:  # per-file-ignores: a different rule set
                     key += ":" + ",".join(sorted(file_settings.ignore))
                 hit = cache.get(key, display)
+                if hit is not None and not project.current(cache, key):
+                    hit = None  # a module it imports changed: so may its facts
                 if hit is not None and not fix:
                     done(FileOutcome(display, findings=hit[0], errors=hit[1], skipped=cache.was_skipped(key)))
                     continue
@@ -328,7 +360,8 @@ def run(
             except SourceReadError as exc:
                 outcome = FileOutcome(display, errors=[SourceError(display, exc.line, exc.column, exc.message, kind=exc.kind)])
             else:
-                if display.endswith(".ipynb") or settings.convert_py2 or may_have_findings(source.text):
+                if display.endswith(".ipynb") or settings.convert_py2 or may_have_findings(source.text) \
+                        or project.sees_torch(path, source.text):
                     pending.append(_Job(path, source, file_settings, fix, write, policy, edits and not fix))
                     if key is not None:
                         keys[display] = key
@@ -340,20 +373,32 @@ def run(
         workers = auto_jobs(len(pending)) if jobs is None else max(1, jobs)
         if workers > 1 or (tune_gc and pending):
             from . import engine  # noqa: F401  (imported once here; forked workers inherit it)
+        project.prepare((job.path, job.source.text) for job in pending)  # before the workers fork
         if tune_gc and pending:
             _tune_gc()
-        for outcome in run_parallel(_do_job, pending, workers, _crashed, progress=done):
+        _PROJECT = project
+        try:
+            outcomes = run_parallel(_do_job, pending, workers, _crashed, progress=None if fix else done)
+            if fix:  # an import kept for another module goes once the run rewrote its last use there
+                by_path = {str(job.path): job for job in pending}
+                outcomes = project.fix_across_modules(outcomes, lambda o, text: _redo(by_path[o.path], text, project))
+                for outcome in outcomes:
+                    done(outcome)
+        finally:
+            _PROJECT = None
+        for outcome in outcomes:
             key = keys.get(outcome.path)
             if key is not None and cache is not None:
-                cache.put(key, outcome.findings, outcome.errors, outcome.skipped)
+                cache.put(key, outcome.findings, outcome.errors, outcome.skipped, dependencies=outcome.dependencies)
     if cache is not None:
+        project.save(cache)
         cache.save()
     report.files.sort(key=_sort_key)
     return report
 
 
 # ------------------------------------------------------------------------------------------
-# After a run: fix edits for the report, noqa baselines
+# After a run: fix edits for the report (noqa baselines: baseline.py)
 # ------------------------------------------------------------------------------------------
 def source_text(outcome: FileOutcome) -> Optional[str]:
     """The text the outcome's findings refer to: after a fix, the fixed text."""
@@ -387,43 +432,3 @@ def edit_map(report: RunReport, settings: Settings, jobs: Optional[int] = None) 
     if work:
         edits.update(parallel_edits(work, jobs))
     return edits
-
-
-@dataclass
-class NoqaBaseline:
-    """What `add_noqa` did: codes added, files changed, findings that could take no comment."""
-
-    added: int = 0
-    files: int = 0
-    skipped: int = 0
-    errors: list[SourceError] = field(default_factory=list)  # files that could not be read or written
-    write_failed: bool = False
-
-
-def add_noqa(report: RunReport) -> NoqaBaseline:
-    """Write `# noqa: CODE` comments on the lines of the report's findings (`check --add-noqa`)."""
-    from .noqa import add_noqa as add_to_text
-
-    result = NoqaBaseline()
-    for outcome in report.files:
-        # unused-noqa findings are what a baseline must not freeze.
-        findings = [f for f in outcome.findings if f.code != "VM901"]
-        if not findings or outcome.path.endswith(".ipynb"):
-            continue
-        path = Path(outcome.path)
-        try:
-            source = read_source(path)
-        except SourceReadError as exc:
-            result.errors.append(SourceError(str(path), 0, 0, exc.message, kind="io"))
-            continue
-        new, added, missed = add_to_text(source.text, findings)
-        result.skipped += missed
-        if added:
-            try:
-                atomic_write(path, source.encode(new))
-            except OSError as exc:
-                result.errors.append(SourceError(str(path), 0, 0, f"cannot write file: {exc.strerror or exc}; left unchanged", kind="io"))
-                result.write_failed = True
-                continue
-            result.added, result.files = result.added + added, result.files + 1
-    return result

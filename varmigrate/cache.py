@@ -121,6 +121,7 @@ class Cache:
         self.directory = Path(directory)
         self.file = self.directory / f"check-{settings_key(settings)}.json"
         self._entries: dict[str, dict[str, Any]] = {}
+        self._project: list[dict[str, Any]] = []
         self._dirty = False
         self._now = int(time.time())
         try:
@@ -128,6 +129,8 @@ class Cache:
                 loaded = json.load(handle)
             if isinstance(loaded, dict) and loaded.get("format") == _FORMAT:
                 self._entries = loaded.get("entries", {})
+                project = loaded.get("project", [])
+                self._project = project if isinstance(project, list) else []
         except (OSError, ValueError):
             pass  # missing or corrupt: start empty
 
@@ -142,16 +145,34 @@ class Cache:
         errors = [SourceError(path, e["line"], e["column"], e["message"], e["kind"], e.get("cell")) for e in entry["errors"]]
         return findings, errors
 
+    def dependencies(self, key: str) -> dict[str, str]:
+        """The project modules (relative path -> digest) the entry's findings depended on."""
+        deps = self._entries.get(key, {}).get("deps", {})
+        return deps if isinstance(deps, dict) else {}
+
+    def project_summaries(self) -> list[dict[str, Any]]:
+        """The project index's module summaries of the last runs (analysis/project.py)."""
+        return list(self._project)
+
+    def set_project_summaries(self, summaries: list[dict[str, Any]]) -> None:
+        if summaries != self._project[: len(summaries)]:
+            # This run's modules, then those of earlier runs it did not need (by digest).
+            known = {s.get("digest") for s in summaries}
+            self._project = [*summaries, *(s for s in self._project if s.get("digest") not in known)][:5000]
+            self._dirty = True
+
     def was_skipped(self, key: str) -> bool:
         """The file was not parsed (no trigger word) when its entry was stored."""
         return bool(self._entries.get(key, {}).get("skipped", False))
 
-    def put(self, key: str, findings: Sequence[Finding], errors: Sequence[SourceError], skipped: bool = False) -> None:
+    def put(self, key: str, findings: Sequence[Finding], errors: Sequence[SourceError], skipped: bool = False,
+            dependencies: Optional[dict[str, str]] = None) -> None:
         if any(e.kind != "error" for e in errors):
             return  # I/O trouble or our own bug: must be retried next time
         self._entries[key] = {
             "t": self._now,
             "skipped": skipped,
+            "deps": dict(dependencies or {}),
             "findings": [_finding_to_json(f) for f in findings],
             "errors": [{"line": e.line, "column": e.column, "message": e.message, "kind": e.kind, "cell": e.cell} for e in errors],
         }
@@ -171,7 +192,8 @@ class Cache:
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Automatically created by varmigrate.\n*\n", encoding="utf-8")
-            data = json.dumps({"format": _FORMAT, "entries": entries}, separators=(",", ":")).encode()
+            data = json.dumps({"format": _FORMAT, "entries": entries, "project": self._project},
+                              separators=(",", ":")).encode()
             atomic_write(self.file, data)
         except OSError:
             pass

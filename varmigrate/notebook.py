@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
+from .analysis.facts import OutsideFacts
 from .analysis.imports import ImportTracker
+from .analysis.tensors import TensorInference
 from .config import Settings
 from .ftypes import Finding, SourceError
 from .policy import AppliedFix, FixPolicy
@@ -49,6 +51,7 @@ class NotebookResult:
     exposed: int = 0  # fixes beyond those `check` counted (FixResult.exposed)
     applied: list[AppliedFix] = field(default_factory=list)  # fix with a policy
     notes: list[SourceError] = field(default_factory=list)  # `--convert-py2`: converted cells
+    skipped: bool = False  # no cell mentions torch and a trigger word: nothing was parsed
 
 
 # ------------------------------------------------------------------------------------------
@@ -157,8 +160,11 @@ def load(text: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 
 def process_notebook(text: str, path: str, settings: Settings, fix: bool,
-                     policy: Optional[FixPolicy] = None) -> NotebookResult:
-    from .engine import lint_source
+                     policy: Optional[FixPolicy] = None, facts: Optional[OutsideFacts] = None) -> NotebookResult:
+    """Lint (or fix) the code cells of a notebook as one namespace: imports and what the tensor
+    inference learned flow from each cell to the next. A cell that does not parse (a Python 2
+    cell) is reported and left as it is; the other cells are fixed."""
+    from .engine import lint_source, passes_prefilter, selected_rules
 
     result = NotebookResult(source=text)
     try:
@@ -172,25 +178,32 @@ def process_notebook(text: str, path: str, settings: Settings, fix: bool,
         _convert_cells(sources, masks, path, fix, result)
         if any(e.kind == "error" for e in result.errors):
             return result
-    # The names each cell sees: imports of the earlier cells, as written (check) or as read (fix).
+    # The prefilter sees the notebook as a whole: without torch and a trigger word in any cell,
+    # no cell is parsed.
+    if not passes_prefilter("\n".join(m.text for m in masks if not m.skip), selected_rules(settings), facts):
+        result.skipped = True
+        return result
+    # The names each cell sees: imports and inference of the earlier cells, as written (check) or
+    # as read (fix).
     trackers: list[ImportTracker] = []
-    tracker = ImportTracker()
+    inferences: list[Optional[TensorInference]] = []
+    tracker = ImportTracker(facts) if facts is not None else ImportTracker()
+    previous: Optional[TensorInference] = None
     for number, masked in enumerate(masks, start=1):
         trackers.append(tracker)
+        inferences.append(previous)
         if masked.skip:
             continue
-        lint = lint_source(masked.text, path, settings if not fix else Settings(select=[]), imports=tracker)
+        lint = lint_source(masked.text, path, settings if not fix else Settings(select=[]), imports=tracker,
+                           facts=facts, previous=previous, namespace=True)
         if not fix:
             _number(lint.findings, lint.errors, number)
             result.findings += lint.findings
             result.errors += lint.errors
-        if lint.imports is not None:
-            tracker = lint.imports
+        tracker = lint.imports or tracker
+        previous = lint.tensors or previous
     if fix:
-        _fix_cells(cells, sources, masks, trackers, path, settings, result, policy)
-        if any(e.kind == "error" for e in result.errors):
-            # As for a .py file with a syntax error: report everything, change nothing.
-            return process_notebook(text, path, settings, fix=False)
+        _fix_cells(cells, sources, masks, (trackers, inferences), path, settings, result, policy, facts)
         if result.fixed or result.notes:
             _drop_unused_imports(cells, sources, masks)
             result.source = sniff_layout(text, json.loads(text)).dump(data)
@@ -218,15 +231,19 @@ def _fix_cells(
     cells: list[dict[str, Any]],
     sources: list[str],
     masks: list[Masked],
-    trackers: list[ImportTracker],
+    namespaces: tuple[list[ImportTracker], list[Optional[TensorInference]]],
     path: str,
     settings: Settings,
     result: NotebookResult,
     policy: Optional[FixPolicy] = None,
+    facts: Optional[OutsideFacts] = None,
 ) -> None:
-    """Fix the last cell first, so an import stays exactly while a later (fixed) cell still uses it."""
+    """Fix the last cell first, so an import stays exactly while a later (fixed) cell still uses it.
+    Each cell starts from the imports and inference of the cells before it (`namespaces`); a cell
+    that does not parse keeps its text (its error is reported), the others are fixed."""
     from .engine import fix_source
 
+    trackers, inferences = namespaces
     later_words: set[str] = set()
     for index in reversed(range(len(cells))):
         masked, number = masks[index], index + 1
@@ -234,7 +251,8 @@ def _fix_cells(
             later_words |= set(_WORD.findall(sources[index]))
             continue
         guarded = _guard(masked.text, later_words)
-        fixed = fix_source(guarded, path, settings, imports=trackers[index], policy=policy, cell=number)
+        fixed = fix_source(guarded, path, settings, imports=trackers[index], policy=policy, cell=number,
+                           facts=facts, previous=inferences[index])
         result.applied[:0] = fixed.applied
         new_text = unmask(_unguard(fixed.source, masked.text), masked)
         last_line = masked.text.count("\n") + 1

@@ -26,3 +26,9 @@ def mentions(word: str, text: str) -> bool:
 def may_have_findings(text: str) -> bool:
     """False when no rule could report anything in `text` (the engine then never parses it)."""
     return "torch" in text and any(mentions(word, text) for word in TRIGGERS)
+
+
+def mentions_any_trigger(text: str) -> bool:
+    """`may_have_findings` without the `torch` test: a file may get torch from a project module
+    (`from model import *`), which only the project index can tell."""
+    return any(mentions(word, text) for word in TRIGGERS)

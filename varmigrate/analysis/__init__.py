@@ -7,5 +7,7 @@
 - data_uses.py: what each `.data` is used for; names.py, aliases.py: scopes and alias escapes
 - volatility.py, volatile_scope.py: how a volatile value flows, and the `no_grad` scope that covers it
 - legacy_function.py: old-style `autograd.Function` classes and their call sites
+- project.py: the project index (a project is one namespace: star imports, functions returning tensors, module classes of other modules)
+- shapes.py: the shape of a tensor, as far as the file tells (for the fix of `x.data[0]`)
 - nodes.py: matchers the rules share (`is_variable`, `variable_args`, `is_no_grad_block`, ...)
 """

@@ -31,9 +31,12 @@ class FileContext:
         imports: Optional[ImportTracker] = None,
         memo: Optional[FileMemo] = None,
         facts: OutsideFacts = TORCH,
+        previous: Optional[TensorInference] = None,
     ) -> None:
         self.path = path
         self.module = module
+        # A notebook cell: the inference of the cells before it (one namespace, like the imports).
+        self.previous = previous
         # The caches of this file's walks (the engine keeps them active while it lints the file).
         self.memo = memo if memo is not None else FileMemo()
         self.facts = facts
@@ -46,7 +49,7 @@ class FileContext:
 
     @cached_property
     def tensors(self) -> TensorInference:
-        return TensorInference(self.module, self.imports, self.memo, self.facts)
+        return TensorInference(self.module, self.imports, self.memo, self.facts, self.previous)
 
     @cached_property
     def data_uses(self) -> DataUses:

@@ -53,6 +53,11 @@ class OutsideFacts(Protocol):
         """`qname` is a legacy `torch.autograd.Function` subclass (calling an instance returns a tensor)."""
         ...
 
+    def imported_elsewhere(self, name: str) -> bool:
+        """Another module of the project takes `name` from this file (`from m import *` and uses it,
+        `from m import Variable`, `m.Variable`): removing its import here would break that module."""
+        ...
+
     def uses_torch(self, qname: str) -> bool:
         """`qname` is a project module, or an object of one, whose module imports torch (a file that
         imports it uses torch through it)."""
@@ -100,6 +105,9 @@ class TorchFacts:
 
     def is_function_class(self, qname: str) -> bool:
         return qname in ("torch.autograd.Function", "torch.autograd.InplaceFunction")
+
+    def imported_elsewhere(self, name: str) -> bool:
+        return False
 
     def uses_torch(self, qname: str) -> bool:
         return False

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
-from .facts import TORCH
+from .facts import TORCH, OutsideFacts
 from .torch_api import canonical
 
 # Method calls that keep a tensor a tensor (`Variable(x).cuda()`, `torch.zeros(3).float()`).
@@ -42,6 +42,9 @@ _TENSOR_KEEPING = {
 }
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", "env", "node_modules", ".tox",
               ".mypy_cache", ".varmigrate_cache", ".ipynb_checkpoints", "build", "dist", "site-packages"}
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_NON_TENSOR_BUILTINS = {"len", "int", "float", "str", "list", "dict", "tuple", "set", "bool", "range", "sorted",
+                        "open", "repr", "format", "zip", "enumerate", "map", "filter"}
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import\b|import[ \t]+([\w., \t]+))", re.MULTILINE)
 
 Binding = tuple[str, str]  # (kind, detail): ("import", qname), ("def", ""), ("class", ""), ("alias", qname), ("value", "")
@@ -301,6 +304,21 @@ def module_name(root: Path, path: Path) -> tuple[str, str]:
     return ".".join(parts), package
 
 
+def project_root(paths: Iterable[str], config_root: Optional[Path] = None) -> Path:
+    """The tree a run's project index covers: the configuration root (the folder of the nearest
+    `pyproject.toml` with `[tool.varmigrate]`), else the git root above the paths, else their
+    common parent (pre-commit passes only staged files: the index still covers the whole root)."""
+    if config_root is not None:
+        return Path(config_root).resolve()
+    resolved = [Path(p).resolve() for p in paths] or [Path.cwd().resolve()]
+    folders = [p if p.is_dir() else p.parent for p in resolved]
+    common = Path(os.path.commonpath([str(f) for f in folders]))
+    for folder in (common, *common.parents):
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return folder
+    return common
+
+
 class ProjectIndex:
     """The project's modules, summarized on demand. One per run (the workers of a parallel run
     inherit it: what the parent has summarized is shared)."""
@@ -311,6 +329,9 @@ class ProjectIndex:
         self._cached: dict[str, Summary] = {}  # digest -> summary, from the on-disk cache
         self._importers: Optional[dict[Path, list[Path]]] = None
         self._paths: dict[tuple[Path, str], Optional[Path]] = {}
+        # Texts of files this run has rewritten (the importers' view after their fixes).
+        self._texts: dict[Path, str] = {}
+        self._external: dict[Path, frozenset[str]] = {}
 
     # -- files ---------------------------------------------------------------------------------
     def contains(self, path: Path) -> bool:
@@ -378,7 +399,112 @@ class ProjectIndex:
     def for_file(self, path: Union[str, Path]) -> "FileFacts":
         return FileFacts(self, Path(path))
 
+    def current(self, dependencies: dict[str, str]) -> bool:
+        """Every module a cached result depended on still has the digest it had."""
+        for rel, digest in dependencies.items():
+            summary = self.summary(self.root / rel)
+            if summary is None or summary.digest != digest:
+                return False
+        return True
+
+    def prepare(self, files: Iterable[tuple[Path, str]]) -> None:
+        """Summarize the project modules these files import (and those their star imports reach),
+        so that worker processes forked afterwards share the summaries."""
+        for path, text in files:
+            if "import" not in text or not self.contains(path):
+                continue
+            facts = self.for_file(path)
+            for target in self._imported_files(path, text):
+                summary = facts._summary_of(target)
+                if summary is not None:
+                    folder = (self.root / summary.path).parent
+                    for module, level in summary.stars:
+                        facts._star_target(summary, module, level, folder)
+
     # -- importers -----------------------------------------------------------------------------
+    def set_text(self, path: Path, text: str) -> None:
+        """`path` now reads `text` (a fix of this run rewrote it): importers are judged by it."""
+        self._texts[Path(path).resolve()] = text
+        self._external.clear()
+
+    def text_of(self, path: Path) -> Optional[str]:
+        path = path.resolve()
+        if path in self._texts:
+            return self._texts[path]
+        try:
+            return path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    def external_uses(self, path: Path, seen: Optional[set[Path]] = None) -> frozenset[str]:
+        """Names of module `path` that other project modules take from it and use (through
+        `from m import *`, `from m import X`, `import m` ... `m.X`, and re-exports of those)."""
+        path = path.resolve()
+        if path in self._external:
+            return self._external[path]
+        seen = set() if seen is None else seen
+        if path in seen:
+            return frozenset()
+        seen.add(path)
+        taken: set[str] = set()
+        for importer in self.importers(path):
+            if importer == path:
+                continue
+            text = self.text_of(importer)
+            if text is not None:
+                taken |= self._taken(importer, text, path, seen)
+        result = frozenset(taken)
+        if len(seen) == 1:
+            self._external[path] = result
+        return result
+
+    def _taken(self, importer: Path, text: str, target: Path, seen: set[Path]) -> set[str]:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return set(_WORD.findall(text))  # unreadable: every word it mentions may be one
+        facts = self.for_file(importer)
+        own: set[str] = set()
+        star = False
+        explicit: set[str] = set()
+        aliases: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                resolved = facts.module_path(node.module or "", node.level)
+                for alias in node.names:
+                    if resolved == target:
+                        if alias.name == "*":
+                            star = True
+                        else:
+                            explicit.add(alias.asname or alias.name)
+                    elif alias.name != "*":
+                        own.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if facts.module_path(alias.name) == target:
+                        aliases.add(alias.asname or alias.name)
+                    else:
+                        own.add(alias.asname or alias.name.split(".")[0])
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                own.add(node.name)
+        # Uses are names in the code (not words in comments or strings, except `__all__`'s).
+        words: dict[str, int] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                words[node.id] = words.get(node.id, 0) + 1
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+                words[node.value] = words.get(node.value, 0) + 1
+        for name in explicit:
+            words[name] = words.get(name, 0) + 1  # the import itself counts once, as a word did
+        onward = self.external_uses(importer, seen) if (star or explicit) else frozenset()
+        taken: set[str] = set()
+        if star:
+            taken |= {w for w in words if w not in own} | (set(onward) - own)
+        taken |= {n for n in explicit if words.get(n, 0) > 1 or n in onward}
+        for local in aliases:
+            taken |= set(re.findall(rf"\b{re.escape(local)}\.(\w+)", text))
+        return taken
+
     def python_files(self) -> list[Path]:
         found: list[Path] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -420,6 +546,25 @@ class ProjectIndex:
         return out
 
 
+def imports_project_torch(text: str, facts: OutsideFacts) -> bool:
+    """A file that does not mention torch imports a project module that does (`from model import *`,
+    `from .common import *`, `import utils`): the prefilter's view of a project."""
+    if "import" not in text:
+        return False
+    for match in _IMPORT_LINE.finditer(text):
+        source, plain = match.group(1), match.group(2)
+        modules: list[tuple[str, int]] = []
+        if source is not None:
+            modules.append((source.lstrip("."), len(source) - len(source.lstrip("."))))
+        elif plain is not None:
+            modules.extend((n.strip().split(" ")[0], 0) for n in plain.split(",") if n.strip())
+        for module, level in modules:
+            absolute = facts.resolve_module(module, level) if level else module
+            if absolute and facts.uses_torch(absolute):
+                return True
+    return False
+
+
 class FileFacts:
     """`OutsideFacts` for one file of the project: its imports resolved from where it is."""
 
@@ -430,6 +575,7 @@ class FileFacts:
         self.package = module_name(index.root, self.path)[1] if index.contains(self.path) else None
         self._used: dict[str, str] = {}  # relative path -> digest of every project module consulted
         self._origins: dict[str, str] = {}
+        self._kept: set[str] = set()
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def dependencies(self) -> dict[str, str]:
@@ -575,6 +721,18 @@ class FileFacts:
         return split
 
     # -- OutsideFacts ----------------------------------------------------------------------------
+    def imported_elsewhere(self, name: str) -> bool:
+        if not self.index.contains(self.path):
+            return False
+        if name in self.index.external_uses(self.path):
+            self._kept.add(name)
+            return True
+        return False
+
+    def kept_names(self) -> set[str]:
+        """The names `imported_elsewhere` kept (their imports stay for other modules)."""
+        return set(self._kept)
+
     def star_binding(self, module: str, name: str) -> Optional[str]:
         if module == "torch" or module.startswith("torch."):
             return TORCH.star_binding(module, name)
@@ -639,9 +797,17 @@ class FileFacts:
             summary, function, folder = found
             if function.returns_other or not (function.returns_literal or function.returned_calls):
                 return False
-            origins = [self._origin_in(summary, callee, folder) for callee in function.returned_calls]
-            return all(o != qname and not self.returns_tensor(o) and TORCH.returns_non_tensor(o)
-                       and self._split(o, self.index.root) is None for o in origins)
+            for callee in function.returned_calls:
+                head = callee.partition(".")[0]
+                if head not in summary.bindings:
+                    if "." in callee or head not in _NON_TENSOR_BUILTINS:
+                        return False  # a method of a local value, a builtin that may return a tensor
+                    continue
+                origin = self._origin_in(summary, callee, folder)
+                if origin == qname or self.returns_tensor(origin) or not TORCH.returns_non_tensor(origin) \
+                        or self._split(origin, self.index.root) is not None:
+                    return False
+            return True
         info = self._info(qname)
         if info is not None:
             # An instance of a project class that is not a tensor (a Dataset, an options object).

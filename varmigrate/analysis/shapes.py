@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
-from .torch_api import FULL_REDUCTIONS, LOSS_FUNCTIONS, reduces_to_scalar
+from .torch_api import FULL_REDUCTIONS, LOSS_FUNCTIONS
+from .torch_nodes import reduces_to_scalar
 
 if TYPE_CHECKING:
     from .tensors import TensorInference, _Collector

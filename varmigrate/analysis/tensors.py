@@ -27,11 +27,9 @@ from .torch_api import (
     NON_TENSOR_METHODS,
     TENSOR_ATTRS,
     criterion_like,
-    iterates_parameters,
-    literal_is,
     loss_like,
-    reduces_to_scalar,
 )
+from .torch_nodes import iterates_parameters, literal_is, reduces_to_scalar
 
 # `weight`, `bias` and the parameters of recurrent modules (`weight_ih_l0`, `bias_hh_l1_reverse`,
 # an `LSTMCell`'s `bias_ih`): attributes that are tensors on any module that has them.

@@ -1,13 +1,11 @@
 """What varmigrate knows about torch's API and 0.3-era naming: which callables return tensors,
 which methods only tensors have, losses and reductions, old module paths, star-import exports, and
-the name hints legacy code gives (`loss`, `criterion`, `dataset`). Tables and pure functions only.
+the name hints legacy code gives (`loss`, `criterion`, `dataset`). Tables and pure functions of
+names only, without libcst (the project index and the prefilter use them on clean runs); the
+matchers that read nodes are in torch_nodes.py.
 """
 
 from __future__ import annotations
-
-from typing import Optional
-
-import libcst as cst
 
 # Old module paths that are the same object as a shorter public name.
 CANONICAL = {
@@ -151,29 +149,6 @@ def is_inplace_method(name: str) -> bool:
     return name.endswith("_") and not name.startswith("_")
 
 
-def literal_is(node: Optional[cst.BaseExpression], value: object) -> bool:
-    if node is None:
-        return False
-    if isinstance(node, cst.Name):
-        return node.value == str(value)
-    if isinstance(node, cst.SimpleString):
-        return node.evaluated_value == value
-    return False
-
-
-def reduces_to_scalar(call: cst.Call) -> bool:
-    """A loss call that was not asked to return per-element losses (`reduce=False`, `'none'`)."""
-    for arg in call.args:
-        if arg.keyword is None:
-            continue
-        key = arg.keyword.value
-        if key == "reduce" and not literal_is(arg.value, True):
-            return False
-        if key == "reduction" and not (literal_is(arg.value, "mean") or literal_is(arg.value, "sum")):
-            return False
-    return True
-
-
 def torch_callable_returns_tensor(q: str) -> bool:
     if q == "torch.autograd.Variable" or q == "torch.nn.Parameter":
         return True
@@ -207,13 +182,3 @@ def criterion_like(name: str) -> bool:
 def container_like(name: str) -> bool:
     lowered = name.lower()
     return any(hint in lowered for hint in _CONTAINER_HINTS) or lowered in ("data", "self", "cls", "np", "numpy")
-
-
-def iterates_parameters(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        return node.func.attr.value in ("parameters", "named_parameters")
-    # `for p in group['params']` (an optimizer's param_groups)
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
-        index = node.slice[0].slice
-        return isinstance(index, cst.Index) and literal_is(index.value, "params")
-    return False

@@ -11,7 +11,9 @@ from typing import Callable, Optional
 
 import libcst as cst
 
+from ..analysis.facts import OutsideFacts
 from ..analysis.imports import ImportTracker
+from ..analysis.tensors import TensorInference
 from ..config import Settings
 from ..ftypes import Edit, Finding, SourceError
 from ..policy import AppliedFix, FixPolicy, Lineage
@@ -67,15 +69,19 @@ def fix_source(
     imports: Optional[ImportTracker] = None,
     policy: Optional[FixPolicy] = None,
     cell: Optional[int] = None,
+    facts: Optional[OutsideFacts] = None,
+    previous: Optional[TensorInference] = None,
 ) -> FixResult:
     """Apply the allowed fixes repeatedly until nothing changes (or MAX_ITERATIONS).
 
     `policy` chooses each finding's edit instead of its first allowed one, given the finding of
     the original text it continues (see `policy.Lineage`); the result then lists every applied
-    edit with that origin. `cell` numbers a notebook cell in those origins.
+    edit with that origin. `cell` numbers a notebook cell in those origins. `facts` and
+    `previous` as for `lint_module`; an import that another project module still takes from this
+    one (`facts.imported_elsewhere`) is never removed.
     """
     with recursion_headroom():
-        return _fix_source(text, path, settings, imports, policy, cell)
+        return _fix_source(text, path, settings, imports, policy, cell, facts, previous)
 
 
 @contextlib.contextmanager
@@ -91,9 +97,10 @@ def recursion_headroom(limit: int = 6000) -> Iterator[None]:
 
 
 def _fix_source(text: str, path: str, settings: Settings, imports: Optional[ImportTracker],
-                policy: Optional[FixPolicy] = None, cell: Optional[int] = None) -> FixResult:
+                policy: Optional[FixPolicy] = None, cell: Optional[int] = None,
+                facts: Optional[OutsideFacts] = None, previous: Optional[TensorInference] = None) -> FixResult:
     result = FixResult(source=text)
-    lint = lint_source(text, path, settings, imports)
+    lint = lint_source(text, path, settings, imports, facts, previous)
     result.errors.extend(lint.errors)
     lineage = Lineage(path, text, lint.findings, cell) if policy is not None else None
     dropped: _Dropped = set()
@@ -112,12 +119,12 @@ def _fix_source(text: str, path: str, settings: Settings, imports: Optional[Impo
                 chosen.append((finding, edit))
         if not chosen:
             break
-        new_text, applied = _apply_checked(UnfixedModule(lint), chosen, path, result, dropped)
+        new_text, applied = _apply_checked(UnfixedModule(lint, facts), chosen, path, result, dropped)
         if not applied or new_text == text:
             break
         result.fixed.extend(f for f, _ in applied)
         old_text, text, old_module = text, new_text, lint.module
-        lint = lint_source(text, path, settings, imports)
+        lint = lint_source(text, path, settings, imports, facts, previous)
         if lineage is not None:
             lineage.record(applied)
             lineage.advance(old_text, text, applied, lint.findings, _span_getter(old_module))

@@ -14,7 +14,10 @@ from typing import Callable, Optional
 import libcst as cst
 
 from ..analysis.context import FileContext
+from ..analysis.facts import TORCH, OutsideFacts
 from ..analysis.imports import ImportTracker
+from ..analysis.project import imports_project_torch
+from ..analysis.tensors import TensorInference
 from ..config import Settings
 from ..ftypes import Finding, SourceError
 from ..noqa import NoqaMap, Suppressions, noqa_map
@@ -32,6 +35,8 @@ class LintResult:
     errors: list[SourceError] = field(default_factory=list)
     module: Optional[cst.Module] = None
     imports: Optional[ImportTracker] = None
+    # Notebook cells (`namespace=True`): the cell's tensor inference, which the next cell starts from.
+    tensors: Optional[TensorInference] = field(default=None, repr=False, compare=False)
     # The lint's parent map of `module` (built on first call, shared with the fix round).
     parents: Optional[Callable[[], dict[int, cst.CSTNode]]] = field(default=None, repr=False, compare=False)
 
@@ -40,11 +45,12 @@ def selected_rules(settings: Settings) -> list[type[Rule]]:
     return [r for r in all_rules() if settings.is_selected(r.CODE)]
 
 
-def passes_prefilter(text: str, rules: Sequence[type[Rule]]) -> bool:
-    """Cheap text test: a file without `torch` or without any trigger word has no findings."""
-    if "torch" not in text:
+def passes_prefilter(text: str, rules: Sequence[type[Rule]], facts: Optional[OutsideFacts] = None) -> bool:
+    """Cheap text test: a file without `torch` or without any trigger word has no findings (a file
+    that gets torch from a project module, `from model import *`, mentions it through that module)."""
+    if not any(mentions(word, text) for rule in rules for word in rule.TRIGGERS):
         return False
-    return any(mentions(word, text) for rule in rules for word in rule.TRIGGERS)
+    return "torch" in text or (facts is not None and imports_project_torch(text, facts))
 
 
 def parse_error(path: str, exc: cst.ParserSyntaxError, text: Optional[str] = None) -> SourceError:
@@ -86,16 +92,23 @@ def lint_module(
     imports: Optional[ImportTracker] = None,
     rules: Optional[Sequence[type[Rule]]] = None,
     noqa: Optional[NoqaMap] = None,
+    facts: Optional[OutsideFacts] = None,
+    previous: Optional[TensorInference] = None,
+    namespace: bool = False,
 ) -> LintResult:
     """Run the rules over a parsed module. `text`: the source the positions refer to (default:
-    the module's code); `noqa`: its noqa map, when the caller already has it."""
+    the module's code); `noqa`: its noqa map, when the caller already has it. `facts`: what names
+    from outside the file are (the project index's view from it; torch's API by default).
+    `previous`/`namespace` (notebook cells): the inference of the cells before, and whether to
+    hand this cell's on (`LintResult.tensors`)."""
     rules = selected_rules(settings) if rules is None else rules
     memo = FileMemo()
     with memo.active():
-        ctx = FileContext(path, module, imports, memo)
+        ctx = FileContext(path, module, imports, memo, facts if facts is not None else TORCH, previous)
         instances = [rule(ctx) for rule in rules]
         if rules and ctx.imports.imports_torch:
             visit_batched(module, instances, memo)
+        tensors = ctx.tensors if namespace and ctx.imports.imports_torch else previous
     suppressions = Suppressions(noqa if noqa is not None else noqa_map(text if text is not None else module.code))
     findings = [f for f in ctx.findings if not suppressions.suppresses(f)]
     # The hooks see which directives silenced something; what they report is not filtered.
@@ -106,7 +119,7 @@ def lint_module(
     findings += ctx.findings[start:]
     settings.apply_fix_overrides(findings)  # unfixable / extend-safe-fixes / extend-unsafe-fixes
     findings.sort(key=lambda f: (f.line, f.column, f.code))
-    return LintResult(findings=findings, module=module, imports=ctx.imports, parents=ctx.parents_getter)
+    return LintResult(findings=findings, module=module, imports=ctx.imports, parents=ctx.parents_getter, tensors=tensors)
 
 
 def lint_source(
@@ -114,9 +127,12 @@ def lint_source(
     path: str,
     settings: Settings,
     imports: Optional[ImportTracker] = None,
+    facts: Optional[OutsideFacts] = None,
+    previous: Optional[TensorInference] = None,
+    namespace: bool = False,
 ) -> LintResult:
     rules = selected_rules(settings)
-    if imports is None and not passes_prefilter(text, rules):
+    if imports is None and not passes_prefilter(text, rules, facts):
         return LintResult()
     if imports is None:
         # A rule none of whose trigger words occur cannot report anything: not even instantiated.
@@ -135,4 +151,4 @@ def lint_source(
         return LintResult(errors=[parse_error(path, exc, parsed)])
     except RecursionError:
         return LintResult(errors=[SourceError(path, 1, 1, "file is too deeply nested to parse")])
-    return lint_module(module, path, settings, text, imports, rules, noqa)
+    return lint_module(module, path, settings, text, imports, rules, noqa, facts, previous, namespace)

@@ -13,6 +13,7 @@ from typing import Optional, Union
 
 import libcst as cst
 
+from ..analysis.facts import OutsideFacts
 from ..analysis.imports import ImportTracker
 from ..analysis.nodes import is_no_grad_block
 from ..ftypes import Edit, Finding, NoGrad
@@ -35,12 +36,14 @@ class UnfixedModule:
     same module is applied to several times (each finding alone for JSON/`--show-fixes` edits,
     or fix by fix after a round whose output did not parse)."""
 
-    def __init__(self, lint: LintResult) -> None:
+    def __init__(self, lint: LintResult, facts: Optional[OutsideFacts] = None) -> None:
         assert lint.module is not None and lint.imports is not None
         self.module, self.imports = lint.module, lint.imports
         module = self.module
         self._parents = lint.parents or (lambda: parent_map(module))
-        self.removable = set(self.imports.locals_bound_to(REMOVABLE_IMPORTS))
+        # Not an import another module of the project takes from this one (`from m import *`).
+        self.removable = {n for n in self.imports.locals_bound_to(REMOVABLE_IMPORTS)
+                          if facts is None or not facts.imported_elsewhere(n)}
 
     @cached_property
     def name_uses(self) -> dict[str, int]:

@@ -41,9 +41,12 @@ class UnusedVariableImport(Rule):
     The fix removes the name from the import statement, keeping the other names of the same
     statement, and the statement itself goes when it is left empty (comments above it move to the
     next statement); an unused alias assignment is deleted the same way. It is safe: nothing in the file refers to the name (a mention in a string,
-    such as `__all__`, counts as a use and suppresses the finding). Modules that import the name
-    *from this file* are not visible to the rule. Notebooks are skipped, since a later cell may
-    use an import of an earlier one.
+    such as `__all__`, counts as a use and suppresses the finding), and no other module of the
+    project takes it from this file (`from m import *` and a use of `Variable`, `from m import
+    Variable`, `m.Variable`: the project index reads the importers as this run leaves them, so an
+    import goes in the same run that rewrites its last use elsewhere, and stays while a module
+    outside the fixed paths still uses it). Notebooks are skipped, since a later cell may use an
+    import of an earlier one.
 
     ## References
     - [PyTorch 0.4.0 migration guide](https://pytorch.org/2018/04/22/0_4_0-migration-guide.html)
@@ -101,6 +104,8 @@ class UnusedVariableImport(Rule):
         for node, local, message, title, block in self._candidates:
             if local in self._used or local in self.ctx.imports.local_defs:
                 continue
+            if self.ctx.facts.imported_elsewhere(local):
+                continue  # another module of the project takes the name from here (`from m import *`)
             names = frozenset([local])
             # Reported at the name; applied to the enclosing block, so the remover can hand the
             # comments above an emptied statement to the next statement.

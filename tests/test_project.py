@@ -1,0 +1,188 @@
+"""The project index (issue 11, form 5): a project is one namespace.
+
+Names arrive through star imports of sibling modules and packages, functions of other modules
+return tensors, module classes come from other files; the index covers the configuration root even
+when only some files are checked (pre-commit), its cache entries depend on the modules they used,
+and a fix never removes an import that another module still takes from the file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from varmigrate.analysis.project import ProjectIndex, imports_project_torch, project_root
+from varmigrate.api import run
+from varmigrate.cache import Cache
+from varmigrate.cli import main
+from varmigrate.config import Settings, load_config
+
+MODEL = """\
+import torch
+import torch.nn as nn
+from torch.autograd import Variable
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super(Net, self).__init__()
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+class Critic(nn.Module):
+    def forward(self, x):
+        return x.mean()
+
+
+def to_var(x):
+    return Variable(x)
+
+
+def count(xs):
+    return len(xs)
+"""
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "proj"
+    for rel, text in {"pyproject.toml": "[tool.varmigrate]\n", **files}.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def _codes(root: Path, *paths: str) -> list[tuple[str, int, str]]:
+    settings = load_config(root / "pyproject.toml")
+    report = run([str(root / p) for p in paths] or [str(root)], settings, jobs=1)
+    return sorted((Path(f.path).name, f.line, f.code) for f in report.findings)
+
+
+def test_star_import_of_a_sibling_brings_torch_and_variable(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"model.py": MODEL, "train.py": (
+        "from model import *\n"
+        "x = Variable(torch.randn(4, 3))\n"
+        "loss = Net()(x).sum()\n"
+        "print(loss.data[0])\n")})
+    found = [c for c in _codes(root, "train.py")]
+    assert ("train.py", 2, "VM101") in found
+    assert ("train.py", 4, "VM201") in found
+
+
+def test_relative_star_imports_in_a_package(tmp_path: Path) -> None:
+    root = _project(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/common.py": "import torch\nfrom torch.autograd import Variable\n",
+        "pkg/layers.py": "from .common import *\n\ndef wrap(x):\n    return Variable(x)\n",
+        "run.py": "from pkg.layers import *\nv = wrap(torch.ones(2))\nprint(v.data.cpu())\n",
+    })
+    found = _codes(root)
+    assert ("layers.py", 4, "VM101") in found  # `Variable` of `from .common import *`
+    assert ("run.py", 3, "VM203") in found  # `wrap` returns a tensor, through two star imports
+
+
+def test_functions_and_module_classes_of_other_modules(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"model.py": MODEL, "train.py": (
+        "import torch\n"
+        "from model import Net, Critic, to_var, count\n"
+        "net = Net()\n"
+        "out = net(torch.randn(2, 3))\n"
+        "print(out.data.numpy())\n"
+        "print(to_var(torch.ones(3)).data.numpy())\n"
+        "n = count([1, 2])\n"
+        "print(n.data)\n"
+        "one = torch.FloatTensor([1])\n"
+        "Critic()(out).backward(one)\n")})
+    found = _codes(root, "train.py")
+    assert ("train.py", 5, "VM203") in found  # a module of another file: its output is a tensor
+    assert ("train.py", 6, "VM203") in found  # `to_var` returns `Variable(x)`
+    assert not any(line == 8 for _, line, _ in found)  # `count` returns `len(...)`: not a tensor
+    assert ("train.py", 10, "VM310") in found  # Critic's forward returns `x.mean()`: 0-dim
+
+
+def test_a_file_that_sees_no_torch_has_no_findings(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"helpers.py": "import numpy as np\n", "use.py": (
+        "from helpers import *\n"
+        "class Buffer(object):\n"
+        "    pass\n"
+        "b = Buffer()\n"
+        "print(b.data[0])\n")})
+    assert _codes(root) == []
+
+
+def test_pre_commit_passes_one_file_and_the_index_covers_the_root(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"lib/model.py": MODEL, "scripts/train.py": (
+        "from lib.model import *\n"
+        "print(to_var(torch.ones(1)).data[0])\n")})
+    result = CliRunner().invoke(main, ["check", "--no-cache", str(root / "scripts" / "train.py")],
+                                catch_exceptions=False, env={"PWD": str(root)})
+    assert "VM201" in result.output
+    assert project_root([str(root / "scripts" / "train.py")]) == root
+
+
+def test_cached_results_depend_on_the_modules_they_used(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"model.py": MODEL, "train.py": (
+        "import torch\nfrom model import to_var\nprint(to_var(torch.ones(3)).data.numpy())\n")})
+    settings = load_config(root / "pyproject.toml")
+
+    def codes() -> list[str]:
+        cache = Cache(tmp_path / "cache", settings)
+        return [f.code for f in run([str(root / "train.py")], settings, cache=cache, jobs=1).findings]
+
+    assert codes() == ["VM203"]
+    assert codes() == ["VM203"]  # from the cache
+    # `to_var` no longer returns a tensor: the importer's cached result is stale.
+    (root / "model.py").write_text(MODEL.replace("return Variable(x)", "return [x]"))
+    assert codes() == []
+    data = json.loads(next((tmp_path / "cache").glob("check-*.json")).read_text())
+    assert any(entry["deps"] == {"model.py": entry["deps"]["model.py"]} for entry in data["entries"].values())
+    assert {s["path"] for s in data["project"]} >= {"model.py"}
+
+
+STAR_USER = "from model import *\nx = Variable(torch.ones(2))\nprint(x * 2)\n"
+
+
+def test_an_import_another_module_uses_is_kept(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"model.py": MODEL.replace("    return Variable(x)", "    return x"), "train.py": STAR_USER})
+    settings = load_config(root / "pyproject.toml")
+    # Only model.py is fixed: train.py (outside the paths) still needs `Variable` from it.
+    run([str(root / "model.py")], settings, fix=True, jobs=1)
+    assert "from torch.autograd import Variable" in (root / "model.py").read_text()
+    assert not [f for f in run([str(root / "model.py")], settings, jobs=1).findings if f.code == "VM107"]
+    # Fixing both in one run rewrites train.py's use, so the import goes in that same run ...
+    run([str(root)], settings, fix=True, jobs=1)
+    assert "Variable" not in (root / "train.py").read_text()
+    assert "from torch.autograd import Variable" not in (root / "model.py").read_text()
+    # ... and a second fix changes nothing.
+    before = {p: p.read_text() for p in root.glob("*.py")}
+    run([str(root)], settings, fix=True, jobs=1)
+    assert {p: p.read_text() for p in root.glob("*.py")} == before
+
+
+def test_explicit_reexport_resolves_to_torch(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"model.py": MODEL, "t.py": "from model import Variable as V\n"})
+    facts = ProjectIndex(root).for_file(root / "t.py")
+    assert facts.origin("model.Variable") == "torch.autograd.Variable"
+    assert facts.origin("model.Net") == "model.Net"
+    assert facts.is_module_class("model.Net") and facts.constructs_module("model.Net") is True
+    assert facts.forward_shape("model.Critic") == ()
+    assert facts.returns_tensor("model.to_var") and facts.returns_non_tensor("model.count")
+    assert imports_project_torch("from model import *\n", facts)
+    assert facts.dependencies() == {"model.py": facts.dependencies()["model.py"]}
+
+
+def test_notebook_cells_are_one_namespace(tmp_path: Path) -> None:
+    cells = [["import torch\n", "z = torch.randn(3, requires_grad=True)\n"], ["out = z.mean()\n"],
+             ["print(out.data[0])\n"]]
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": c}
+                          for c in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(notebook, indent=1) + "\n")
+    report = run([str(path)], Settings(root=tmp_path), fix=True, jobs=1)
+    assert [(f.code, f.cell) for f in report.fixed] == [("VM201", 3)]
+    assert json.loads(path.read_text())["cells"][2]["source"] == ["print(out.item())\n"]
