@@ -143,6 +143,8 @@ class Shapes:
             if isinstance(node.operator, cst.MatrixMultiply):
                 return None
             return broadcast(self._shape(node.left, depth + 1), self._shape(node.right, depth + 1))
+        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+            return broadcast(self._shape(node.left, depth + 1), self._shape(node.comparisons[0].comparator, depth + 1))
         if isinstance(node, cst.Attribute):
             if isinstance(node.value, cst.Name) and node.value.value == "self":
                 return self._self_attr(node.attr.value)
@@ -239,6 +241,8 @@ class Shapes:
                     return (*inner[:dim], *inner[dim + 1:]) if dim >= 0 else (*inner[:dim], *inner[len(inner) + dim + 1:])
                 return inner if inner[dim] > 1 else None
             return None
+        if isinstance(func, cst.Name) and func.value in inf.scalar_loss_modules:
+            return ()  # `criterion(out, y)` of a reducing loss module
         classes = inf.module_output_classes(node)
         if classes is not None:
             return self._module_output(classes, depth)
@@ -255,6 +259,21 @@ class Shapes:
             if inf._scalar(node, 0):
                 return ()  # a criterion's loss, a sum of 0-dim tensors
         return None
+
+    def _items(self, node: cst.BaseExpression, depth: int) -> Shape:
+        """The shape every item of a list of tensors has (a name appended to, or a literal)."""
+        values: list[cst.BaseExpression]
+        if isinstance(node, cst.Name) and node.value in self.inference.list_items:
+            values = self.inference.list_items[node.value]
+        elif isinstance(node, (cst.List, cst.Tuple)) and not any(isinstance(e, cst.StarredElement) for e in node.elements):
+            values = [e.value for e in node.elements]
+        else:
+            return None
+        shapes = {self._shape(v, depth + 1) for v in values}
+        if len(shapes) != 1:
+            return None
+        (shape,) = shapes
+        return None if shape == NEUTRAL else shape
 
     def _module_output(self, classes: set[str], depth: int) -> Shape:
         """The shape every `forward` of `classes` returns (`output.mean(0).view(1)`: (1,)), if they agree."""
@@ -304,6 +323,14 @@ class Shapes:
             return None
         if last in FULL_REDUCTIONS and len(positional) == 1 and len(node.args) == 1:
             return ()
+        if last in ("stack", "cat") and positional:
+            # `torch.stack(losses)` of a list of 0-dim losses is 1-D; `cat` keeps the items' rank.
+            item = self._items(positional[0].value, depth)
+            if item is None or (last == "stack" and len(positional) + len(node.args) > 1 and not _dim_zero(node)):
+                return None
+            if last == "stack":
+                return (-1, *item) if _dim_zero(node) else None
+            return (-1, *item[1:]) if item and _dim_zero(node) else None
         if last in _SIZE_FACTORIES and last not in ("randint", "normal", "full"):
             return _sizes(node, self)
         if last == "tensor" and positional:
@@ -344,6 +371,13 @@ def broadcast(left: Shape, right: Shape) -> Shape:
         else:
             out.append(-1)
     return tuple(out)
+
+
+def _dim_zero(node: cst.Call) -> bool:
+    """The call stacks or concatenates along dim 0 (no `dim`, or `dim=0`, or a second positional 0)."""
+    positional = [a for a in node.args if a.keyword is None]
+    dims = [a.value for a in node.args if a.keyword is not None and a.keyword.value == "dim"] + [a.value for a in positional[1:2]]
+    return all(_literal_int(d) == 0 for d in dims) and len(node.args) <= 2
 
 
 def _is_data(node: cst.BaseExpression) -> bool:

@@ -73,6 +73,8 @@ class TensorInference:
         self.number_names: set[str] = set()
         # Lists whose items are tensors (`outs = []; outs.append(model(x))`).
         self.tensor_lists: set[str] = set()
+        # What each of those lists is appended (for the shape of `torch.stack(losses)`).
+        self.list_items: dict[str, list[cst.BaseExpression]] = {}
         # The classes a module name is an instance of (`netD = Critic()`: local class names or the
         # qualified names of imported ones).
         self.module_classes_of: dict[str, set[str]] = {}
@@ -94,6 +96,9 @@ class TensorInference:
         # (The collector and the shapes refer back to this inference only weakly or not at all: no
         # reference cycle may keep a linted tree alive.)
         self.forward_returns = collector.forward_returns
+        for owner, value in collector.appends:
+            if owner in self.list_items:
+                self.list_items[owner].append(value)
         self.shapes: Shapes = Shapes(self, collector, previous.shapes if previous is not None else None)
 
     # -- classification of expressions -----------------------------------------------------
@@ -237,6 +242,10 @@ class TensorInference:
             return self._tensor(node.left, depth + 1) or self._tensor(node.right, depth + 1)
         if isinstance(node, cst.UnaryOperation):
             return self._tensor(node.expression, depth + 1)
+        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+            # `(out > 0)`: an elementwise comparison of a tensor is a (bool) tensor.
+            return self._tensor(node.left, depth + 1) and not isinstance(
+                node.comparisons[0].operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn))
         return False
 
     def _call_returns_tensor(self, node: cst.Call, depth: int) -> bool:
@@ -361,6 +370,7 @@ class TensorInference:
             for owner, value in collector.appends:
                 if owner not in self.tensor_lists and self._tensor(value, 0):
                     self.tensor_lists.add(owner)
+                    self.list_items.setdefault(owner, [])
             for target, iterable in collector.loops:
                 self._classify_loop(target, iterable)
             for name, values in collector.returns.items():

@@ -182,8 +182,9 @@ class DataIndexZero(Rule):
             if self.ctx.data_uses.number_ok(subscript):
                 edits.append(self.edit(item, Safety.UNSAFE, f"Replace with {use_item} (unsafe: only if `{code}` has exactly one element)"))
             edits.append(self.edit(detached, Safety.UNSAFE, f"Replace with `{new}` (unsafe: only if `{code}` is not 0-dim)"))
-            message = (f"`{whole}` raises on a 0-dim tensor (every loss since PyTorch 0.4), and the rank of `{code}` is "
-                       f"not known here: use {use_item} if `{code}` has exactly one element, else `{new}`")
+            it = f"`{code}`" if not code.endswith("...") else "it"
+            message = (f"`{whole}` raises on a 0-dim tensor (every loss since PyTorch 0.4), and the rank of {it} is "
+                       f"not known here: use {use_item} if {it} has exactly one element, else `{new}`")
         else:
             # Not 0-dim: the line reads what it read in 0.3, and only `.data`'s version counter goes.
             if use.escape is None or via is not None:
