@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
+# The public names of a run's results.
+from .baseline import NoqaBaseline as NoqaBaseline
+from .baseline import add_noqa as add_noqa
 from .config import Settings
 from .ftypes import Finding, SourceError
 from .parallel import auto_jobs, run_parallel, terminate_gracefully
 from .prefilter import may_have_findings
-from .baseline import NoqaBaseline, add_noqa  # noqa: F401  (the public names of a run's results)
 from .projects import ProjectRun, sees_project_torch
 from .sources import SourceReadError, SourceText, atomic_write, decode_source, discover, read_source
 from .syntax.nesting import nesting_error

@@ -26,9 +26,10 @@ import ast
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Optional, Union
 
 from .facts import TORCH, OutsideFacts
 from .torch_api import canonical
@@ -85,7 +86,7 @@ class Summary:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Summary":
+    def from_json(cls, data: dict[str, Any]) -> Summary:
         return cls(
             path=data["path"], digest=data["digest"], package=data["package"],
             bindings={k: (v[0], v[1]) for k, v in data["bindings"].items()},
@@ -396,7 +397,7 @@ class ProjectIndex:
         self._paths[key] = found
         return found
 
-    def for_file(self, path: Union[str, Path]) -> "FileFacts":
+    def for_file(self, path: Union[str, Path]) -> FileFacts:
         return FileFacts(self, Path(path))
 
     def current(self, dependencies: dict[str, str]) -> bool:

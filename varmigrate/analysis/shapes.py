@@ -51,8 +51,8 @@ _REDUCTIONS_WITH_DIM = (FULL_REDUCTIONS - {"max", "min"}) | {"argmax", "argmin",
 
 
 class Shapes:
-    def __init__(self, inference: "TensorInference", collector: "_Collector",
-                 previous: Optional["Shapes"] = None) -> None:
+    def __init__(self, inference: TensorInference, collector: _Collector,
+                 previous: Optional[Shapes] = None) -> None:
         self.inference = weakref.proxy(inference)
         self.imports = inference.imports
         self.sources = collector.sources
@@ -249,8 +249,6 @@ class Shapes:
         if isinstance(func, cst.Name):
             name = func.value
             if name in ("sum",) and inf._builtin(name) and len(node.args) == 1:
-                from .tensors import _element
-
                 element = _element(node.args[0].value)
                 if element is not None:
                     shape = self._shape(element, depth + 1)
@@ -445,3 +443,9 @@ def _data_shape(node: cst.BaseExpression) -> Shape:
         return None if only is None else (len(node.elements), *only)
     return None
 
+def _element(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """The element expression of `(e for ...)` or `[e for ...]` (a comprehension's loop variables are
+    collected with the file's loops)."""
+    if isinstance(node, (cst.GeneratorExp, cst.ListComp)):
+        return node.elt
+    return None

@@ -19,7 +19,7 @@ from ..tree.memo import FileMemo
 from ..tree.walk import visit as walk_visit
 from .facts import TORCH, OutsideFacts
 from .imports import ImportTracker, dotted_name
-from .shapes import SAME_SHAPE_METHODS, Shape, Shapes
+from .shapes import SAME_SHAPE_METHODS, Shape, Shapes, _element
 from .torch_api import (
     FULL_REDUCTIONS,
     LOSS_FUNCTIONS,
@@ -47,7 +47,7 @@ class TensorInference:
         imports: ImportTracker,
         memo: Optional[FileMemo] = None,
         facts: OutsideFacts = TORCH,
-        previous: Optional["TensorInference"] = None,
+        previous: Optional[TensorInference] = None,
     ) -> None:
         self.module = module
         self.imports = imports
@@ -128,7 +128,7 @@ class TensorInference:
             return self._constructs_module(node)
         return False
 
-    def shape(self, node: cst.BaseExpression) -> "Shape":
+    def shape(self, node: cst.BaseExpression) -> Shape:
         """The shape of the tensor `node` evaluates to, as far as the file tells (None: unknown
         rank; -1 for a dimension of unknown size)."""
         return self.shapes.of(node)
@@ -351,7 +351,7 @@ class TensorInference:
                 len(self.tensor_functions), len(self.tensor_methods), len(self.function_instances),
                 len(self.self_tensor_attrs), len(self.self_scalar_attrs))
 
-    def _collect(self, module: cst.Module, collector: "_Collector") -> None:
+    def _collect(self, module: cst.Module, collector: _Collector) -> None:
         walk_visit(module, collector, self.memo)
         self.uses_create_graph = collector.create_graph
         if self._previous is not None:
@@ -399,7 +399,7 @@ class TensorInference:
         }
         collector.inference = None
 
-    def _seed(self, previous: "TensorInference", bound: set[str]) -> None:
+    def _seed(self, previous: TensorInference, bound: set[str]) -> None:
         """A notebook cell sees what the cells before it bound (names it does not bind itself)."""
         for attr in ("tensor_names", "non_tensor_names", "module_names", "scalar_names", "vector_names",
                      "number_names", "tensor_lists", "tensor_functions", "function_instances",
@@ -581,12 +581,6 @@ def _string_index(node: cst.Subscript) -> Optional[str]:
     return None
 
 
-def _element(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
-    """The element expression of `(e for ...)` or `[e for ...]` (a comprehension's loop variables are
-    collected with the file's loops)."""
-    if isinstance(node, (cst.GeneratorExp, cst.ListComp)):
-        return node.elt
-    return None
 
 
 def _loop_pairs(target: cst.BaseExpression, iterable: cst.BaseExpression) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:

@@ -50,7 +50,8 @@ class StochasticReinforce(Rule):
     A bare `probs.multinomial()` in a file that never calls `.reinforce()` is fixed to
     `probs.multinomial(1)`: 0.3's default was `num_samples=1`, so this draws the same one sample per
     row, a LongTensor of the same shape (safe); the stochastic node 0.3 attached to it is gone, and
-    nothing here used it. Where `.reinforce()` follows, there is no fix: the modern form restructures the code. Keep the distribution instead of the sample
+    nothing here used it. Where `.reinforce()` follows, there is no fix: the modern form restructures
+    the code. Keep the distribution instead of the sample
     (`m = torch.distributions.Categorical(probs)`, `action = m.sample()`), store `m.log_prob(action)`
     where the action used to be stored, and minimise `-log_prob * reward` (summed over the episode)
     with an ordinary `loss.backward()`.
