@@ -21,7 +21,8 @@ from .prefilter import mentions_any_trigger
 
 if TYPE_CHECKING:
     from .analysis.facts import OutsideFacts
-    from .analysis.project import FileFacts, ProjectIndex
+    from .analysis.project import ProjectIndex
+    from .analysis.project_facts import FileFacts
     from .api import FileOutcome
     from .cache import Cache
     from .config import Settings
