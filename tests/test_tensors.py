@@ -140,3 +140,21 @@ def test_alias_escape() -> None:
 def test_create_graph_detected() -> None:
     assert _inference(PRELUDE + "loss.backward(create_graph=True)\n").uses_create_graph
     assert not _inference(PRELUDE + "loss.backward(create_graph=False)\n").uses_create_graph
+
+
+def test_attributes_of_self_are_classified_from_their_assignments() -> None:
+    # `self.x = ...` in a class: modules, legacy Function instances, tensors, 0-dim ones, and `+=`.
+    inf = _inference(PRELUDE + (
+        "class Fn(torch.autograd.Function):\n    pass\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        self.fc = nn.Linear(3, 4)\n"
+        "        self.fn = Fn()\n"
+        "        self.h = torch.zeros(3)\n"
+        "        self.loss = F.mse_loss(self.h, self.h)\n"
+        "        self.total = 0\n"
+        "        self.total += F.mse_loss(self.h, self.h)\n"
+    ))
+    assert inf.self_module_attrs == {"fc"} and inf.self_function_attrs == {"fn"}
+    assert {"h", "loss", "total"} <= inf.self_tensor_attrs
+    assert {"loss", "total"} <= inf.self_scalar_attrs and "h" not in inf.self_scalar_attrs

@@ -19,16 +19,13 @@ from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
+from .shape_literals import NEUTRAL, Shape, broadcast, data_shape, dim_zero, is_data, literal_int
 from .torch_api import FULL_REDUCTIONS, LOSS_FUNCTIONS
-from .torch_nodes import reduces_to_scalar
+from .torch_nodes import comprehension_element, reduces_to_scalar
 
 if TYPE_CHECKING:
-    from .tensors import TensorInference, _Collector
-
-Shape = Optional[tuple[int, ...]]
-# What a number (or a name still being computed, in `total = total + loss`) adds to a broadcast:
-# nothing. Never a real shape (no dimension has size -2).
-NEUTRAL: tuple[int, ...] = (-2,)
+    from .bindings import BindingCollector
+    from .tensors import TensorInference
 
 # Factories whose positional arguments are sizes.
 _SIZE_FACTORIES = {"randn", "rand", "zeros", "ones", "empty", "full", "randint", "normal"}
@@ -51,7 +48,7 @@ _REDUCTIONS_WITH_DIM = (FULL_REDUCTIONS - {"max", "min"}) | {"argmax", "argmin",
 
 
 class Shapes:
-    def __init__(self, inference: TensorInference, collector: _Collector,
+    def __init__(self, inference: TensorInference, collector: BindingCollector,
                  previous: Optional[Shapes] = None) -> None:
         self.inference = weakref.proxy(inference)
         self.imports = inference.imports
@@ -211,7 +208,7 @@ class Shapes:
                 return broadcast(self._shape(receiver, depth + 1), self._shape(node.args[0].value, depth + 1))
             if method in FULL_REDUCTIONS and not node.args:
                 return () if inf.is_tensor(receiver) or self._shape(receiver, depth + 1) not in (None, NEUTRAL) \
-                    or _is_data(receiver) else None
+                    or is_data(receiver) else None
             if method in _REDUCTIONS_WITH_DIM and node.args:
                 return self._reduce_dim(self._shape(receiver, depth + 1), node)
             if method in ("view", "reshape", "expand", "new", "new_zeros", "new_ones", "new_empty", "repeat"):
@@ -224,7 +221,7 @@ class Shapes:
                 inner = self._shape(receiver, depth + 1)
                 if inner is None or inner == NEUTRAL:
                     return None
-                dim = _literal_int(node.args[0].value)
+                dim = literal_int(node.args[0].value)
                 if dim is None or not -len(inner) - 1 <= dim <= len(inner):
                     return (*[-1] * (len(inner) + 1),)
                 dim = dim if dim >= 0 else len(inner) + 1 + dim
@@ -234,7 +231,7 @@ class Shapes:
                 return tuple(reversed(inner)) if inner is not None and inner != NEUTRAL and len(inner) <= 2 else None
             if method == "squeeze" and len(node.args) == 1:
                 inner = self._shape(receiver, depth + 1)
-                dim = _literal_int(node.args[0].value)
+                dim = literal_int(node.args[0].value)
                 if inner is None or inner == NEUTRAL or dim is None or not -len(inner) <= dim < len(inner):
                     return None
                 if inner[dim] == 1:
@@ -248,13 +245,13 @@ class Shapes:
             return self._module_output(classes, depth)
         if isinstance(func, cst.Name):
             name = func.value
-            if name in ("sum",) and inf._builtin(name) and len(node.args) == 1:
-                element = _element(node.args[0].value)
+            if name in ("sum",) and inf.is_builtin(name) and len(node.args) == 1:
+                element = comprehension_element(node.args[0].value)
                 if element is not None:
                     shape = self._shape(element, depth + 1)
                     return None if shape == NEUTRAL else shape
                 return None
-            if inf._scalar(node, 0):
+            if inf.scalar_form(node):
                 return ()  # a criterion's loss, a sum of 0-dim tensors
         return None
 
@@ -298,7 +295,7 @@ class Shapes:
             len([a for a in node.args if a.keyword is None]) >= 2)
         if keepdim:
             return None  # `keepdim=True` or a second positional (`max(1, True)`): left to chance
-        dim = _literal_int(node.args[0].value) if node.args[0].keyword in (None,) else None
+        dim = literal_int(node.args[0].value) if node.args[0].keyword in (None,) else None
         if dim is None or not -len(inner) <= dim < len(inner) or not inner:
             return (*[-1] * (len(inner) - 1),) if inner else None
         dim = dim if dim >= 0 else len(inner) + dim
@@ -324,70 +321,28 @@ class Shapes:
         if last in ("stack", "cat") and positional:
             # `torch.stack(losses)` of a list of 0-dim losses is 1-D; `cat` keeps the items' rank.
             item = self._items(positional[0].value, depth)
-            if item is None or (last == "stack" and len(positional) + len(node.args) > 1 and not _dim_zero(node)):
+            if item is None or (last == "stack" and len(positional) + len(node.args) > 1 and not dim_zero(node)):
                 return None
             if last == "stack":
-                return (-1, *item) if _dim_zero(node) else None
-            return (-1, *item[1:]) if item and _dim_zero(node) else None
+                return (-1, *item) if dim_zero(node) else None
+            return (-1, *item[1:]) if item and dim_zero(node) else None
         if last in _SIZE_FACTORIES and last not in ("randint", "normal", "full"):
             return _sizes(node, self)
         if last == "tensor" and positional:
-            return _data_shape(positional[0].value)
+            return data_shape(positional[0].value)
         if last in _LEGACY_CONSTRUCTORS:
             if len(positional) == 1:
                 value = positional[0].value
                 if isinstance(value, (cst.List, cst.Tuple)):
-                    return _data_shape(value)
+                    return data_shape(value)
                 if self._integer(value):
-                    size = _literal_int(value)
+                    size = literal_int(value)
                     return (size if size is not None else -1,)
                 if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "size":
                     return self._shape(value.func.value, depth + 1)
                 return None  # a tensor, an array, a storage: whatever it is
             return _sizes(node, self)
         return None
-
-
-def broadcast(left: Shape, right: Shape) -> Shape:
-    if left is None or right is None:
-        return None
-    if left == NEUTRAL:
-        return right
-    if right == NEUTRAL:
-        return left
-    size = max(len(left), len(right))
-    a = (1,) * (size - len(left)) + left
-    b = (1,) * (size - len(right)) + right
-    out: list[int] = []
-    for x, y in zip(a, b):
-        if x == y:
-            out.append(x)
-        elif x == 1:
-            out.append(y)
-        elif y == 1:
-            out.append(x)
-        else:
-            out.append(-1)
-    return tuple(out)
-
-
-def _dim_zero(node: cst.Call) -> bool:
-    """The call stacks or concatenates along dim 0 (no `dim`, or `dim=0`, or a second positional 0)."""
-    positional = [a for a in node.args if a.keyword is None]
-    dims = [a.value for a in node.args if a.keyword is not None and a.keyword.value == "dim"] + [a.value for a in positional[1:2]]
-    return all(_literal_int(d) == 0 for d in dims) and len(node.args) <= 2
-
-
-def _is_data(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Attribute) and node.attr.value == "data"
-
-
-def _literal_int(node: cst.BaseExpression) -> Optional[int]:
-    if isinstance(node, cst.Integer):
-        return int(node.evaluated_value)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
-        return -int(node.expression.evaluated_value)
-    return None
 
 
 def _sizes(node: cst.Call, shapes: Shapes) -> Shape:
@@ -414,7 +369,7 @@ def _sizes(node: cst.Call, shapes: Shapes) -> Shape:
 
 def _size_like(node: cst.BaseExpression, shapes: Shapes) -> bool:
     """An expression that can only be one size: an int literal, an int name, `x.size(0)`, `n * 2`."""
-    if _literal_int(node) is not None or (isinstance(node, cst.Name) and node.value in shapes.inference.int_names):
+    if literal_int(node) is not None or (isinstance(node, cst.Name) and node.value in shapes.inference.int_names):
         return True
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" and node.args:
         return True
@@ -424,28 +379,5 @@ def _size_like(node: cst.BaseExpression, shapes: Shapes) -> bool:
 
 
 def _size(node: cst.BaseExpression, shapes: Shapes) -> int:
-    value = _literal_int(node)
+    value = literal_int(node)
     return value if value is not None and value >= 0 else -1
-
-
-def _data_shape(node: cst.BaseExpression) -> Shape:
-    """The shape of a literal's nesting: `[1]` is (1,), `[[1, 2]]` (1, 2), `3.0` ()."""
-    if isinstance(node, (cst.Integer, cst.Float)) or (
-        isinstance(node, cst.UnaryOperation) and isinstance(node.expression, (cst.Integer, cst.Float))):
-        return ()
-    if isinstance(node, (cst.List, cst.Tuple)):
-        if not node.elements or any(isinstance(e, cst.StarredElement) for e in node.elements):
-            return (len(node.elements),) if not node.elements else None
-        inner = {_data_shape(e.value) for e in node.elements}
-        if len(inner) != 1:
-            return None
-        (only,) = inner
-        return None if only is None else (len(node.elements), *only)
-    return None
-
-def _element(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
-    """The element expression of `(e for ...)` or `[e for ...]` (a comprehension's loop variables are
-    collected with the file's loops)."""
-    if isinstance(node, (cst.GeneratorExp, cst.ListComp)):
-        return node.elt
-    return None

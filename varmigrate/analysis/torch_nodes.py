@@ -38,3 +38,28 @@ def iterates_parameters(node: cst.BaseExpression) -> bool:
         index = node.slice[0].slice
         return isinstance(index, cst.Index) and literal_is(index.value, "params")
     return False
+
+
+def is_number(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation):
+        return is_number(node.expression)
+    return isinstance(node, (cst.Integer, cst.Float))
+
+
+def string_index(node: cst.Subscript) -> Optional[str]:
+    """`'loss'` of `state['loss']`."""
+    if len(node.slice) != 1:
+        return None
+    index = node.slice[0].slice
+    if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+        value = index.value.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def comprehension_element(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """The element expression of `(e for ...)` or `[e for ...]` (a comprehension's loop variables are
+    collected with the file's loops)."""
+    if isinstance(node, (cst.GeneratorExp, cst.ListComp)):
+        return node.elt
+    return None
