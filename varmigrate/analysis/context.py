@@ -17,6 +17,7 @@ from ..tree.positions import Positions, positions
 from .data_uses import DataUses
 from .facts import TORCH, OutsideFacts
 from .imports import ImportTracker
+from .scalar_values import ScalarValues
 from .tensors import TensorInference
 
 if TYPE_CHECKING:
@@ -55,6 +56,11 @@ class FileContext:
     def data_uses(self) -> DataUses:
         """What each `.data` of the file is used for (classified on first use)."""
         return DataUses(self.tensors, self.tree, self.memo)
+
+    @cached_property
+    def scalar_values(self) -> ScalarValues:
+        """Where a number can stand in for a tensor value, totals that are 0-dim (VM201's fix)."""
+        return ScalarValues(self.tensors, self.tree, self.data_uses.scopes)
 
     @property
     def parents_getter(self) -> Callable[[], dict[int, cst.CSTNode]]:

@@ -179,7 +179,7 @@ class DataIndexZero(Rule):
         new = short_code(self.ctx, detached)
         edits = []
         if rank == _UNKNOWN:
-            if self.ctx.data_uses.number_ok(subscript):
+            if self.ctx.scalar_values.number_ok(subscript):
                 edits.append(self.edit(item, Safety.UNSAFE, f"Replace with {use_item} (unsafe: only if `{code}` has exactly one element)"))
             edits.append(self.edit(detached, Safety.UNSAFE, f"Replace with `{new}` (unsafe: only if `{code}` is not 0-dim)"))
             it = f"`{code}`" if not code.endswith("...") else "it"
@@ -205,7 +205,7 @@ class DataIndexZero(Rule):
             return
         value = node.value
         # `total_loss += loss.data` ... `total_loss[0]`: the accumulator is a 0-dim tensor now.
-        sample = uses.accumulated_scalar(value, node) if isinstance(value, cst.Name) else None
+        sample = self.ctx.scalar_values.accumulated_scalar(value, node) if isinstance(value, cst.Name) else None
         if sample is not None:
             assert isinstance(value, cst.Name)
             name = value.value

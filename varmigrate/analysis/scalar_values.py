@@ -1,0 +1,86 @@
+"""Where a Python number can stand in for a tensor value, and totals that are 0-dim tensors: what
+the fix of `x.data[0]` (VM201) needs to know about the code around the value it rewrites.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from ..tree.parents import Parents
+from .names import Scopes
+from .tensors import TensorInference
+
+
+class ScalarValues:
+    """Questions about a value's later uses in its scope (one per file, sharing the `.data` uses' scopes)."""
+
+    def __init__(self, inference: TensorInference, parents: Parents, scopes: Scopes) -> None:
+        self.inference = inference
+        self.parent = parents.parent
+        self.scopes = scopes
+
+    def accumulated_scalar(self, name: cst.Name, read: Optional[cst.CSTNode] = None) -> Optional[str]:
+        """For `total[0]`: the code of a value `total` accumulates, when `total` is, in its scope, only
+        ever set to `0` and `+=` 0-dim values read through `.data`/`.detach()` (`total_loss +=
+        loss.data`), so that it is a 0-dim tensor. None otherwise. An assignment whose value holds
+        `read` itself (`total = total[0] / n`) turns the total into a number after the read."""
+        scope = self.scopes.scope_of(name)
+        sample: Optional[str] = None
+        for n in self.scopes.names_in(scope).get(name.value, []):
+            parent = self.parent(n)
+            if isinstance(parent, cst.AugAssign) and parent.target is n:
+                if not isinstance(parent.operator, cst.AddAssign) or not self._scalar_read(parent.value):
+                    return None
+                sample = sample or self.inference.module.code_for_node(parent.value)
+            elif isinstance(parent, cst.AssignTarget):
+                assign = self.parent(parent)
+                value = assign.value if isinstance(assign, cst.Assign) else None
+                if read is not None and value is not None and self._holds(value, read):
+                    continue
+                if not (isinstance(value, (cst.Integer, cst.Float)) and float(value.evaluated_value) == 0):
+                    return None
+            elif self.scopes.is_binding(n) or isinstance(parent, cst.NameItem):
+                return None
+        return sample
+
+    def _holds(self, outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+        node: Optional[cst.CSTNode] = inner
+        while node is not None:
+            if node is outer:
+                return True
+            node = self.parent(node)
+        return False
+
+    def _scalar_read(self, value: cst.BaseExpression) -> bool:
+        """`loss.data`, `loss.detach()`, `n * crit(out, y).data`: a 0-dim tensor without history."""
+        inf = self.inference
+        if isinstance(value, cst.Attribute) and value.attr.value == "data":
+            return inf.is_scalar(value.value)
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "detach" and not value.args:
+            return inf.is_scalar(value.func.value)
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Multiply, cst.Divide)):
+            left, right = value.left, value.right
+            if self._scalar_read(left):
+                return not inf.is_tensor(right)
+            return isinstance(value.operator, cst.Multiply) and self._scalar_read(right) and not inf.is_tensor(left)
+        return False
+
+    def number_ok(self, node: cst.CSTNode) -> bool:
+        """A Python number can stand in for the tensor value of `node`: it is not used as a tensor
+        (no `.attr`, indexing or in-place update on it, directly or through the name it is bound to)."""
+        parent = self.parent(node)
+        if isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is node:
+            return False
+        if isinstance(parent, cst.Assign) and parent.value is node:
+            targets = [t.target for t in parent.targets]
+            if len(targets) != 1 or not isinstance(targets[0], cst.Name):
+                return False
+            for use in self.scopes.uses(targets[0]):
+                holder = self.parent(use)
+                if isinstance(holder, (cst.Attribute, cst.Subscript)) and holder.value is use:
+                    return False
+                if isinstance(holder, cst.AugAssign) and holder.target is use:
+                    return False
+        return True
