@@ -181,7 +181,14 @@ def process_notebook(text: str, path: str, settings: Settings, fix: bool,
     # The prefilter sees the notebook as a whole: without torch and a trigger word in any cell,
     # no cell is parsed.
     if not passes_prefilter("\n".join(m.text for m in masks if not m.skip), selected_rules(settings), facts):
-        result.skipped = True
+        # Nothing to migrate; converted Python 2 cells are still written (as a .py file's conversion is).
+        result.skipped = not result.notes
+        if fix and result.notes:
+            for index, masked in enumerate(masks):
+                converted = unmask(masked.text, masked)
+                if not masked.skip and converted != sources[index]:
+                    _set_cell_source(cells[index], converted)
+            result.source = sniff_layout(text, json.loads(text)).dump(data)
         return result
     # The names each cell sees: imports and inference of the earlier cells, as written (check) or
     # as read (fix).
