@@ -68,10 +68,11 @@ def test_dead_worker_costs_only_its_file(tree: Path, monkeypatch: pytest.MonkeyP
 def test_exception_in_one_file_is_reported(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = api.process_text
 
-    def flaky(text: str, path: str, settings: Settings, fix: bool, policy: object = None, edits: bool = False) -> api.FileOutcome:
+    def flaky(text: str, path: str, settings: Settings, fix: bool, policy: object = None, edits: bool = False,
+              facts: object = None) -> api.FileOutcome:
         if path.endswith("m07.py"):
             raise ValueError("rule bug")
-        return real(text, path, settings, fix, edits=edits)
+        return real(text, path, settings, fix, edits=edits, facts=facts)  # type: ignore[arg-type]
 
     monkeypatch.setattr(api, "process_text", flaky)
     for jobs in (1, 2):
