@@ -27,10 +27,12 @@ TREES = Path(__file__).parent / "fixtures" / "prove"
 # tree -> entry args, culprits as (file, text on the culprit's line, code, action)
 CASES = {
     "dqn_target": (["--", "train.py"], [("train.py", "target = Variable(r + gamma * q_next)", "VM101", "downgraded")]),
-    "policy_item": (["--entry", "train.py"], [("train.py", "p(left)", "VM201", "downgraded")]),
+    # VM201 on a base of unknown rank (`probs` of a module's output) has two unsafe edits and no safe
+    # one: the culprit `probs.item()` (2 elements) is kept back by leaving `probs.data[0]` as it is.
+    "policy_item": (["--entry", "train.py"], [("train.py", "p(left)", "VM201", "left unfixed")]),
     "retain_graph_update": (["--", "train.py"], [("train.py", "w2.data -= lr * w2.grad.data", "VM207", "left unfixed")]),
     "two_culprits": ([], [("agent.py", "return Variable(reward", "VM101", "downgraded"),
-                          ("train.py", "probs[0].data[0]", "VM201", "downgraded")]),
+                          ("train.py", "probs[0].data[0]", "VM201", "left unfixed")]),
 }
 # tree -> the two fixes that diverge only together: one is kept back, the other kept
 PAIRS = {"interacting_pair": ("train.py", "snapshot = Variable(feat)", "target = Variable(snapshot")}
