@@ -72,7 +72,8 @@ def prepare(root: Path, entry: list[str], fix_args: list[str]) -> Prepared:
     trees = {role: work / role / root.name for role in ("before", "rerun", "after")}
     for tree in trees.values():
         shutil.copytree(root, tree, ignore=_IGNORE, symlinks=True)
-    proc = subprocess.run([sys.executable, "-m", "varmigrate", "fix", *fix_args, str(trees["after"])],
+    # No cache: a one-off copy gains nothing from one, and its folder would show up as a change.
+    proc = subprocess.run([sys.executable, "-m", "varmigrate", "fix", "--no-cache", *fix_args, str(trees["after"])],
                           cwd=trees["after"], capture_output=True, text=True)
     if proc.returncode not in (0, 1):  # 0: nothing to change, 1: changed something
         shutil.rmtree(work, ignore_errors=True)
