@@ -7,6 +7,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -74,7 +75,10 @@ def test_signal_during_write_is_deferred_until_the_file_is_whole(tmp_path: Path,
 
     def fsync_then_signal(fd: int) -> None:
         real_fsync(fd)
-        os.kill(os.getpid(), signal.SIGTERM)  # arrives while the temporary file exists
+        # At this thread (the one writing, whose mask holds it): a process-directed kill may go to
+        # another thread of the process (torch's pool once a test module imported it), and run the
+        # handler at once.
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)  # arrives while the temporary file exists
         seen.append("sent")
 
     def handler(signum: int, frame: object) -> None:
