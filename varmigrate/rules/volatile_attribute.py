@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Union
+from typing import Callable, Optional, Union
 
 import libcst as cst
 
+from ..analysis.context import FileContext
+from ..analysis.nodes import literal_bool
+from ..analysis.volatile_scope import DELETE, DETACH, CutPlan, SourcePlan, VolatileFile, cut_message, volatility
 from ..rewrite.comments import comments_in
+from ..rewrite.volatile import detached, lowest_block, volatile_edit
 from ..rule import Edit, Invalid, Rule, Safety, Valid
-
-if TYPE_CHECKING:
-    from ..analysis.context import FileContext
 
 
 def _pure(node: cst.BaseExpression) -> bool:
@@ -37,13 +38,29 @@ class VolatileAttribute(Rule):
     graph builds one anyway: use `with torch.no_grad():` for that.
 
     ## Fix safety
-    A read becomes `False`, which is what PyTorch 2.x returns; this is safe where `x` is known to be a
-    tensor, and unsafe otherwise (it is right only if `x` is a tensor, not an object of your own with a
-    `volatile` attribute). A read whose base has side effects (a call) is reported without a fix.
-    `not torch.is_grad_enabled()` would restore the 0.3 meaning instead, but changes behaviour
-    relative to PyTorch 2.x, so it is left to a person. An assignment statement is deleted (`pass`
-    where the block would otherwise be empty): safe on a known tensor, unsafe otherwise, and unsafe
-    when it would drop a comment on the statement.
+    The reference is the program as PyTorch 0.3 ran it (SEMANTICS.md, "The reference is 0.3").
+    - `x.volatile = False`: on 0.3 it made `x` a constant, and the gradient stopped there. It
+      raised unless `x` had no `grad_fn`, so `x` was either computed from volatile values (no
+      graph) or a leaf. Today the flag does nothing, and where `x` carries a graph the gradient
+      leaks through it: the statement becomes `x = x.detach()`. That is safe where every value
+      `x` can hold here is the result of an operation (volatile on 0.3, or without a graph);
+      unsafe where it may be a leaf that requires grad (a parameter, a function's argument,
+      an attribute), whose gradient the detach would stop, or where another name or a container
+      holds the same tensor (0.3 cleared the flag of the tensor, the rewrite only re-binds one
+      name). Where `x` provably carries no graph (a fresh tensor, a value computed under
+      `no_grad`, a leaf such as a parameter) the statement is deleted (safe).
+    - `x.volatile = True`: on 0.3 what is computed from `x` from here on built no graph. The
+      statement is deleted (safe on a known tensor, unsafe otherwise and when it would drop a
+      comment; `pass` where the block would otherwise be empty); values computed from `x` that
+      reach `y.volatile = False` are detached there as above. With `--unsafe-fixes` the
+      statements that use `x` go under `with torch.no_grad():` instead, under the conditions
+      variable-volatile states for its scope. A non-literal flag is reported without a fix.
+    - A read becomes the value 0.3 gave it where the data flow in the function decides it:
+      `True` for a value computed from a volatile one, `False` (safe on a known tensor) for a
+      value that cannot be volatile. A read of a function's argument, an attribute or anything
+      computed from one becomes `False` only with `--unsafe-fixes`: it is right only if that
+      value is never volatile. A read whose value depends on the path, or whose base has side
+      effects (a call), is reported without a fix.
 
     ## References
     - [PyTorch 0.4.0 migration guide](https://pytorch.org/2018/04/22/0_4_0-migration-guide.html)
@@ -69,7 +86,8 @@ class VolatileAttribute(Rule):
         ),
         Invalid(
             "import torch\nx = torch.ones(3)\nx.volatile = True\ny = x * 2\n",
-            expected_replacement="import torch\nx = torch.ones(3)\ny = x * 2\n",
+            expected_replacement="import torch\nx = torch.ones(3)\nwith torch.no_grad():\n    y = x * 2\n",
+            expected_safe_replacement="import torch\nx = torch.ones(3)\ny = x * 2\n",
         ),
         Invalid(
             "import torch\ndef f(x):\n    if x is not None:\n        x.volatile = True\n    return x\n",
@@ -127,15 +145,77 @@ class VolatileAttribute(Rule):
             return
         target = targets[0]
         assert isinstance(target, cst.Attribute)
-        safety = self._kind(target.value)
-        if safety is None:
+        kind = self._kind(target.value)
+        if kind is None:
             return
         base = self.ctx.code(target.value)
+        value = literal_bool(node.value)
+        file = volatility(self.ctx)
+        if value is False:
+            self._cut(node, base, kind, file.cut(node))
+        elif value is True:
+            self._write(node, base, kind, file)
+        else:
+            self.report(node, f"Assigning `{base}.volatile` has no effect on PyTorch >= 0.4 (volatile was removed); on 0.3 "
+                              f"`{base}` became volatile (`True`) or a constant (`False`): use `with torch.no_grad():` "
+                              f"around what it computes, or `{base} = {base}.detach()` where it becomes a constant")
+
+    def _cut(self, node: cst.Assign, base: str, kind: Safety, plan: Optional[CutPlan]) -> None:
+        """`x.volatile = False`: on 0.3, `x` (computed without a graph, or a leaf) became a constant."""
+        message = (f"`{base}.volatile = False` has no effect on PyTorch >= 0.4: on 0.3 it made `{base}` a constant, "
+                   "and the gradient stopped there")
+        if plan is None:
+            self.report(node, message + f"; today it flows through: `{base} = {base}.detach()` restores that")
+            return
+        if plan.action == DELETE:
+            message = (f"`{base}.volatile = False` has no effect on PyTorch >= 0.4, and none was needed: "
+                       f"`{base}` carries no graph here")
+            safety = Safety.SAFE if plan.safe and kind is Safety.SAFE else Safety.UNSAFE
+            self.report(node, message, [self._deletion(node, safety)])
+            return
+        message += f"; today it flows through: `{base} = {base}.detach()` restores that"
+        safety = Safety.SAFE if plan.safe else Safety.UNSAFE
+        if not plan.safe:
+            message += f", {plan.reason}"
+        self.report(node, message, [self.edit(detached(node), safety, f"Replace with `{base} = {base}.detach()`")])
+
+    def _write(self, node: cst.Assign, base: str, kind: Safety, file: VolatileFile) -> None:
+        """`x.volatile = True`: on 0.3, what is computed from `x` from here on built no graph."""
         message = (f"Assigning `{base}.volatile` has no effect on PyTorch >= 0.4 (volatile was removed): the graph is "
                    "still built; use `with torch.no_grad():` for its intent")
-        if safety is Safety.UNSAFE:
+        if kind is Safety.UNSAFE:
             message += f"; deleting the statement is right only if `{base}` is a tensor"
-        self.report(node, message, [self._deletion(node, safety)])
+        plan = file.plan(node)
+        line = self._line
+        if plan is None or line is None or not (plan.scope is not None or any(c.action == DETACH for c in plan.cuts)):
+            if plan is not None and plan.unsafe_cuts:
+                kind = Safety.UNSAFE
+            self.report(node, message + cut_text(self.ctx, plan), [self._deletion(node, kind)])
+            return
+        detach = [c.line for c in plan.cuts if c.action == DETACH]
+        safety = Safety.UNSAFE if plan.unsafe_cuts else kind
+        scope = plan.scope
+        targets = [line, *detach] + ([scope.block.body[scope.start]] if scope is not None else [])
+        top = lowest_block([self.ctx.ancestors(t) for t in targets])
+        alone = len(line.body) == 1
+        drop = volatile_edit(self.ctx.ancestors, top, line, None if alone else _without(node), detach,
+                             index=file.index) if top else None
+        if drop is None:
+            self.report(node, message + cut_text(self.ctx, plan), [self._deletion(node, kind)])
+            return
+        edits = []
+        if scope is not None:
+            wrapped = volatile_edit(self.ctx.ancestors, top, line, None if alone else _without(node), detach,  # type: ignore[arg-type]
+                                    [c.line for c in plan.deleted_cuts],
+                                    (scope.block, scope.start, scope.end, f"{self.ctx.torch}.no_grad()"), file.index)
+            if wrapped is not None:
+                edits.append(self.edit(wrapped, Safety.UNSAFE,
+                                       f"Delete the assignment and put {scope.where} under `torch.no_grad()` (unsafe: "
+                                       "equivalent only if that block holds every use of the value, and nothing else in "
+                                       "it needs gradients)", needs_torch=True))
+        edits.append(self.edit(drop, safety, "Delete the assignment" + (" and detach where `.volatile = False` follows"
+                                                                        if detach else "")))
+        self.report(node, message + cut_text(self.ctx, plan), fix_node=top, edits=edits)
 
     def _deletion(self, node: cst.Assign, safety: Safety) -> Edit:
         line, block = self._line, self._blocks[-1]
@@ -162,6 +242,39 @@ class VolatileAttribute(Rule):
         if not _pure(node.value):
             self.report(node, message)
             return
-        if safety is Safety.UNSAFE:
+        plan = volatility(self.ctx).read(node)
+        if plan is not None and plan.value is None:
+            self.report(node, message + f"; on 0.3 it was `True` where `{base}` comes from a volatile value, which it "
+                                        "does on some paths here: decide by hand")
+            return
+        if plan is not None and plan.value is True:
+            self.report(node, f"`{base}.volatile` is always `False` on PyTorch >= 0.4 (volatile was removed); `{base}` "
+                              "comes from a volatile value here, so on 0.3 it was `True`",
+                        [self.edit(cst.Name("True", lpar=node.lpar, rpar=node.rpar), safety, "Replace with `True` (its 0.3 value)")])
+            return
+        if plan is None or not plan.safe:
+            safety = Safety.UNSAFE
+            message += (f"; replacing it with `False` is right only if `{base}` never holds a value computed from a "
+                        "volatile input (on 0.3 it was `True` then)")
+        elif safety is Safety.UNSAFE:
             message += f"; replacing it with `False` is right only if `{base}` is a tensor"
         self.report(node, message, [self.edit(cst.Name("False", lpar=node.lpar, rpar=node.rpar), safety)])
+
+
+def _without(node: cst.Assign) -> Callable[[cst.CSTNode], cst.CSTNode]:
+    """Deletes the small statement `node` from its (updated) line, by its code."""
+    code = cst.Module([]).code_for_node(node.with_changes(semicolon=cst.MaybeSentinel.DEFAULT))
+
+    def rewrite(line: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(line, cst.SimpleStatementLine)
+        body = [s for s in line.body if cst.Module([]).code_for_node(s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)) != code]
+        if len(body) == len(line.body) or not body:
+            return line
+        body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        return line.with_changes(body=body)
+
+    return rewrite
+
+
+def cut_text(ctx: FileContext, plan: Optional[SourcePlan]) -> str:
+    return cut_message(ctx, plan.cuts) if plan is not None else ""
