@@ -11,7 +11,8 @@ target with `.volatile = False`, a `to_var(x, volatile=...)` helper); `dense` ha
 `Variable(..., volatile=True)` lines in every nine, with accumulators that carry values across
 the whole file. Every script is timed as its own process (`check --no-cache -j1` and `fix
 --unsafe-fixes --diff -j1`), one run each; the table prints ms per 1,000 lines and, per shape and
-command, the ratio of the largest per-line cost to the smallest (target: <= 1.2). The cost of
+command, the ratio of the largest per-line cost to the smallest (target: <= 1.2). `volatile` is
+`check --select VM103,VM108`: the parse and the volatile analysis alone. The cost of
 the same command on the script's header alone (interpreter start, imports: the same for every
 size) is measured in the same run and taken off first.
 """
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lines", type=int, nargs="+", default=[1000, 5000, 20000, 50000])
     ap.add_argument("--shapes", nargs="+", default=["tutorial", "dense"], choices=["tutorial", "dense"])
-    ap.add_argument("--commands", nargs="+", default=["check", "fix"], choices=["check", "fix"])
+    ap.add_argument("--commands", nargs="+", default=["volatile", "check", "fix"], choices=["volatile", "check", "fix"],
+                    help="volatile: check --select VM103,VM108 (the volatile analysis alone, and the parse)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per process")
     ap.add_argument("--write", type=Path, help="write the scripts to this folder and exit")
     a = ap.parse_args(argv)
@@ -149,10 +151,11 @@ def main(argv: list[str] | None = None) -> int:
                 (a.write / f"{shape}_{n}.py").write_text(script(shape, n))
         return 0
     commands = {
+        "volatile": ["check", "--no-cache", "-j", "1", "--exit-zero", "-q", "--select", "VM103,VM108"],
         "check": ["check", "--no-cache", "-j", "1", "--exit-zero", "-q"],
         "fix": ["fix", "--unsafe-fixes", "--diff", "-j", "1"],
     }
-    print(f"{'shape':9} {'command':7} {'lines':>7} {'wall s':>8} {'CPU s':>8} {'ms/1k lines':>12}")
+    print(f"{'shape':9} {'command':8} {'lines':>7} {'wall s':>8} {'CPU s':>8} {'ms/1k lines':>12}")
     ratios: list[tuple[str, str, float]] = []
     with tempfile.TemporaryDirectory(prefix="vm-volatile-") as tmp:
         (Path(tmp) / "pyproject.toml").write_text("[tool.varmigrate]\n")
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             runs = [timed([sys.executable, "-m", "varmigrate", *commands[command], str(header)], a.timeout)[1]
                     for _ in range(3)]
             base[command] = min(runs)
-            print(f"{'header':9} {command:7} {HEADER.count(chr(10)):7} {'':8} {base[command]:8.2f}   (taken off below)")
+            print(f"{'header':9} {command:8} {HEADER.count(chr(10)):7} {'':8} {base[command]:8.2f}   (taken off below)")
         for shape in a.shapes:
             for command in a.commands:
                 costs: list[float] = []
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                     if done:
                         costs.append(per)
                     mark = "" if done else f"  (killed after {a.timeout:.0f} s)"
-                    print(f"{shape:9} {command:7} {real:7} {wall:8.2f} {cpu:8.2f} {per:12.1f}{mark}", flush=True)
+                    print(f"{shape:9} {command:8} {real:7} {wall:8.2f} {cpu:8.2f} {per:12.1f}{mark}", flush=True)
                 if len(costs) == len(a.lines) and costs:
                     ratios.append((shape, command, max(costs) / min(costs)))
                 else:

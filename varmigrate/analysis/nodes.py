@@ -106,9 +106,26 @@ def is_fresh_tensor(ctx: FileContext, node: cst.BaseExpression) -> bool:
             return _legacy_ctor_is_fresh(ctx, node)
         if name.startswith("new_"):
             return True
+        if name == "clone" and _detached(func.value):
+            return True  # `x.data.clone()`, `x.detach().clone()`: a copy without history
         if name in CONVERSIONS:
             return is_fresh_tensor(ctx, func.value)
+        if name in _ARITHMETIC_INPLACE and all(_number(a.value) for a in node.args) and node.args:
+            return is_fresh_tensor(ctx, func.value)  # `fresh.mul_(0.5)`: still the fresh tensor, no history
     return False
+
+
+_ARITHMETIC_INPLACE = {"mul_", "add_", "sub_", "div_", "clamp_", "pow_"}
+
+
+def _detached(node: cst.BaseExpression) -> bool:
+    return (isinstance(node, cst.Attribute) and node.attr.value == "data") or is_detach_call(node)
+
+
+def _number(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node = node.expression
+    return isinstance(node, (cst.Integer, cst.Float))
 
 
 def _legacy_ctor_is_fresh(ctx: FileContext, node: cst.Call) -> bool:

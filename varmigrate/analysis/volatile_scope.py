@@ -190,6 +190,22 @@ class VolatileFile:
         root = self._root_plan(node)
         return root.plans.get(source.index) if root is not None else None
 
+    def scoped(self, node: cst.CSTNode) -> Optional[SourcePlan]:
+        """The source whose `no_grad` scope (the unsafe fix) would hold `node`, if any."""
+        if not self.sources:
+            return None
+        root = self._root_plan(node)
+        if root is None:
+            return None
+        chain = self.ctx.ancestors(node)
+        for i, n in enumerate(chain[:-1]):
+            for plan in root.scopes_in(n):
+                scope = plan.scope
+                assert scope is not None
+                if scope.start <= self.index(n, chain[i + 1]) < scope.end:
+                    return plan
+        return None
+
     def cut(self, assign: cst.Assign) -> Optional[CutPlan]:
         root = self._root_plan(assign)
         return root.cut_plans.get(id(assign)) if root is not None else None
@@ -218,6 +234,20 @@ class VolatileFile:
         if plan is None:
             plan = self._roots[id(root)] = _RootPlan(self, root, chain[chain.index(root) - 1] if root is not chain[0] else None)
         return plan
+
+
+def under_no_grad(ctx: FileContext, node: cst.CSTNode) -> bool:
+    """`node` runs inside a `with torch.no_grad():` block of its own function (not in the block's
+    manager, not in a function or lambda defined there, which may run later)."""
+    child: cst.CSTNode = node
+    parent = ctx.parent(node)
+    while parent is not None:
+        if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        if isinstance(parent, cst.With) and child is parent.body and is_no_grad_block(parent, ctx.imports):
+            return True
+        child, parent = parent, ctx.parent(parent)
+    return False
 
 
 def volatility(ctx: FileContext) -> VolatileFile:
@@ -397,6 +427,7 @@ class _RootPlan:
         self.pre = pre
         self.cut_plans = {key: _cut_plan(cut) for key, cut in self.flow.cuts.items()}
         self.plans: dict[int, SourcePlan] = {}
+        self._scopes: Optional[dict[int, list[SourcePlan]]] = None
         # A helper's own `Variable(x, volatile=flag)`: its callers decide (a scope would end at `return`).
         helper_flags = {h.param for h in file.helpers.values()
                         if isinstance(function, cst.FunctionDef) and h.name == function.name.value}
@@ -423,12 +454,21 @@ class _RootPlan:
                     plan.deleted_cuts = self._deleted_cuts(plan, block, start, stop)
                     break
 
+    def scopes_in(self, block: cst.CSTNode) -> list[SourcePlan]:
+        """The plans whose scope is a run of `block`'s statements."""
+        if self._scopes is None:
+            self._scopes = {}
+            for plan in self.plans.values():
+                if plan.scope is not None:
+                    self._scopes.setdefault(id(plan.scope.block), []).append(plan)
+        return self._scopes.get(id(block), [])
+
     # -- the candidate runs ---------------------------------------------------------------------
     def _candidates(self, source: Source, facts: Facts, statement: cst.CSTNode) -> list[tuple[Block, int, int, str]]:
         flow = self.flow
         if facts.overflow or facts.escapes or facts.inspects or facts.ever & (flow.declared | self.pre.closure_reads):
             return []
-        if any(is_no_grad_block(n, self.ctx.imports) for n in self.ctx.ancestors(statement)):
+        if under_no_grad(self.ctx, statement):
             return []  # already under no_grad: dropping the keyword is all there is to do
         nodes = self.pre.nodes
         uses = [nodes[u] for u in facts.uses if u in nodes and u not in flow.binding_statements]

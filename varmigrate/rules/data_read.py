@@ -4,6 +4,8 @@ import libcst as cst
 
 from ..analysis.data_uses import READ
 from ..analysis.nodes import data_use, short_code
+from ..analysis.torch_api import ALIAS_METHODS
+from ..analysis.volatile_scope import under_no_grad, volatility
 from ..rewrite.expressions import drop_data, replace_attribute_call
 from ..rule import Invalid, Rule, Safety, Valid
 
@@ -82,6 +84,30 @@ class DataRead(Rule):
         if use is None or use.kind != READ:
             return
         x = short_code(self.ctx, node.value, 30)
+        if not use.compared and self._shape_only(node):
+            target, new = drop_data(node, self.ctx.parent(node))
+            self.report(target, f"`.data` is not needed in `{x}.data` here: only its size and type are read",
+                        [self.edit(new, title="Remove `.data`")])
+            return
+        if not use.compared and self._consumed(node):
+            if under_no_grad(self.ctx, node):
+                target, new = drop_data(node, self.ctx.parent(node))
+                self.report(target, f"`.data` is not needed in `{x}.data` here: under `no_grad` the operation records "
+                                    "nothing, and its result is a new tensor", [self.edit(new, title="Remove `.data`")])
+                return
+            plan = volatility(self.ctx).scoped(node)
+            if plan is not None:
+                target, new = drop_data(node, self.ctx.parent(node))
+                line = self.ctx.position(plan.source.node).start.line
+                # Two candidates on one node: the `.detach()` edit must replace what `drop_data` does.
+                detach = replace_attribute_call(node, "detach") if target is node else \
+                    target.with_changes(value=replace_attribute_call(node, "detach"))
+                self.report(target, f"`{x}.data` reads a tensor behind autograd's back: use `{x}.detach()`, or nothing under "
+                                    f"the `no_grad` scope the volatile input of line {line} asks for",
+                            [self.edit(new, Safety.UNSAFE, f"Remove `.data` (unsafe: equivalent together with the `no_grad` "
+                                                           f"scope of the volatile input of line {line})"),
+                             self.edit(detach, title=f"Replace `{x}.data` with `{x}.detach()`")])
+                return
         if use.compared:
             target, new = drop_data(node, self.ctx.parent(node))
             self.report(target, f"`.data` is not needed in `{x}.data` here: the result (a comparison, `.item()`, `.tolist()`) never carries gradient",
@@ -97,3 +123,40 @@ class DataRead(Rule):
                 [self.edit(replace_attribute_call(node, "detach"), Safety.UNSAFE,
                            f"Replace `{x}.data` with `{x}.detach()` (unsafe: see the condition)")],
             )
+
+    def _consumed(self, node: cst.Attribute) -> bool:
+        """`x.data` is consumed at once by an operation that makes a new tensor from its values
+        (`x.data.div(t)`, `x.data * 2`): not a view or an alias, nothing written in place."""
+        parent = self.ctx.parent(node)
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            call = self.ctx.parent(parent)
+            return isinstance(call, cst.Call) and call.func is parent and parent.attr.value in _VALUE_METHODS
+        if isinstance(parent, cst.BinaryOperation):
+            return True
+        return isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus)
+
+    def _shape_only(self, node: cst.Attribute) -> bool:
+        """`y.resize_as_(x.data)`, `y.expand_as(x.data)`, `torch.zeros_like(x.data)`: the call reads
+        only the size, dtype and device of `x` (and a `*_like` result does not require grad)."""
+        parent, child = self.ctx.tree.expr_parent(node)
+        if not (isinstance(parent, cst.Call) and isinstance(child, cst.Arg) and child.keyword is None and parent.args
+                and parent.args[0] is child and len([a for a in parent.args if a.keyword is None]) == 1):
+            return False
+        func = parent.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _SHAPE_ARGUMENT_METHODS:
+            return True
+        q = self.ctx.imports.qualified(func)
+        return q in _LIKE_FUNCTIONS and not any(a.keyword is not None and a.keyword.value == "requires_grad" for a in parent.args)
+
+
+# Methods whose result is a new tensor computed from the receiver's values (not a view or an alias).
+_VALUE_METHODS = frozenset({
+    "div", "mul", "add", "sub", "exp", "log", "log1p", "sqrt", "rsqrt", "pow", "abs", "neg", "sigmoid", "tanh", "relu",
+    "softmax", "log_softmax", "sum", "mean", "max", "min", "std", "var", "norm", "clone", "topk", "sort", "argmax",
+    "argmin", "masked_fill", "index_select", "gather", "mm", "matmul", "bmm", "clamp", "round", "floor", "ceil",
+    "cumsum", "prod", "multinomial", "reciprocal", "sign", "fmod", "remainder", "lerp", "addcmul", "addcdiv", "dot",
+}) - ALIAS_METHODS
+# Methods whose tensor argument gives only its size (and type): `.data` there changes nothing.
+_SHAPE_ARGUMENT_METHODS = frozenset({"resize_as_", "expand_as", "view_as", "reshape_as", "type_as"})
+_LIKE_FUNCTIONS = frozenset({"torch.zeros_like", "torch.ones_like", "torch.empty_like", "torch.rand_like",
+                             "torch.randn_like", "torch.full_like", "torch.randint_like"})

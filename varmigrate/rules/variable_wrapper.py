@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..analysis.nodes import (
+    VARIABLE,
     VariableArgs,
     is_builtin_call,
     is_detach_call,
@@ -12,6 +13,7 @@ from ..analysis.nodes import (
     short_code,
     variable_args,
 )
+from ..analysis.volatile_scope import under_no_grad
 from ..rewrite.calls import call_replacement, unwrap_arg
 from ..rewrite.expressions import method_call, receiver_for_attribute, torch_attr
 from ..rule import Edit, Invalid, Rule, Safety, Valid
@@ -148,6 +150,10 @@ class VariableWrapper(Rule):
         elif is_fresh_tensor(self.ctx, data) or is_detach_call(data):
             self.report(node, f"`{call}` wraps a new tensor: the `Variable(...)` wrapper is a no-op on PyTorch >= 0.4",
                         [self._edit(node, inner, Safety.SAFE, "Remove the `Variable` wrapper")])
+        elif self._consumed_under_no_grad(node):
+            self.report(node, f"`{call}` is a legacy wrapper: on PyTorch >= 0.4 it returns `{x}.detach()`, which under "
+                              "`no_grad` changes nothing for the operation that takes it",
+                        [self._edit(node, inner, Safety.SAFE, "Remove the `Variable` wrapper")])
         else:
             self.report(
                 node,
@@ -201,6 +207,20 @@ class VariableWrapper(Rule):
             "pass `torch.Tensor.detach` (equivalent for tensor arguments), or drop the call if the values do not "
             "require grad",
         )
+
+    def _consumed_under_no_grad(self, node: cst.Call) -> bool:
+        """`model(Variable(x))`, `Variable(x) * 2` inside `with torch.no_grad():`: the operation records
+        nothing whether it gets `x` or `x.detach()`, and its result is a new tensor either way."""
+        parent, child = self.ctx.tree.expr_parent(node)
+        if isinstance(parent, cst.BinaryOperation):
+            consumed = True
+        elif isinstance(parent, cst.Call) and isinstance(child, cst.Arg) and child.keyword is None:
+            func = parent.func
+            q = self.ctx.imports.qualified(func) or ""
+            consumed = self.ctx.tensors.is_module(func) or (q.startswith("torch.") and q != VARIABLE)
+        else:
+            consumed = False
+        return consumed and under_no_grad(self.ctx, node)
 
     def _edit(self, node: cst.Call, new: cst.BaseExpression, safety: Safety, title: str | None = None,
               needs_torch: bool = False) -> Edit:
