@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Collection, Optional
+from collections.abc import Collection
+from typing import Optional
 
 import libcst as cst
 
