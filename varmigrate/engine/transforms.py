@@ -223,8 +223,9 @@ class _SelfAssignmentRemover(cst.CSTTransformer):
     """Drops `x = x` statements that a fix created (not ones the user wrote, counted by their code).
 
     Such a statement is a no-op at module and function level (in a class body it would copy an
-    outer binding, so it stays). Its comments stay: leading lines move to the next statement, and a
-    statement with a trailing comment or no next sibling is kept.
+    outer binding, so it stays). Its comments stay: its leading comment lines and its trailing
+    comment (on a line of its own) move to the next statement, or below the block's last one; a
+    block it leaves empty gets `pass` in its place, with its comments.
     """
 
     def __init__(self, module: cst.Module, preexisting: dict[str, int]) -> None:
@@ -247,32 +248,44 @@ class _SelfAssignmentRemover(cst.CSTTransformer):
         self._class_depth.pop()
         return updated_node
 
-    def _filter(self, body: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    def _filter(self, body: Sequence[cst.BaseStatement], block: bool) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:
+        """The statements of `body` without the fix-made `x = x`, and the comment lines that go
+        after the last one (a dropped statement's comments when nothing follows it). In an
+        indented block left empty, the last dropped statement becomes `pass` with its comments."""
         out: list[cst.BaseStatement] = []
         carry: list[cst.EmptyLine] = []
-        for i, stmt in enumerate(body):
+        comment: Optional[cst.Comment] = None  # the last dropped statement's trailing comment
+        for stmt in body:
             if carry:
                 stmt = stmt.with_changes(leading_lines=[*carry, *getattr(stmt, "leading_lines", ())])
-                carry = []
-            last = i + 1 == len(body)
-            if not self._class_depth[-1] and _self_assignment(stmt) and not (last and not out):
+                carry, comment = [], None
+            if not self._class_depth[-1] and _self_assignment(stmt):
                 code = self.module.code_for_node(stmt.with_changes(leading_lines=()))
                 assert isinstance(stmt, cst.SimpleStatementLine)
                 if self.allowance.get(code, 0) > 0:
                     self.allowance[code] -= 1
-                elif stmt.trailing_whitespace.comment is None and not (
-                    last and any(line.comment is not None for line in stmt.leading_lines)
-                ):
+                else:
                     carry = [line for line in stmt.leading_lines if line.comment is not None]
+                    comment = stmt.trailing_whitespace.comment
+                    if comment is not None:
+                        carry.append(cst.EmptyLine(indent=True, comment=comment))
                     continue
             out.append(stmt)
-        return out
+        if block and not out:
+            # the block would be empty: `pass`, with the dropped statement's comments
+            leading = carry[:-1] if comment is not None else carry
+            whitespace = cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=comment) \
+                if comment is not None else cst.TrailingWhitespace()
+            return [cst.SimpleStatementLine([cst.Pass()], leading_lines=leading, trailing_whitespace=whitespace)], []
+        return out, carry
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
-        return updated_node.with_changes(body=self._filter(updated_node.body))
+        body, footer = self._filter(updated_node.body, True)
+        return updated_node.with_changes(body=body, footer=[*footer, *updated_node.footer])
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return updated_node.with_changes(body=self._filter(updated_node.body))
+        body, footer = self._filter(updated_node.body, False)
+        return updated_node.with_changes(body=body, footer=[*footer, *updated_node.footer])
 
 
 def _self_assignment_codes(module: cst.Module) -> dict[str, int]:
