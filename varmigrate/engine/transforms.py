@@ -104,6 +104,8 @@ class _Applier(cst.CSTTransformer):
         self.applied: list[Chosen] = []
         self._changed: list[bool] = [False]
         self._no_grad_depth = 0
+        # A function, lambda or class body defined under `no_grad` runs later, maybe outside it.
+        self._outer_depths: list[int] = []
         # id(statement) -> must open a no_grad block. The statements are kept alive here: a
         # pending statement discarded by an enclosing replacement must not lend its id to a new node.
         self._pending: dict[int, bool] = {}
@@ -113,6 +115,9 @@ class _Applier(cst.CSTTransformer):
         self._changed.append(False)
         if isinstance(node, cst.With) and is_no_grad_block(node, self.imports):
             self._no_grad_depth += 1
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            self._outer_depths.append(self._no_grad_depth)
+            self._no_grad_depth = 0
         return self.on_path is None or id(node) in self.on_path
 
     def on_leave(  # type: ignore[override]  # libcst types it per node class, we replace any node
@@ -121,6 +126,8 @@ class _Applier(cst.CSTTransformer):
         changed = self._changed.pop()
         if isinstance(original_node, cst.With) and is_no_grad_block(original_node, self.imports):
             self._no_grad_depth -= 1
+        elif isinstance(original_node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            self._no_grad_depth = self._outer_depths.pop()
         result: Union[cst.CSTNode, cst.RemovalSentinel] = updated_node
         entry = self.chosen.get(id(original_node))
         if entry is not None and (not changed or callable(entry[1].replacement)):
