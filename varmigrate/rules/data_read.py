@@ -38,6 +38,14 @@ class DataRead(Rule):
     `pred.eq(target.data)` or `a.data == b`, or a chain of ops ending in `.item()`/`.tolist()` such as
     `out.data.max().item()`), `.data` is simply dropped (safe: same values, and the result is a number
     or a boolean tensor either way).
+    Inside `with torch.no_grad():` (of the same function) an operation records nothing, so `.data` is
+    dropped where it is consumed at once by an operation that makes a new tensor, maybe through
+    methods that return it or a view of it (`out.squeeze().data.exp()`, `torch.max(pred.data.cpu(), 1)`),
+    and where it follows an operation evaluated right there that makes a new tensor and the alias is
+    only read (`prob.max(1)[1].data.cpu().numpy()`): that tensor has no history, does not require grad,
+    and nothing else holds it. A view of an existing tensor is not such a tensor (under `no_grad` it
+    keeps its base's `requires_grad`), nor is a name. Inside the `no_grad` scope the unsafe fix of a
+    volatile input (VM103) makes, the same removal is the unsafe alternative of `.detach()`.
     `Variable(x.data)` is left to the `Variable` rules, which turn it into `x.detach()`.
 
     ## References
@@ -89,11 +97,15 @@ class DataRead(Rule):
             self.report(target, f"`.data` is not needed in `{x}.data` here: only its size and type are read",
                         [self.edit(new, title="Remove `.data`")])
             return
-        if not use.compared and self._consumed(node):
+        consumed = not use.compared and self._consumed(node)
+        fresh = not use.compared and not consumed and use.escape is None and self._fresh_base(node)
+        if consumed or fresh:
             if under_no_grad(self.ctx, node):
                 target, new = drop_data(node, self.ctx.parent(node))
-                self.report(target, f"`.data` is not needed in `{x}.data` here: under `no_grad` the operation records "
-                                    "nothing, and its result is a new tensor", [self.edit(new, title="Remove `.data`")])
+                why = "the operation records nothing, and its result is a new tensor" if consumed else \
+                    f"`{x}` is computed here without history"
+                self.report(target, f"`.data` is not needed in `{x}.data` here: under `no_grad` {why}",
+                            [self.edit(new, title="Remove `.data`")])
                 return
             plan = volatility(self.ctx).scoped(node)
             if plan is not None:
@@ -126,14 +138,55 @@ class DataRead(Rule):
 
     def _consumed(self, node: cst.Attribute) -> bool:
         """`x.data` is consumed at once by an operation that makes a new tensor from its values
-        (`x.data.div(t)`, `x.data * 2`): not a view or an alias, nothing written in place."""
-        parent = self.ctx.parent(node)
-        if isinstance(parent, cst.Attribute) and parent.value is node:
-            call = self.ctx.parent(parent)
-            return isinstance(call, cst.Call) and call.func is parent and parent.attr.value in _VALUE_METHODS
-        if isinstance(parent, cst.BinaryOperation):
-            return True
-        return isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus)
+        (`x.data.div(t)`, `x.data * 2`, `torch.max(x.data.cpu(), 1)`), maybe through methods that
+        return it or a view of it (`.cpu()`, `.squeeze()`, indexing): nothing is left that aliases
+        it, and nothing is written in place."""
+        expr: cst.BaseExpression = node
+        while True:
+            parent = self.ctx.parent(expr)
+            if isinstance(parent, cst.Attribute) and parent.value is expr:
+                call = self.ctx.parent(parent)
+                if not (isinstance(call, cst.Call) and call.func is parent):
+                    return False
+                if parent.attr.value in _VALUE_METHODS:
+                    return True
+                if parent.attr.value not in _PASS_THROUGH_METHODS:
+                    return False
+                expr = call
+            elif isinstance(parent, cst.Subscript) and parent.value is expr:
+                expr = parent
+            elif isinstance(parent, cst.BinaryOperation):
+                return True
+            elif isinstance(parent, cst.UnaryOperation):
+                return isinstance(parent.operator, cst.Minus)
+            elif isinstance(parent, cst.Arg):
+                call = self.ctx.parent(parent)
+                return (isinstance(call, cst.Call) and parent.keyword is None and call.args[0] is parent
+                        and self.ctx.imports.qualified(call.func) in _VALUE_FUNCTIONS
+                        and not any(a.keyword is not None and a.keyword.value == "out" for a in call.args))
+            else:
+                return False
+
+    def _fresh_base(self, node: cst.Attribute) -> bool:
+        """In `E.data`, `E` is an operation evaluated right here that makes a new tensor (`out.exp()`,
+        `prob.max(1)[1]`, `F.interpolate(y, ...)[0]`): under `no_grad` it has no history and does not
+        require grad, so `.data` (like `.detach()`) only gives a second handle on a tensor nothing
+        else holds. Not a view of an existing tensor (`out.squeeze()`): under `no_grad` a view keeps
+        its base's `requires_grad`."""
+        base = node.value
+        # Views (and methods that may return the tensor itself) of a new result are new results too;
+        # a view of anything else keeps its `requires_grad`, even under `no_grad`.
+        while isinstance(base, cst.Subscript) or isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute) \
+                and base.func.attr.value in _PASS_THROUGH_METHODS:
+            base = base.value if isinstance(base, cst.Subscript) else base.func.value  # type: ignore[attr-defined]
+        if not isinstance(base, cst.Call) or any(
+                a.star or a.keyword is not None and a.keyword.value in ("out", "inplace") for a in base.args):
+            return False
+        func = base.func
+        q = self.ctx.imports.qualified(func)
+        if q is not None:
+            return q in _VALUE_FUNCTIONS or q in _NEW_RESULT_FUNCTIONS
+        return isinstance(func, cst.Attribute) and func.attr.value in _NEW_RESULT_METHODS
 
     def _shape_only(self, node: cst.Attribute) -> bool:
         """`y.resize_as_(x.data)`, `y.expand_as(x.data)`, `torch.zeros_like(x.data)`: the call reads
@@ -156,6 +209,25 @@ _VALUE_METHODS = frozenset({
     "argmin", "masked_fill", "index_select", "gather", "mm", "matmul", "bmm", "clamp", "round", "floor", "ceil",
     "cumsum", "prod", "multinomial", "reciprocal", "sign", "fmod", "remainder", "lerp", "addcmul", "addcdiv", "dot",
 }) - ALIAS_METHODS
+# Methods that return their receiver, a view of it or a copy (one tensor): a value operation after
+# them still consumes `.data` at once.
+_PASS_THROUGH_METHODS = ALIAS_METHODS - {"split", "chunk", "unbind", "as_strided", "type_as", "view_as", "expand_as",
+                                         "reshape_as"}
+# torch functions that make a new tensor from their first argument's values.
+_VALUE_FUNCTIONS = frozenset(f"torch.{name}" for name in (
+    "max", "min", "sum", "mean", "std", "var", "norm", "prod", "argmax", "argmin", "sort", "topk", "exp", "log", "sqrt",
+    "abs", "sigmoid", "tanh", "softmax", "log_softmax", "clamp", "round", "floor", "ceil", "cumsum", "mm", "matmul",
+    "bmm", "nn.functional.softmax", "nn.functional.log_softmax", "nn.functional.sigmoid", "nn.functional.tanh",
+))
+# More torch functions whose result is always a new tensor (never one of their arguments).
+_NEW_RESULT_FUNCTIONS = frozenset(f"torch.{name}" for name in (
+    "cat", "stack", "nn.functional.interpolate", "nn.functional.upsample",
+    "nn.functional.upsample_bilinear", "nn.functional.upsample_nearest", "nn.functional.linear",
+    "nn.functional.conv1d", "nn.functional.conv2d", "nn.functional.conv3d", "nn.functional.max_pool2d",
+    "nn.functional.avg_pool2d", "nn.functional.adaptive_avg_pool2d", "nn.functional.pad", "nn.functional.normalize",
+))
+# Tensor methods whose result is a new tensor with storage of its own (not a view, never the receiver).
+_NEW_RESULT_METHODS = _VALUE_METHODS | {"repeat"}
 # Methods whose tensor argument gives only its size (and type): `.data` there changes nothing.
 _SHAPE_ARGUMENT_METHODS = frozenset({"resize_as_", "expand_as", "view_as", "reshape_as", "type_as"})
 _LIKE_FUNCTIONS = frozenset({"torch.zeros_like", "torch.ones_like", "torch.empty_like", "torch.rand_like",
