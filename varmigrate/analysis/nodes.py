@@ -106,9 +106,11 @@ def is_fresh_tensor(ctx: FileContext, node: cst.BaseExpression) -> bool:
             return _legacy_ctor_is_fresh(ctx, node)
         if name.startswith("new_"):
             return True
-        if name == "clone" and _detached(func.value):
-            return True  # `x.data.clone()`, `x.detach().clone()`: a copy without history
-        if name in CONVERSIONS:
+        if name in _COPY_METHODS and _copy_args(name, node) and _history_free(ctx, func.value):
+            # `x.data.clone()`, `x.detach().repeat(1, k)`, `x.detach().view(-1).exp()`: a copy
+            # without history (not a view: a view differs once written in place with grad)
+            return True
+        if name in CONVERSIONS and name not in _VIEW_METHODS:
             return is_fresh_tensor(ctx, func.value)
         if name in _ARITHMETIC_INPLACE and all(_number(a.value) for a in node.args) and node.args:
             return is_fresh_tensor(ctx, func.value)  # `fresh.mul_(0.5)`: still the fresh tensor, no history
@@ -116,6 +118,44 @@ def is_fresh_tensor(ctx: FileContext, node: cst.BaseExpression) -> bool:
 
 
 _ARITHMETIC_INPLACE = {"mul_", "add_", "sub_", "div_", "clamp_", "pow_"}
+# A view of a fresh tensor is not fresh: `Variable(v)` is not a view, and written in place with an
+# operand that requires grad, a view gets another `grad_fn` (`AsStridedBackward0`, not `MulBackward0`).
+_VIEW_METHODS = {"view", "reshape", "expand", "permute", "transpose", "t", "squeeze", "unsqueeze", "narrow", "select",
+                 "flatten", "view_as", "expand_as", "reshape_as"}
+# Methods that make a new tensor with storage of its own from the receiver alone (their arguments
+# are sizes, or numbers: `_copy_args`).
+_SIZE_COPIES = {"clone", "repeat"}
+_VALUE_COPIES = {"exp", "log", "sqrt", "abs", "neg", "sigmoid", "tanh", "relu", "round", "floor", "ceil", "reciprocal",
+                 "sign", "mul", "div", "add", "sub", "pow", "clamp"}
+_COPY_METHODS = _SIZE_COPIES | _VALUE_COPIES
+# Methods that return their receiver, a view of it or a converted copy, reading only sizes, types
+# and devices from their arguments.
+_SHAPE_METHODS = {"view", "reshape", "expand", "permute", "transpose", "t", "squeeze", "unsqueeze", "narrow", "select",
+                  "flatten", "contiguous", "cpu", "cuda", "to", "float", "double", "half", "long", "int", "type",
+                  "view_as", "expand_as", "reshape_as", "type_as"}
+
+
+def _copy_args(name: str, node: cst.Call) -> bool:
+    if any(a.star or a.keyword is not None and a.keyword.value == "out" for a in node.args):
+        return False
+    return name in _SIZE_COPIES or all(_number(a.value) for a in node.args)
+
+
+def _history_free(ctx: FileContext, node: cst.BaseExpression) -> bool:
+    """`node` has no autograd history and does not require grad: `x.data`, `x.detach()`, a fresh
+    tensor, and shape methods, copies and in-place arithmetic by numbers on one of those."""
+    if _detached(node) or is_fresh_tensor(ctx, node):
+        return True
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+        return False
+    name = node.func.attr.value
+    if name in _SHAPE_METHODS:
+        ok = not any(a.star or a.keyword is not None and a.keyword.value == "out" for a in node.args)
+    elif name in _COPY_METHODS:
+        ok = _copy_args(name, node)
+    else:
+        ok = name in _ARITHMETIC_INPLACE and bool(node.args) and all(_number(a.value) for a in node.args)
+    return ok and _history_free(ctx, node.func.value)
 
 
 def _detached(node: cst.BaseExpression) -> bool:

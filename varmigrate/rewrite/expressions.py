@@ -54,6 +54,16 @@ def replace_attribute_call(node: cst.Attribute, method: str) -> cst.Call:
     return cst.Call(func=node.with_changes(attr=cst.Name(method)))
 
 
+def detach_data_root(node: cst.BaseExpression) -> cst.BaseExpression:
+    """`x.data.clone().mul_(0.5)` -> `x.detach().clone().mul_(0.5)`: the `.data` at the root of a
+    method-call chain becomes `.detach()` (nothing else changes)."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "data":
+        return replace_attribute_call(node, "detach").with_changes(lpar=node.lpar, rpar=node.rpar)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return node.with_changes(func=node.func.with_changes(value=detach_data_root(node.func.value)))
+    return node
+
+
 def drop_data(node: cst.Attribute, parent: Optional[cst.CSTNode]) -> tuple[cst.CSTNode, cst.BaseExpression]:
     """(node to replace, replacement) that removes `.data` from `node`. A comment before the dot of
     `.data` moves to the next dot of the chain (`p.grad  # why` / `.data` / `.size()` -> `p.grad  # why`

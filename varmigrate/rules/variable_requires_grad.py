@@ -13,7 +13,7 @@ from ..analysis.nodes import (
     variable_args,
 )
 from ..rewrite.calls import add_keyword, call_replacement, unwrap_arg
-from ..rewrite.expressions import method_call, torch_attr
+from ..rewrite.expressions import detach_data_root, method_call, torch_attr
 from ..rule import Edit, Invalid, Rule, Safety, Valid
 
 _FLAG_CONDITION = (
@@ -135,7 +135,7 @@ class VariableRequiresGrad(Rule):
         elif is_fresh_tensor(self.ctx, data) or is_detach_call(data):
             self.report(node, "`Variable(new_tensor, requires_grad=True)` is a legacy wrapper: call "
                               "`.requires_grad_()` on the new tensor",
-                        [self._edit(node, method_call(inner, "requires_grad_"), Safety.SAFE, "Replace with `.requires_grad_()`")])
+                        [self._edit(node, method_call(detach_data_root(inner), "requires_grad_"), Safety.SAFE, "Replace with `.requires_grad_()`")])
         elif isinstance(data, cst.Attribute) and data.attr.value == "data":
             base = unwrap_arg(node, data_arg.with_changes(value=data.value))
             new = method_call(method_call(base, "detach"), "requires_grad_")
@@ -168,7 +168,7 @@ class VariableRequiresGrad(Rule):
             new = add_keyword(inner, "requires_grad", flag)  # type: ignore[arg-type]
             title = f"Fold `requires_grad={flag_code}` into the factory call"
         elif is_fresh_tensor(self.ctx, data) or is_detach_call(data):
-            new = method_call(inner, "requires_grad_", flag_arg)
+            new = method_call(detach_data_root(inner), "requires_grad_", flag_arg)
             title = f"Replace with `.requires_grad_({flag_code})`"
         else:
             if isinstance(data, cst.Attribute) and data.attr.value == "data":

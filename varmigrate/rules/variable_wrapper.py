@@ -15,7 +15,7 @@ from ..analysis.nodes import (
 )
 from ..analysis.volatile_scope import under_no_grad
 from ..rewrite.calls import call_replacement, unwrap_arg
-from ..rewrite.expressions import method_call, receiver_for_attribute, torch_attr
+from ..rewrite.expressions import detach_data_root, method_call, receiver_for_attribute, torch_attr
 from ..rule import Edit, Invalid, Rule, Safety, Valid
 
 # Data arguments the legacy constructor rejects with `TypeError: Variable data has to be a tensor`.
@@ -43,8 +43,11 @@ class VariableWrapper(Rule):
     `Variable(x)` becomes `x.detach()`, which is exactly what the shim does (safe). When `x` is a
     fresh temporary that cannot require grad (a torch factory such as `torch.randn(3)`, a legacy
     constructor from sizes or data such as `torch.FloatTensor(2, 3)`, `x.new(...)`, `x.detach()`, or
-    a conversion chain such as `.float()`/`.cuda()` on one of those), nothing else can see it, and
-    the wrapper is dropped (safe). `Variable(h.data)`, the truncated-backprop idiom, becomes
+    a conversion chain such as `.float()`/`.cuda()` on one of those, or a copy of detached values
+    such as `x.data.repeat(1, k)` or `x.data.view(-1).exp()`, whose root `.data` becomes
+    `.detach()`), nothing else can see it, and the wrapper is dropped (safe). Not a view of one
+    (`torch.randn(3, 4).t()`): `Variable(...)` of a view is not a view, and written in place with an
+    operand that requires grad, a view gets another `grad_fn`. `Variable(h.data)`, the truncated-backprop idiom, becomes
     `h.detach()` (safe). For any other expression, dropping the wrapper altogether is offered as an
     unsafe fix: it is equivalent only if `x` does not require grad and no later code changes the
     result's metadata or identity (`requires_grad_()`, `resize_()`, hooks, `is`). `Variable()` and
@@ -149,7 +152,7 @@ class VariableWrapper(Rule):
                         [self._edit(node, detached, Safety.SAFE, f"Replace `{call}` with `{h}.detach()`")])
         elif is_fresh_tensor(self.ctx, data) or is_detach_call(data):
             self.report(node, f"`{call}` wraps a new tensor: the `Variable(...)` wrapper is a no-op on PyTorch >= 0.4",
-                        [self._edit(node, inner, Safety.SAFE, "Remove the `Variable` wrapper")])
+                        [self._edit(node, detach_data_root(inner), Safety.SAFE, "Remove the `Variable` wrapper")])
         elif self._consumed_under_no_grad(node):
             self.report(node, f"`{call}` is a legacy wrapper: on PyTorch >= 0.4 it returns `{x}.detach()`, which under "
                               "`no_grad` changes nothing for the operation that takes it",
