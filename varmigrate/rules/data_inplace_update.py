@@ -8,6 +8,7 @@ from ..analysis.data_uses import INIT, INPLACE, INPLACE_EXPR
 from ..analysis.nodes import data_use
 from ..analysis.tensors import TensorInference
 from ..analysis.torch_api import is_inplace_method
+from ..analysis.volatile_scope import under_no_grad
 from ..rewrite.calls import fix_add_scalar_overload
 from ..rewrite.comments import loses_comments
 from ..rewrite.expressions import method_call
@@ -149,6 +150,11 @@ class DataInplaceUpdate(Rule):
                 + (" (this file uses `create_graph=True`: equivalent only if the gradient does not require grad)"
                    if tensors.uses_create_graph else "")
             )
+        elif under_no_grad(self.ctx, small):
+            safety, message = Safety.UNSAFE, (
+                "In-place update through `.data` bypasses autograd's version check: this statement already runs "
+                "under `torch.no_grad()`, update the tensor itself (equivalent only if no graph that saved it "
+                "still waits for backward)")
         else:
             safety, message = Safety.UNSAFE, self.MESSAGE
         line = self.ctx.parent(small)
