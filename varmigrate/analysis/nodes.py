@@ -110,6 +110,8 @@ def is_fresh_tensor(ctx: FileContext, node: cst.BaseExpression) -> bool:
             # `x.data.clone()`, `x.detach().repeat(1, k)`, `x.detach().view(-1).exp()`: a copy
             # without history (not a view: a view differs once written in place with grad)
             return True
+        if name in _CONVERTS and _detached(func.value):
+            return True  # `x.data.cuda()`: the detached tensor itself, or a copy of it (not a view)
         if name in CONVERSIONS and name not in _VIEW_METHODS:
             return is_fresh_tensor(ctx, func.value)
         if name in _ARITHMETIC_INPLACE and all(_number(a.value) for a in node.args) and node.args:
@@ -122,6 +124,9 @@ _ARITHMETIC_INPLACE = {"mul_", "add_", "sub_", "div_", "clamp_", "pow_"}
 # operand that requires grad, a view gets another `grad_fn` (`AsStridedBackward0`, not `MulBackward0`).
 _VIEW_METHODS = {"view", "reshape", "expand", "permute", "transpose", "t", "squeeze", "unsqueeze", "narrow", "select",
                  "flatten", "view_as", "expand_as", "reshape_as"}
+# Conversions that return their receiver or a copy of it (never a view), and write nothing.
+_CONVERTS = {"cpu", "cuda", "to", "float", "double", "half", "long", "int", "short", "byte", "char", "bool", "type",
+             "contiguous"}
 # Methods that make a new tensor with storage of its own from the receiver alone (their arguments
 # are sizes, or numbers: `_copy_args`).
 _SIZE_COPIES = {"clone", "repeat"}

@@ -45,7 +45,9 @@ class VariableWrapper(Rule):
     constructor from sizes or data such as `torch.FloatTensor(2, 3)`, `x.new(...)`, `x.detach()`, or
     a conversion chain such as `.float()`/`.cuda()` on one of those, or a copy of detached values
     such as `x.data.repeat(1, k)` or `x.data.view(-1).exp()`, whose root `.data` becomes
-    `.detach()`), nothing else can see it, and the wrapper is dropped (safe). Not a view of one
+    `.detach()`, or a conversion of detached values such as `x.data.cuda()`), nothing else can see it,
+    and the wrapper is dropped (safe). So is the wrapper of `Variable(x).detach()`, a detach of a
+    detach (safe). Not a view of one
     (`torch.randn(3, 4).t()`): `Variable(...)` of a view is not a view, and written in place with an
     operand that requires grad, a view gets another `grad_fn`. `Variable(h.data)`, the truncated-backprop idiom, becomes
     `h.detach()` (safe). For any other expression, dropping the wrapper altogether is offered as an
@@ -150,6 +152,9 @@ class VariableWrapper(Rule):
             h = short_code(self.ctx, data.value, 30)
             self.report(node, f"`{call}` is the legacy way to cut the graph: use `{h}.detach()`",
                         [self._edit(node, detached, Safety.SAFE, f"Replace `{call}` with `{h}.detach()`")])
+        elif self._detached_at_once(node):
+            self.report(node, f"`{call}` is detached at once: `{call}.detach()` is `{x}.detach()`",
+                        [self._edit(node, detach_data_root(inner), Safety.SAFE, "Remove the `Variable` wrapper")])
         elif is_fresh_tensor(self.ctx, data) or is_detach_call(data):
             self.report(node, f"`{call}` wraps a new tensor: the `Variable(...)` wrapper is a no-op on PyTorch >= 0.4",
                         [self._edit(node, detach_data_root(inner), Safety.SAFE, "Remove the `Variable` wrapper")])
@@ -210,6 +215,15 @@ class VariableWrapper(Rule):
             "pass `torch.Tensor.detach` (equivalent for tensor arguments), or drop the call if the values do not "
             "require grad",
         )
+
+    def _detached_at_once(self, node: cst.Call) -> bool:
+        """`Variable(x).detach()`: a detach of a detach. Both are new tensors (not views) that share
+        `x`'s storage and version counter and do not require grad; the inner one is a temporary."""
+        parent = self.ctx.parent(node)
+        if not (isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value == "detach"):
+            return False
+        call = self.ctx.parent(parent)
+        return isinstance(call, cst.Call) and call.func is parent and not call.args
 
     def _consumed_under_no_grad(self, node: cst.Call) -> bool:
         """`model(Variable(x))`, `Variable(x) * 2` inside `with torch.no_grad():`: the operation records
