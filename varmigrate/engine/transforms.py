@@ -78,7 +78,7 @@ class UnfixedModule:
             return module, []
         after_codes = _self_assignment_codes(new_module)
         if any(n > self.self_assignments.get(code, 0) for code, n in after_codes.items()):  # a fix made `x = x`
-            new_module = new_module.visit(_SelfAssignmentRemover(new_module, self.self_assignments))
+            new_module = new_module.visit(_SelfAssignmentRemover(new_module, self.self_assignments, imports))
         if self.removable:
             after_uses = _count_name_uses(new_module, self.removable)
             gone = {n for n in self.removable if self.name_uses[n] > 0 and after_uses[n] == 0}
@@ -216,44 +216,116 @@ def _names(node: cst.BaseExpression) -> Optional[list[str]]:
 
 
 def _self_assignment(stmt: cst.CSTNode) -> bool:
-    """`x = x` / `a, b = a, b` (names only): what dropping `Variable` leaves of `x = Variable(x)`."""
+    """`x = x` / `a, b = a, b` (names only), or `self.x = self.x`: what dropping `Variable` leaves
+    of `x = Variable(x)`."""
     if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
         return False
     assign = stmt.body[0]
     if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
         return False
     target, value = _names(assign.targets[0].target), _names(assign.value)
-    return target is not None and target == value
+    return target is not None and target == value or _attribute_self_assignment(stmt) is not None
+
+
+def _attribute_self_assignment(stmt: cst.CSTNode) -> Optional[tuple[str, str]]:
+    """(`self`, `x`) for `self.x = self.x`."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return None
+    assign = stmt.body[0]
+    if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+        return None
+    target, value = assign.targets[0].target, assign.value
+    if isinstance(target, cst.Attribute) and isinstance(value, cst.Attribute) and isinstance(target.value, cst.Name) \
+            and isinstance(value.value, cst.Name) and (target.value.value, target.attr.value) == (value.value.value, value.attr.value):
+        return target.value.value, target.attr.value
+    return None
+
+
+_MODULE_CLASSES = {"torch.nn.Module", "torch.nn.modules.module.Module"}
+_ATTRIBUTE_HOOKS = {"__setattr__", "__getattr__", "__getattribute__", "__delattr__"}
+
+
+def _plain_attribute(imports: ImportTracker, cls: cst.ClassDef, attr: str) -> bool:
+    """`self.attr = self.attr` is a no-op in `cls`: an undecorated subclass of `nn.Module` alone
+    (whose `__setattr__` stores a parameter, buffer, submodule or plain value back where
+    `__getattr__` found it) that defines no attribute hooks and nothing named `attr` (which could
+    be a property or another descriptor)."""
+    if cls.decorators or not cls.bases or cls.keywords or any(
+            a.keyword is not None or imports.qualified(a.value) not in _MODULE_CLASSES for a in cls.bases):
+        return False
+    for stmt in cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ():
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value in (_ATTRIBUTE_HOOKS | {attr}):
+            return False
+        small = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []
+        for s in small:
+            targets = [t.target for t in s.targets] if isinstance(s, cst.Assign) else \
+                [s.target] if isinstance(s, (cst.AnnAssign, cst.AugAssign)) else []
+            if any(n.value == attr for t in targets for n in _target_names(t)):
+                return False
+        if not isinstance(stmt, (cst.FunctionDef, cst.SimpleStatementLine)):
+            return False  # a class body with branches or nested classes: not read here
+    return True
+
+
+def _target_names(node: cst.BaseExpression) -> list[cst.Name]:
+    if isinstance(node, cst.Name):
+        return [node]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [n for e in node.elements for n in _target_names(e.value)]
+    return []
 
 
 class _SelfAssignmentRemover(cst.CSTTransformer):
     """Drops `x = x` statements that a fix created (not ones the user wrote, counted by their code).
 
     Such a statement is a no-op at module and function level (in a class body it would copy an
-    outer binding, so it stays). Its comments stay: its leading comment lines and its trailing
+    outer binding, so it stays); so is `self.x = self.x` in a method of a plain `nn.Module`
+    subclass (`_plain_attribute`). Its comments stay: its leading comment lines and its trailing
     comment (on a line of its own) move to the next statement, or below the block's last one; a
     block it leaves empty gets `pass` in its place, with its comments.
     """
 
-    def __init__(self, module: cst.Module, preexisting: dict[str, int]) -> None:
+    def __init__(self, module: cst.Module, preexisting: dict[str, int], imports: ImportTracker) -> None:
         super().__init__()
         self.module = module
         self.allowance = dict(preexisting)
+        self.imports = imports
         self._class_depth = [False]
+        self._scopes: list[Union[cst.ClassDef, cst.FunctionDef]] = []
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._class_depth.append(True)
+        self._scopes.append(node)
 
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         self._class_depth.pop()
+        self._scopes.pop()
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._class_depth.append(False)
+        self._scopes.append(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         self._class_depth.pop()
+        self._scopes.pop()
         return updated_node
+
+    def _no_op(self, stmt: cst.CSTNode) -> bool:
+        """A fix-made self-assignment that does nothing here (a name outside a class body, or
+        `self.x = self.x` in a method of a plain `nn.Module` subclass)."""
+        if self._class_depth[-1] or not _self_assignment(stmt):
+            return False
+        pair = _attribute_self_assignment(stmt)
+        if pair is None:
+            return True
+        if len(self._scopes) < 2 or not isinstance(self._scopes[-1], cst.FunctionDef) \
+                or not isinstance(self._scopes[-2], cst.ClassDef):
+            return False
+        method, cls = self._scopes[-1], self._scopes[-2]
+        params = method.params.params
+        return (not method.decorators and bool(params) and params[0].name.value == pair[0]
+                and _plain_attribute(self.imports, cls, pair[1]))
 
     def _filter(self, body: Sequence[cst.BaseStatement], block: bool) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:
         """The statements of `body` without the fix-made `x = x`, and the comment lines that go
@@ -266,7 +338,7 @@ class _SelfAssignmentRemover(cst.CSTTransformer):
             if carry:
                 stmt = stmt.with_changes(leading_lines=[*carry, *getattr(stmt, "leading_lines", ())])
                 carry, comment = [], None
-            if not self._class_depth[-1] and _self_assignment(stmt):
+            if self._no_op(stmt):
                 code = self.module.code_for_node(stmt.with_changes(leading_lines=()))
                 assert isinstance(stmt, cst.SimpleStatementLine)
                 if self.allowance.get(code, 0) > 0:
