@@ -34,6 +34,7 @@ RULE_CODES: tuple[str, ...] = (
     "VM309",  # deprecated-function-alias
     "VM310",  # backward-one-element-gradient
     "VM311",  # cat-generator
+    "VM312",  # new-zeros
     "VM901",  # unused-noqa
 )
 
@@ -92,6 +93,8 @@ TRIGGERS: frozenset[str] = frozenset({
     "tensor([1",  # VM310
     "cat(",  # VM311
     "stack(",  # VM311
+    ".new(",  # VM312
+    "type_as(",  # VM312
     "noqa",  # VM901
     "NOQA",  # VM901
 })
