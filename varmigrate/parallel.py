@@ -6,6 +6,8 @@
   isolated and reported through `on_crash`.
 - SIGTERM (and SIGINT) stop the run: workers are terminated. Workers hold signals while they
   replace a file (`sources.atomic_write`), so every file is left either old or new.
+- A parent killed outright (`kill -9`, which it cannot catch) takes its workers with it: each worker
+  gets SIGTERM when its parent dies (`lifeline`), held like the others while a file is replaced.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Optional, TypeVar
+
+from .lifeline import die_with_parent
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -41,10 +45,19 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def _worker_init() -> None:
+def _worker_init(parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group; the parent alone decides, then terminates us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # A parent that dies without terminating us (SIGKILL) leaves us blocked on the task pipe forever.
+    die_with_parent(parent_pid, signal.SIGTERM)
+
+
+def _executor(jobs: int) -> ProcessPoolExecutor:
+    # Workers are forked by the calling thread, which waits for them to finish (the death signal
+    # follows the forking thread: see lifeline).
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_worker_init,
+                               initargs=(os.getpid(),))
 
 
 def _run_chunk(fn: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
@@ -101,7 +114,7 @@ def run_parallel(
     size = max(1, min(MAX_CHUNK, len(items) // (jobs * 4)))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     results: list[Optional[list[R]]] = [None] * len(chunks)
-    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_worker_init)
+    executor = _executor(jobs)
     try:
         futures: list[Future[list[R]]] = [executor.submit(_run_chunk, fn, chunk) for chunk in chunks]
         for index, future in enumerate(futures):
@@ -126,7 +139,7 @@ def run_parallel(
 
 
 def _isolated(fn: Callable[[T], R], item: T, on_crash: Callable[[T, BaseException], R]) -> R:
-    executor = ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_worker_init)
+    executor = _executor(1)
     try:
         return executor.submit(fn, item).result()
     except Exception as exc:

@@ -12,6 +12,7 @@ import faulthandler
 import json
 import os
 import resource
+import signal
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -100,6 +101,10 @@ def enter_forked(spec: RunSpec) -> None:
 
 
 def main(argv: list[str]) -> None:
+    from ..lifeline import ENV_PARENT, die_with_parent, parent_from_env
+
+    die_with_parent(parent_from_env(), signal.SIGKILL)  # the run goes with a killed parent
+    os.environ.pop(ENV_PARENT, None)  # the user's program sees the environment it would otherwise
     spec = RunSpec.from_dict(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
     import gc
 

@@ -5,6 +5,10 @@ throw-away optimizer once (that is where a cold child spends ~1 s), pins one int
 thread, and then forks one child per run.  It never runs a multi-threaded kernel itself:
 forking after libgomp started its pool makes children hang (pytorch#17199, #58962).
 
+A worker whose client dies without closing it (``kill -9`` of the CLI) kills its running
+children's process groups and exits within a fraction of a second; a child whose worker dies
+is killed by the kernel (``lifeline``).
+
 Client side (this module's classes) never imports torch.
 """
 
@@ -23,6 +27,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
+from ..lifeline import ENV_PARENT, POLL_S, die_with_parent, parent_died, parent_from_env
 from .spec import RunResult, RunSpec
 
 _ENV_KEEP = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TMPDIR", "TZ", "USER", "LOGNAME",
@@ -147,6 +152,12 @@ def serve() -> None:
     JSON RunResult per line on stdout, in completion order."""
     import gc
 
+    # The client's death must not leave us (and the runs) behind. The death signal only says
+    # "look": the kernel also sends it when the client thread that started us exits.
+    parent = parent_from_env()
+    os.environ.pop(ENV_PARENT, None)  # the runs inherit this environment
+    signal.signal(signal.SIGUSR1, lambda *_: None)
+    die_with_parent(parent, signal.SIGUSR1)
     # Importing torch and dynamo with the collector on costs ~0.5 s of collections that find
     # next to nothing; freezing then keeps the children's collector off the parent's pages.
     gc.disable()
@@ -166,9 +177,13 @@ def serve() -> None:
     buf = b""
     eof = False
     while not eof or running:
+        if parent is not None and parent_died(parent):
+            _orphaned(running)
         deadline = min((start + spec.timeout for spec, start, timed_out in running.values() if not timed_out),
                        default=None)
-        wait = None if deadline is None else max(0.0, deadline - time.perf_counter()) + 0.01
+        # wake up at least every 2 * POLL_S to see the client is still there (where there is no
+        # death signal, and in case one was missed)
+        wait = 2 * POLL_S if deadline is None else min(2 * POLL_S, max(0.0, deadline - time.perf_counter()) + 0.01)
         try:
             ready, _, _ = select.select([wake_r] if eof else [0, wake_r], [], [], wait)
         except InterruptedError:
@@ -190,12 +205,15 @@ def serve() -> None:
                 spec = RunSpec.from_dict(json.loads(line))
                 if spec.kind == "module" and spec.target == "pytest" and "pytest" not in sys.modules:
                     _preload("pytest")
+                me = os.getpid()
                 pid = os.fork()
                 if pid == 0:
                     signal.set_wakeup_fd(-1)
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    signal.signal(signal.SIGUSR1, signal.SIG_DFL)
                     os.close(wake_r)
                     os.close(wake_w)
+                    die_with_parent(me, signal.SIGKILL)  # a worker killed outright takes the run along
                     from .child import enter_forked
 
                     enter_forked(spec)
@@ -216,6 +234,22 @@ def serve() -> None:
     sys.exit(0)
 
 
+def _orphaned(running: dict[int, tuple[RunSpec, float, bool]]) -> None:
+    """The client is gone: nobody will read a result. Kill every run (and what it started), exit."""
+    for pid in running:
+        _killpg(pid)
+        try:
+            os.kill(pid, signal.SIGKILL)  # not yet in its own session
+        except (ProcessLookupError, PermissionError):
+            pass
+    for pid in running:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    os._exit(1)
+
+
 def _killpg(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -233,8 +267,10 @@ class ForkWorker:
     def __init__(self, python: str = sys.executable) -> None:
         self._log = tempfile.NamedTemporaryFile(prefix="varmigrate-worker-", suffix=".log", delete=False)
         start = time.perf_counter()
+        env = child_env()
+        env[ENV_PARENT] = str(os.getpid())
         self.proc = subprocess.Popen([python, "-m", "varmigrate.harness.worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._log, env=child_env(),
+                                     stdout=subprocess.PIPE, stderr=self._log, env=env,
                                      cwd=tempfile.gettempdir())
         assert self.proc.stdout is not None and self.proc.stdin is not None
         line = self.proc.stdout.readline()
@@ -302,9 +338,11 @@ class FreshExecutor:
         spec_path = out / "spec.json"
         spec_path.write_text(spec.to_json(), encoding="utf-8")
         start = time.perf_counter()
+        env = child_env()
+        env[ENV_PARENT] = str(os.getpid())  # started by this thread, which waits for it (lifeline)
         proc = subprocess.Popen([self.python, "-m", "varmigrate.harness.child", str(spec_path)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env=child_env(), cwd=spec.cwd,
+                                stderr=subprocess.DEVNULL, env=env, cwd=spec.cwd,
                                 start_new_session=True)
         timed_out = False
         # the fresh interpreter needs its torch import on top of the user's time budget
