@@ -126,6 +126,8 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
             if not p.is_file():
                 raise click.UsageError(f"no such file: {p}")
         pairs = [file_pair(before, after)]
+    if early is None:  # the worker's torch import overlaps the conversion and the rest of our imports
+        early = _start_executor(opts.executor)
     converted_dir = None
     if convert_py2 and root is None:
         import tempfile

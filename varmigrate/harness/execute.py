@@ -41,11 +41,20 @@ def _has_numpy() -> bool:
 
 
 def _determinism() -> dict[str, Any]:
+    """`torch.use_deterministic_algorithms(True, warn_only=True)`, without what it costs a run that
+    never compiles: that function imports `torch._inductor.config` (and with it torch._dynamo and
+    the inductor package: ~1 s of CPU) only to set inductor's `deterministic` flag. Where inductor
+    is not loaded yet, the flag's own environment variable sets it the moment it is; the torch
+    flag is set as the function sets it."""
     import torch
 
     torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    return {"threads": torch.get_num_threads(), "deterministic": True}
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1"  # read by torch/_inductor/config.py at import
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
+    return {"threads": torch.get_num_threads(), "deterministic": torch.are_deterministic_algorithms_enabled()}
 
 
 class _WarningLog:

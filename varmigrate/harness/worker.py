@@ -1,8 +1,10 @@
 """Executors: a warm pre-fork worker (default) and a fresh subprocess per run (fallback).
 
-The worker is a separate interpreter that imports torch, ``torch._dynamo`` and builds a
-throw-away optimizer once (that is where a cold child spends ~1 s), pins one intra-op
-thread, and then forks one child per run.  It never runs a multi-threaded kernel itself:
+The worker is a separate interpreter that imports torch once (that is where a cold child
+spends ~1 s), pins one intra-op thread, and then forks one child per run.  ``torch._dynamo``
+(another ~1 s, which every optimizer imports on first use) is imported, with a throw-away
+optimizer, just before forking the first run whose program text may need it (``_needs_dynamo``),
+so that a program without an optimizer never waits for it and the others import it once.  It never runs a multi-threaded kernel itself:
 forking after libgomp started its pool makes children hang (pytorch#17199, #58962).
 
 A worker whose client dies without closing it (``kill -9`` of the CLI) kills its running
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -124,18 +127,55 @@ def classify(spec: RunSpec, wait_status: Optional[int], timed_out: bool, wall: f
 def _warm() -> float:
     start = time.perf_counter()
     import torch
-    import torch._dynamo  # noqa: F401  (the first optimizer would import it in every child)
 
     torch.set_num_threads(1)
+    p = torch.zeros(2, requires_grad=True)
+    (p * 2).sum().backward()
+    from . import capture, device, execute, gradcheck, legacy_mode, naming, notebook, shim, tensorio  # noqa: F401
+
+    naming.is_user_file(__file__)
+    _preload("numpy")  # nearly every legacy script uses it (pytest: on the first pytest run)
+    return time.perf_counter() - start
+
+
+# What makes torch import torch._dynamo at run time (outside torch.compile itself): the optimizers
+# (`_disable_dynamo` on their methods), torch.utils.checkpoint, dispatch modes, torch.library
+# custom ops, DDP, flex attention, functorch/torch.func, torch.jit/export, and the harness's own
+# drill-down (a TorchDispatchMode). A word found by mistake costs one import that every later
+# run shares; a word missed costs the run that needs it its own import (the same torch either way).
+_DYNAMO_WORDS = re.compile(r"optim|checkpoint|(?<!re\.)\bcompile\b|\bjit\b|_dynamo|_inductor|dispatch|torch\.library|"
+                           r"custom_op|DistributedDataParallel|flex_attention|functorch|torch\.func\b|\bvmap\b|"
+                           r"torch\.export|lightning")
+
+
+def _needs_dynamo(spec: RunSpec) -> bool:
+    if spec.optrace_until >= 0:
+        return True
+    from .detect import program_texts
+
+    try:
+        texts = program_texts(spec.kind, spec.target, [spec.sys_path0, spec.cwd])
+    except Exception:  # noqa: BLE001 - unreadable program: the run reports it; assume the worst
+        return True
+    return (spec.kind == "module" and not texts) or any(_DYNAMO_WORDS.search(t) for t in texts)
+
+
+def _warm_dynamo() -> float:
+    """Imports torch._dynamo as the first optimizer would, before forking the runs that need it."""
+    import gc
+
+    start = time.perf_counter()
+    gc.disable()
+    import torch
+    import torch._dynamo  # noqa: F401
+
     p = torch.zeros(2, requires_grad=True)
     opt = torch.optim.SGD([p], lr=0.1)
     (p * 2).sum().backward()
     opt.step()
     torch.optim.Adam([p], lr=0.1)
-    from . import capture, device, execute, gradcheck, legacy_mode, naming, notebook, shim, tensorio  # noqa: F401
-
-    naming.is_user_file(__file__)
-    _preload("numpy")  # nearly every legacy script uses it (pytest: on the first pytest run)
+    gc.freeze()
+    gc.enable()
     return time.perf_counter() - start
 
 
@@ -158,7 +198,7 @@ def serve() -> None:
     os.environ.pop(ENV_PARENT, None)  # the runs inherit this environment
     signal.signal(signal.SIGUSR1, lambda *_: None)
     die_with_parent(parent, signal.SIGUSR1)
-    # Importing torch and dynamo with the collector on costs ~0.5 s of collections that find
+    # Importing torch with the collector on costs ~0.5 s of collections that find
     # next to nothing; freezing then keeps the children's collector off the parent's pages.
     gc.disable()
     warm_s = _warm()
@@ -205,6 +245,8 @@ def serve() -> None:
                 spec = RunSpec.from_dict(json.loads(line))
                 if spec.kind == "module" and spec.target == "pytest" and "pytest" not in sys.modules:
                     _preload("pytest")
+                if "torch._dynamo" not in sys.modules and _needs_dynamo(spec):
+                    _warm_dynamo()
                 me = os.getpid()
                 pid = os.fork()
                 if pid == 0:
