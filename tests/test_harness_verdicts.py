@@ -322,3 +322,45 @@ def test_deleting_volatile_is_not_certified_against_the_03_reading(tmp_path: Pat
     modern = run_pair(tmp_path, worker, legacy, deleted, reference="modern")
     assert modern.decision.verdict == "IDENTICAL", modern.decision.reason
     assert modern.reference == "modern" and modern.readings["differs"] is True
+
+
+# the names are spelled in pieces: the worker reads a program's text to see whether it may need dynamo
+DYNAMO_PROBE = """
+import sys
+import torch
+print("dynamo at start:", "torch." + "_dyn" + "amo" in sys.modules, torch.are_deterministic_algorithms_enabled())
+"""
+INDUCTOR_PROBE = """
+import importlib
+print("inductor deterministic:", importlib.import_module("torch." + "_ind" + "uctor.config").deterministic)
+"""
+
+
+def test_dynamo_is_preloaded_only_for_programs_that_may_need_it_and_changes_no_gradient(tmp_path: Path) -> None:
+    """The worker imports torch._dynamo before the first run that mentions an optimizer (or the
+    like), not at start-up; a run's trace is the same with or without it, and torch's determinism
+    flags (inductor's too, whenever it is imported) are set either way."""
+    from varmigrate.harness.compare import Tier, Trace, compare_traces
+    from varmigrate.harness.spec import RunResult, RunSpec
+    from varmigrate.harness.worker import ForkWorker
+
+    plain = write(tmp_path / "plain.py", DYNAMO_PROBE + TRAIN + INDUCTOR_PROBE)
+    optim = write(tmp_path / "optim.py", DYNAMO_PROBE + TRAIN + "torch.optim.SGD([w], lr=0.1).step()\n" + INDUCTOR_PROBE)
+    worker = ForkWorker()  # its own: the shared one may have imported dynamo already
+    runs: list[RunResult] = []
+    try:
+        for i, prog in enumerate((plain, optim, plain)):
+            spec = RunSpec(run_id=str(i), kind="script", target=str(prog), out_dir=str(tmp_path / f"run{i}"),
+                           cwd=str(tmp_path), timeout=120)
+            res = worker.run(spec)
+            assert res.status == "ok", res.message + res.stderr_tail
+            runs.append(res)
+    finally:
+        worker.close()
+    assert "dynamo at start: False True" in runs[0].stdout_tail
+    assert "dynamo at start: True True" in runs[1].stdout_tail
+    assert "dynamo at start: True True" in runs[2].stdout_tail  # loaded in the worker by then
+    assert all("inductor deterministic: True" in r.stdout_tail for r in runs)
+    assert runs[0].summary["events"] == 4
+    diff = compare_traces(Trace.load(runs[0].out_dir, runs[0].summary), Trace.load(runs[2].out_dir, runs[2].summary))
+    assert diff.tier == Tier.IDENTICAL

@@ -1,11 +1,16 @@
 """Executors: a warm pre-fork worker (default) and a fresh subprocess per run (fallback).
 
 The worker is a separate interpreter that imports torch once (that is where a cold child
-spends ~1 s), pins one intra-op thread, and then forks one child per run.  ``torch._dynamo``
-(another ~1 s, which every optimizer imports on first use) is imported, with a throw-away
-optimizer, just before forking the first run whose program text may need it (``_needs_dynamo``),
-so that a program without an optimizer never waits for it and the others import it once.  It never runs a multi-threaded kernel itself:
-forking after libgomp started its pool makes children hang (pytorch#17199, #58962).
+spends ~1 s), pins one intra-op thread, and then forks one child per run.  It never runs a
+multi-threaded kernel itself: forking after libgomp started its pool makes children hang
+(pytorch#17199, #58962).
+
+``torch._dynamo`` (another ~1 s, which every optimizer imports) is not part
+of the start-up: the worker imports it, with a throw-away optimizer, just before forking the
+first run whose program text may need it (``_needs_dynamo``), so that a program without an
+optimizer never waits for it and the others share one import.  Whether it is loaded changes
+nothing a run computes (no RNG draw, no grad mode, no default dtype; one sympy warning filter);
+a program that needs it and was not recognised imports it itself, as it would outside the harness.
 
 A worker whose client dies without closing it (``kill -9`` of the CLI) kills its running
 children's process groups and exits within a fraction of a second; a child whose worker dies
@@ -179,6 +184,36 @@ def _warm_dynamo() -> float:
     return time.perf_counter() - start
 
 
+def _pycache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "varmigrate" / "pycache"
+
+
+def _cache_bytecode() -> tuple[Optional[str], bool]:
+    """Where torch was installed without its bytecode (``pip install --no-compile``, an image built
+    with PYTHONDONTWRITEBYTECODE, a read-only site-packages), every ``import torch`` compiles
+    thousands of modules from source: about twice the CPU of a normal import, and again for
+    ``torch._dynamo``. The worker then keeps the bytecode of what it imports under the user's cache
+    (``sys.pycache_prefix``: nothing is ever written beside a source file) and reads it from
+    there next time. Returns the settings to restore in each run: the user's program runs as
+    the environment says (``PYTHONDONTWRITEBYTECODE=1``, no prefix), like outside the harness."""
+    saved = (sys.pycache_prefix, sys.dont_write_bytecode)
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("torch")
+    except (ImportError, ValueError):
+        return saved
+    origin = spec.origin if spec is not None else None
+    if not origin or not origin.endswith(".py"):
+        return saved
+    if os.path.exists(importlib.util.cache_from_source(origin)):
+        return saved  # the installation has its bytecode: use it
+    sys.pycache_prefix = str(_pycache_dir())
+    sys.dont_write_bytecode = False
+    return saved
+
+
 def _preload(module: str) -> None:
     """Import `module` in the worker, before a fork, so that no child pays for it."""
     try:
@@ -198,6 +233,7 @@ def serve() -> None:
     os.environ.pop(ENV_PARENT, None)  # the runs inherit this environment
     signal.signal(signal.SIGUSR1, lambda *_: None)
     die_with_parent(parent, signal.SIGUSR1)
+    bytecode = _cache_bytecode()
     # Importing torch with the collector on costs ~0.5 s of collections that find
     # next to nothing; freezing then keeps the children's collector off the parent's pages.
     gc.disable()
@@ -256,6 +292,7 @@ def serve() -> None:
                     os.close(wake_r)
                     os.close(wake_w)
                     die_with_parent(me, signal.SIGKILL)  # a worker killed outright takes the run along
+                    sys.pycache_prefix, sys.dont_write_bytecode = bytecode
                     from .child import enter_forked
 
                     enter_forked(spec)
@@ -273,7 +310,10 @@ def serve() -> None:
             elif not timed_out and now - start > spec.timeout:
                 _killpg(pid)
                 running[pid] = (spec, start, True)
-    sys.exit(0)
+    # Every result is written and flushed, every run reaped: skip the interpreter's teardown of
+    # torch (module finalizers, ~0.1-0.3 s), which the client would otherwise wait for in close().
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _orphaned(running: dict[int, tuple[RunSpec, float, bool]]) -> None:
