@@ -15,12 +15,9 @@ import sys
 from html import escape
 from pathlib import Path
 from typing import Any, Iterable, Optional
-from xml.sax.saxutils import quoteattr
 
 from . import features, readings, source
 from .pairs import Options, PairResult, found_features
-from .report_html import to_html
-from .report_md import to_markdown
 from .report_text import notes_of
 from .tiers import ALL, IDENTICAL, INCONCLUSIVE, TIERS
 
@@ -170,7 +167,21 @@ def _version() -> str:
 
 # -- JUnit ---------------------------------------------------------------------------------
 
+def to_markdown(rep: dict[str, Any]) -> str:
+    from .report_md import to_markdown as markdown  # only when a report is written (verify's start-up)
+
+    return markdown(rep)
+
+
+def to_html(rep: dict[str, Any]) -> str:
+    from .report_html import to_html as html
+
+    return html(rep)
+
+
 def to_junit(rep: dict[str, Any]) -> str:
+    from xml.sax.saxutils import quoteattr  # imports urllib, http.client, ssl, email: ~50 ms
+
     pairs = rep["pairs"]
     failures = sum(1 for p in pairs if not p["ok"])
     total = sum(p["seconds"] for p in pairs)
