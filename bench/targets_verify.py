@@ -14,7 +14,7 @@ Two targets, the rows of ``measure()`` (the bench target table imports it):
   ``-j``, the worker's start-up included, divided by the number of pairs. Limit 0.15 s/pair.
 
 Where torch is installed without its bytecode (so that every ``import torch`` compiles it), the
-worker caches the bytecode it imports (``harness.worker._cache_bytecode``); the one-pair ratio is
+worker caches the bytecode it imports (``harness.warm._cache_bytecode``); the one-pair ratio is
 then taken against ``import torch`` with that cache, the faster floor, and the ratio to the plain
 import is printed too. ``__main__`` also prints the one-pair figures for the bench's smallest pair
 with an optimizer (it needs ``torch._dynamo``, which the worker imports before forking its runs).
@@ -50,7 +50,7 @@ def _env(bytecode: bool = False) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     if bytecode:  # what the warm worker does where torch was installed without its bytecode
         try:
-            from varmigrate.harness.worker import _pycache_dir
+            from varmigrate.harness.warm import _pycache_dir
 
             cache = str(_pycache_dir())
         except ImportError:  # measuring a commit from before the cache: the same place

@@ -4,7 +4,7 @@ Every import counts for the layers, at module level or inside a function, `TYPE_
 too: a lazy import is still an arrow. Cycles are of run-time imports (a cycle through
 `TYPE_CHECKING` imports is not one when the program runs). Layers, low to high (a module imports its own layer and those below):
 
-    base      ftypes noqa config sources cache parallel triggers prefilter policy syntax/ (and the package)
+    base      ftypes noqa config sources cache parallel lifeline triggers prefilter policy syntax/ (and the package)
     tree      tree/
     analysis  analysis/ rewrite/
     rules     rule.py rules/            (a rule imports no other rule and not the registry)
@@ -31,8 +31,8 @@ GENERATED_STAMP = "# GENERATED"
 
 # (layer, module patterns); `x.*` is every module under package x, `x` the module or package itself.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("varmigrate", "ftypes", "noqa", "config", "sources", "cache", "parallel", "triggers", "prefilter",
-              "policy", "syntax", "syntax.*")),
+    ("base", ("varmigrate", "ftypes", "noqa", "config", "sources", "cache", "parallel", "lifeline", "triggers",
+              "prefilter", "policy", "syntax", "syntax.*")),
     ("tree", ("tree", "tree.*")),
     ("analysis", ("analysis", "analysis.*", "rewrite", "rewrite.*")),
     ("rules", ("rule", "rules", "rules.*")),
