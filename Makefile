@@ -31,6 +31,10 @@ lint: venv
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not torch"
 
+# Regenerate what is generated from the rules: docs/rules/, README's rule table and
+# varmigrate/triggers.py (codes and trigger words for the libcst-free fast path). Run it after
+# adding a rule or changing a rule's CODE, TRIGGERS, docstring or examples; tests/test_docs.py
+# fails while any of them is stale.
 docs: venv
 	$(BIN)/python -m varmigrate.docs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from varmigrate.docs import (
     render_triggers,
 )
 from varmigrate.registry import all_rules
+from varmigrate.rule import Rule
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES_DIR = ROOT / "docs" / "rules"
@@ -33,11 +35,28 @@ def test_generated_docs_are_up_to_date(tmp_path: Path) -> None:
         assert actual[name] == text, f"{name}: {STALE}"
 
 
+TRIGGERS_STALE = "varmigrate/triggers.py is stale: run `python -m varmigrate.docs` (or `make docs`) and commit it"
+
+
+def _triggers_drift() -> list[str]:
+    """What the rules say and the generated file does not (or the other way round), by rule."""
+    from varmigrate import triggers
+
+    rules = all_rules()
+    drift = [f"{r.CODE} ({r.slug()}): code missing" for r in rules if r.CODE not in triggers.RULE_CODES]
+    drift += [f"{code}: no such rule any more" for code in triggers.RULE_CODES if code not in {r.CODE for r in rules}]
+    drift += [f"{r.CODE}: trigger {word!r} missing" for r in rules for word in r.TRIGGERS if word not in triggers.TRIGGERS]
+    words = {word for r in rules for word in r.TRIGGERS}
+    drift += [f"trigger {word!r}: no rule has it any more" for word in sorted(triggers.TRIGGERS - words)]
+    return drift
+
+
 def test_generated_triggers_are_up_to_date() -> None:
     # The libcst-free prefilter and the code validation read triggers.py: a rule's trigger word
     # or code missing there would make `check` skip the files the rule should see.
-    assert TRIGGERS_FILE.read_text(encoding="utf-8") == render_triggers(), (
-        "varmigrate/triggers.py is stale: run `python -m varmigrate.docs` and commit it")
+    drift = _triggers_drift()
+    assert not drift, f"{TRIGGERS_STALE}:\n" + "\n".join(drift)
+    assert TRIGGERS_FILE.read_text(encoding="utf-8") == render_triggers(), TRIGGERS_STALE
 
 
 def test_generated_triggers_are_every_rules_words_and_codes() -> None:
@@ -47,6 +66,34 @@ def test_generated_triggers_are_every_rules_words_and_codes() -> None:
     assert TRIGGERS == {word for rule in all_rules() for word in rule.TRIGGERS}
     assert RULE_CODES == tuple(r.CODE for r in all_rules())
     assert render_triggers().startswith(TRIGGERS_STAMP + "\n")
+
+
+class _BrandNewRule(Rule):
+    """A rule added by someone else: the generator needs nothing but its class attributes."""
+
+    CODE = "VM998"
+    TRIGGERS = ("brand_new_word", "Variable")
+
+
+def test_generated_triggers_pick_up_a_new_rule() -> None:
+    text = render_triggers([*all_rules(), _BrandNewRule])
+    assert '    "VM998",  # test-docs\n' in text and '    "brand_new_word",  # VM998\n' in text
+    namespace: dict[str, object] = {}
+    exec(compile(text, "triggers.py", "exec"), namespace)
+    assert namespace["RULE_CODES"] == (*(r.CODE for r in all_rules()), "VM998")
+    triggers = namespace["TRIGGERS"]
+    assert isinstance(triggers, frozenset) and {"brand_new_word", "Variable"} <= triggers
+    variable = next(line for line in text.splitlines() if line.startswith('    "Variable",'))
+    assert variable.endswith(", VM998"), variable  # a shared word lists every rule that has it
+
+
+def test_generated_triggers_import_nothing() -> None:
+    # Read on the pre-commit fast path (config, prefilter): literals only, no import to pay for.
+    tree = ast.parse(render_triggers())
+    imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert [(n.module if isinstance(n, ast.ImportFrom) else None) for n in imports] == ["__future__"]
+    assert not [n for n in ast.walk(tree) if isinstance(n, (ast.Call, ast.FunctionDef, ast.ClassDef))
+                and not (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "frozenset")]
 
 
 def test_readme_catalogue_is_up_to_date() -> None:
