@@ -3,8 +3,9 @@
 `PositionProvider` creates two `CodePosition`s and a `CodeRange` per node: on a ~370-line legacy
 file that is ~70 ms, against ~10 ms for a bare codegen pass that records character offsets. The
 hook is libcst's codegen state (`CodegenState`, not exported by libcst's public API: the tested
-libcst range in pyproject.toml bounds it, and tests/test_traverse.py compares every node's range
-with `PositionProvider` on the fixtures).
+libcst range in pyproject.toml bounds it, `internals.py` lists what is used and
+tests/test_libcst_internals.py checks it is there, and tests/test_traverse.py compares every
+node's range with `PositionProvider` on the fixtures).
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
+
+from .internals import unsupported
+
+try:
+    from libcst._nodes.internal import CodegenState
+except ImportError as exc:  # pragma: no cover - a libcst outside the tested range
+    raise ImportError(unsupported("libcst._nodes.internal.CodegenState")) from exc
 
 _NEWLINE = re.compile(r"\r\n?|\n")
 
