@@ -50,11 +50,13 @@ class CreatorAttribute(Rule):
         Invalid(
             "import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2\nprint(y.creator)\n",
             expected_replacement="import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2\nprint(y.grad_fn)\n",
+            message="`y.creator` is the PyTorch 0.1 name of `y.grad_fn`: modern PyTorch raises `AttributeError`", range=(4, 7, 4, 16),
         ),
         Invalid(
             "import torch\ndef graph_of(out):\n    return out.creator\n",
             expected_replacement="import torch\ndef graph_of(out):\n    return out.grad_fn\n",
             expected_safe_replacement="import torch\ndef graph_of(out):\n    return out.creator\n",
+            message="modern PyTorch raises `AttributeError` (if `out` is a tensor)", range=(3, 12, 3, 23),
         ),
     ]
 

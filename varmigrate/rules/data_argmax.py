@@ -47,6 +47,7 @@ class DataArgmax(Rule):
             expected_replacement="import torch\ndef accuracy(model, x, y):\n    model.eval()\n    output = model(x)\n"
             "    pred = output.max(1, keepdim=True)[1]\n    _, top = torch.max(output, 1)\n"
             "    return pred, top\n",
+            message="`.data` is not needed to take indices (`max(dim)[1]`, `argmax`): they never carry gradient", range=(5, 12, 5, 23),
         ),
     ]
 

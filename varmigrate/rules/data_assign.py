@@ -41,7 +41,10 @@ class DataAssign(Rule):
         Valid("import torch\nimport scipy.sparse as sp\nm = sp.eye(3).tocsr()\nm.data = m.data * 2\n"),
     ]
     INVALID = [
-        Invalid("import torch\nimport torch.nn as nn\nfc = nn.Linear(3, 3)\nfc.weight.data = torch.eye(3)\n"),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nfc = nn.Linear(3, 3)\nfc.weight.data = torch.eye(3)\n",
+            message="Assigning `.data` swaps a tensor's storage behind autograd's back", range=(4, 1, 4, 15),
+        ),
     ]
 
     def visit_Attribute(self, node: cst.Attribute) -> None:

@@ -117,25 +117,32 @@ class DataIndexZero(Rule):
             "def train(model, x, y):\n"
             "    loss = F.nll_loss(model(x), y)\n"
             "    print('loss %.3f' % loss.item())\n",
+            message="`loss.data[0]` raises on 0-dim tensors (every loss since PyTorch 0.4): use `loss.item()`", range=(4, 25, 4, 37),
         ),
         Invalid(
             "import torch.nn as nn\ncriterion = nn.CrossEntropyLoss()\ndef step(out, y, total):\n"
             "    return total + criterion(out, y).data[0]\n",
             expected_replacement="import torch.nn as nn\ncriterion = nn.CrossEntropyLoss()\ndef step(out, y, total):\n"
             "    return total + criterion(out, y).item()\n",
+            message="`criterion(out, y).data[0]` raises on 0-dim tensors (every loss since PyTorch 0.4): use `criterion(out, y).item()`",
+            range=(4, 20, 4, 45),
         ),
         Invalid(
             "import torch\nb = torch.randn(1, requires_grad=True)\nprint('b', b.data[0])\n",
             expected_replacement="import torch\nb = torch.randn(1, requires_grad=True)\nprint('b', b.item())\n",
+            message="`b.data[0]` gave a number in PyTorch 0.3; on the one-element `b` it is now a 0-dim tensor: use `b.item()`", range=(3, 12, 3, 21),
         ),
         Invalid(
             "import torch\nw = torch.zeros(3)\nprint(w.data[0])\n",
             expected_replacement="import torch\nw = torch.zeros(3)\nprint(w[0].item())\n",
+            message="`w.data[0]` gave a number in PyTorch 0.3 (`w` is 1-D); now it is a 0-dim tensor: use `w[0].item()`", range=(3, 7, 3, 16),
         ),
         Invalid(
             "import torch\ndef log(state):\n    print(state['loss'].data[0], state['out'].data[0])\n",
             expected_replacement="import torch\ndef log(state):\n    print(state['loss'].item(), state['out'].item())\n",
             expected_safe_replacement="import torch\ndef log(state):\n    print(state['loss'].item(), state['out'].data[0])\n",
+            message="`state['loss'].data[0]` raises on 0-dim tensors (every loss since PyTorch 0.4): use `state['loss'].item()`",
+            range=(3, 11, 3, 32),
         ),
     ]
 

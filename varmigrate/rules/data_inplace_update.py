@@ -105,6 +105,7 @@ class DataInplaceUpdate(Rule):
             "    w2.data -= learning_rate * w2.grad.data\n"
             "    w1.grad.zero_()\n"
             "    w2.grad.zero_()\n",
+            message="In-place update through `.data` bypasses autograd's version check", range=(7, 5, 7, 44),
         ),
         Invalid(
             "import torch.nn as nn\n"
@@ -118,11 +119,13 @@ class DataInplaceUpdate(Rule):
             "        with torch.no_grad():\n"
             "            m.weight.normal_(0.0, 0.02)\n"
             "            m.bias.fill_(0)\n",
+            message="In-place update through `.data` bypasses autograd's version check", range=(4, 9, 4, 41),
         ),
         Invalid(
             "import torch\ndef sgd(params, lr):\n    for p in params:\n        p.data.add_(-lr, p.grad.data)\n",
             expected_replacement="import torch\ndef sgd(params, lr):\n    for p in params:\n"
             "        with torch.no_grad():\n            p.add_(p.grad, alpha=-lr)\n",
+            message="In-place update through `.data` bypasses autograd's version check", range=(4, 9, 4, 38),
         ),
     ]
 

@@ -39,6 +39,7 @@ class DataItem(Rule):
         Invalid(
             "import torch\ndef log(loss):\n    print(loss.data.item())\n",
             expected_replacement="import torch\ndef log(loss):\n    print(loss.item())\n",
+            message="`.data` is not needed before `.item()`", range=(3, 11, 3, 20),
         ),
     ]
 

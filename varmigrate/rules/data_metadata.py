@@ -53,6 +53,7 @@ class DataMetadata(Rule):
             "batch_size = x.data.size(0)\nprint(x.data.shape, len(x.data), x.data.type())\n",
             expected_replacement="import torch\nfrom torch.autograd import Variable\nx = Variable(torch.randn(4, 3))\n"
             "batch_size = x.size(0)\nprint(x.shape, len(x), x.type())\n",
+            message="`.data` is not needed to read `.size()`", range=(4, 14, 4, 20),
         ),
     ]
 

@@ -73,17 +73,21 @@ class DataRead(Rule):
         Invalid(
             "import torch\ndef to_numpy(model, x):\n    out = model(x)\n    return out.data.cpu().numpy()\n",
             expected_replacement="import torch\ndef to_numpy(model, x):\n    out = model(x)\n    return out.detach().cpu().numpy()\n",
+            message="`out.data` reads a tensor behind autograd's back: use `out.detach()`", range=(4, 12, 4, 20),
         ),
         Invalid(
             "import torch\ndef correct(model, inputs, target):\n    model.eval()\n    pred = model(inputs).max(1)[1]\n"
             "    return pred.eq(target.data).sum()\n",
             expected_replacement="import torch\ndef correct(model, inputs, target):\n    model.eval()\n    pred = model(inputs).max(1)[1]\n"
             "    return pred.eq(target).sum()\n",
+            message="`.data` is not needed in `target.data` here: the result (a comparison, `.item()`, `.tolist()`) never carries gradient",
+            range=(5, 20, 5, 31),
         ),
         Invalid(
             "import torch\nx = torch.randn(3, requires_grad=True)\ndef snapshot():\n    return x.data\n",
             expected_replacement="import torch\nx = torch.randn(3, requires_grad=True)\ndef snapshot():\n    return x.detach()\n",
             expected_safe_replacement="import torch\nx = torch.randn(3, requires_grad=True)\ndef snapshot():\n    return x.data\n",
+            message="`x.detach()` is equivalent only if nothing writes in place through the alias", range=(4, 12, 4, 18),
         ),
     ]
 

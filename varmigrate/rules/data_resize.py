@@ -59,6 +59,7 @@ class DataResize(Rule):
             "def load(batch):\n    im.data.resize_(batch.size()).copy_(batch)\n",
             expected_replacement="import torch\nfrom torch.autograd import Variable\nim = Variable(torch.zeros(1))\n"
             "def load(batch):\n    im.data = im.data.resize_(batch.size()).copy_(batch)\n",
+            message="`im.data.resize_(...)` resized `im` itself in PyTorch 0.3", range=(5, 5, 5, 47),
         ),
         Invalid(
             "import torch\nw = torch.zeros(3, requires_grad=True)\nd = w.data\nw.data.set_(torch.ones(2))\n",
@@ -66,8 +67,12 @@ class DataResize(Rule):
             "w.data = w.data.set_(torch.ones(2))\n",
             expected_safe_replacement="import torch\nw = torch.zeros(3, requires_grad=True)\nd = w.data\n"
             "w.data.set_(torch.ones(2))\n",
+            message="`w.data.set_(...)` re-pointed `w` itself in PyTorch 0.3", range=(4, 1, 4, 27),
         ),
-        Invalid("import torch\nw = torch.zeros(3, requires_grad=True)\nv = w.data.resize_(5)\n"),
+        Invalid(
+            "import torch\nw = torch.zeros(3, requires_grad=True)\nv = w.data.resize_(5)\n",
+            message="assign the result back (`w.data = w.data.resize_(...)`) if `w` must change", range=(3, 5, 3, 22),
+        ),
     ]
 
     def visit_Attribute(self, node: cst.Attribute) -> None:

@@ -46,11 +46,13 @@ class GradData(Rule):
             "    return sum(p.grad.data.norm() ** 2 for p in model.parameters())\n",
             expected_replacement="import torch\ndef grad_norm(model):\n"
             "    return sum(p.grad.norm() ** 2 for p in model.parameters())\n",
+            message="`p.grad.data`: the gradient is a plain tensor since PyTorch 0.4, `.data` is not needed", range=(3, 16, 3, 27),
         ),
         Invalid(
             "import torch\ndef hvp(loss, w):\n    loss.backward(create_graph=True)\n    g = w.grad.data\n    return g\n",
             expected_replacement="import torch\ndef hvp(loss, w):\n    loss.backward(create_graph=True)\n    g = w.grad\n    return g\n",
             expected_safe_replacement="import torch\ndef hvp(loss, w):\n    loss.backward(create_graph=True)\n    g = w.grad.data\n    return g\n",
+            message="`w.grad.data`: this file uses `create_graph=True`", range=(4, 9, 4, 20),
         ),
     ]
 

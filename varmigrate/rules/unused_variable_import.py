@@ -68,18 +68,22 @@ class UnusedVariableImport(Rule):
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nx = torch.ones(1)\n",
             expected_replacement="import torch\nx = torch.ones(1)\n",
+            message="`Variable` is imported from `torch.autograd` but never used: a leftover of the legacy `Variable` API", range=(2, 28, 2, 36),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Function, Variable as V, grad\nf = Function\n",
             expected_replacement="import torch\nfrom torch.autograd import Function, grad\nf = Function\n",
+            message="`V` is imported from `torch.autograd` but never used: a leftover of the legacy `Variable` API", range=(2, 38, 2, 51),
         ),
         Invalid(
             "import torch\nVar = torch.autograd.Variable\nx = torch.ones(1)\n",
             expected_replacement="import torch\nx = torch.ones(1)\n",
+            message="`Var = torch.autograd.Variable` aliases the legacy `Variable` but is never used", range=(2, 1, 2, 30),
         ),
         Invalid(
             "import torch\n\n# autograd\nfrom torch.autograd.variable import Variable\nx = 1\n",
             expected_replacement="import torch\n\n# autograd\nx = 1\n",
+            message="`Variable` is imported from `torch.autograd` but never used: a leftover of the legacy `Variable` API", range=(4, 37, 4, 45),
         ),
     ]
 

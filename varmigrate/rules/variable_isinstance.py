@@ -45,14 +45,17 @@ class VariableIsinstance(Rule):
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nif isinstance(x, Variable):\n    x = x.data\n",
             expected_replacement="import torch\nif isinstance(x, torch.Tensor):\n    x = x.data\n",
+            message="`isinstance(x, Variable)` is a legacy check: on PyTorch >= 0.4 it means `isinstance(x, torch.Tensor)`", range=(3, 18, 3, 26),
         ),
         Invalid(
             "from torch.autograd import Variable\nok = isinstance(x, (Variable, float))\n",
             expected_replacement="import torch\nok = isinstance(x, (torch.Tensor, float))\n",
+            message="`isinstance(x, Variable)` is a legacy check: on PyTorch >= 0.4 it means `isinstance(x, torch.Tensor)`", range=(2, 21, 2, 36),
         ),
         Invalid(
             "import torch\nimport torch.autograd as ag\nok = isinstance(x, (torch.Tensor, ag.Variable))\n",
             expected_replacement="import torch\nimport torch.autograd as ag\nok = isinstance(x, torch.Tensor)\n",
+            message="`isinstance(x, Variable)` is a legacy check: on PyTorch >= 0.4 it means `isinstance(x, torch.Tensor)`", range=(3, 21, 3, 46),
         ),
     ]
 

@@ -45,10 +45,12 @@ class VariableIssubclass(Rule):
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nok = issubclass(cls, Variable)\n",
             expected_replacement="import torch\nok = issubclass(cls, torch.Tensor)\n",
+            message="`issubclass(C, Variable)` is False for every tensor class on PyTorch >= 0.4", range=(3, 22, 3, 30),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nok = issubclass(cls, (Variable, int))\n",
             expected_replacement="import torch\nok = issubclass(cls, (torch.Tensor, int))\n",
+            message="`issubclass(C, Variable)` is False for every tensor class on PyTorch >= 0.4", range=(3, 23, 3, 36),
         ),
     ]
 

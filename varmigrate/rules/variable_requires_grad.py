@@ -76,27 +76,33 @@ class VariableRequiresGrad(Rule):
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nw = Variable(torch.randn(3, 4), requires_grad=True)\n",
             expected_replacement="import torch\nw = torch.randn(3, 4, requires_grad=True)\n",
+            message="`Variable(factory(...), requires_grad=True)` is a legacy wrapper: pass `requires_grad=True` to the factory", range=(3, 5, 3, 52),
         ),
         Invalid(
             "import numpy as np\nimport torch\nfrom torch.autograd import Variable\nw = Variable(torch.from_numpy(a), True)\n",
             expected_replacement="import numpy as np\nimport torch\nw = torch.from_numpy(a).requires_grad_()\n",
+            message="`Variable(new_tensor, requires_grad=True)` is a legacy wrapper: call `.requires_grad_()` on the new tensor", range=(4, 5, 4, 40),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nw = Variable(torch.FloatTensor([1, 2]), requires_grad=True)\n",
             expected_replacement="import torch\nw = torch.FloatTensor([1, 2]).requires_grad_()\n",
+            message="`Variable(new_tensor, requires_grad=True)` is a legacy wrapper: call `.requires_grad_()` on the new tensor", range=(3, 5, 3, 60),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\ndef f(x):\n    return Variable(x, requires_grad=True)\n",
             expected_replacement="import torch\ndef f(x):\n    return x.requires_grad_()\n",
             expected_safe_replacement="import torch\ndef f(x):\n    return x.detach().requires_grad_()\n",
+            message="the shorter `x.requires_grad_()` is equivalent only if `x` is a leaf", range=(4, 12, 4, 43),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\ndef f(x, train):\n    return Variable(x, requires_grad=train)\n",
             expected_replacement="import torch\ndef f(x, train):\n    return x.detach().requires_grad_(train)\n",
+            message="the rewrite is equivalent only if `train` is a real `bool`", range=(4, 12, 4, 44),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\ndef f(train):\n    return Variable(torch.zeros(2), requires_grad=train)\n",
             expected_replacement="import torch\ndef f(train):\n    return torch.zeros(2, requires_grad=train)\n",
+            message="the rewrite is equivalent only if `train` is a real `bool`", range=(4, 12, 4, 57),
         ),
     ]
 

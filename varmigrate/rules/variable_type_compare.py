@@ -60,10 +60,12 @@ class VariableTypeCompare(Rule):
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nif type(x) == Variable:\n    x = x.data\n",
             expected_replacement="import torch\nif isinstance(x, torch.Tensor):\n    x = x.data\n",
+            message="`type(x) == Variable` is always False on PyTorch >= 0.4", range=(3, 4, 3, 23),
         ),
         Invalid(
             "import torch\nimport torch.autograd as ag\nok = ag.Variable is not type(x) and y\n",
             expected_replacement="import torch\nimport torch.autograd as ag\nok = not isinstance(x, torch.Tensor) and y\n",
+            message="`type(x) != Variable` is always True on PyTorch >= 0.4", range=(3, 6, 3, 32),
         ),
     ]
 

@@ -93,6 +93,7 @@ class VariableVolatile(Rule):
             "    with torch.no_grad():\n        v = Variable(x)\n        return model(v)\n",
             expected_safe_replacement="import torch\nfrom torch.autograd import Variable\n\n\ndef predict(model, x):\n"
             "    v = Variable(x)\n    return model(v)\n",
+            message="the unsafe fix also puts the function body under `torch.no_grad()`", range=(6, 9, 6, 35),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\n\n\ndef test(model, loader):\n"
@@ -117,12 +118,17 @@ class VariableVolatile(Rule):
             "        output = model(data)\n"
             "        correct += output.data.max(1)[1].eq(target).sum()\n"
             "    return correct\n",
+            message="the unsafe fix also puts the statements that use it under `torch.no_grad()`", range=(8, 16, 8, 45),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nv = Variable(x, volatile=False)\n",
             expected_replacement="import torch\nfrom torch.autograd import Variable\nv = Variable(x)\n",
+            message="`volatile=False` is a legacy argument with no effect", range=(3, 5, 3, 32),
         ),
-        Invalid("import torch\nfrom torch.autograd import Variable\nv = Variable(x, requires_grad=True, volatile=True)\n"),
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nv = Variable(x, requires_grad=True, volatile=True)\n",
+            message="`Variable(x, requires_grad=True, volatile=True)` raises `ValueError` on PyTorch >= 0.4", range=(3, 5, 3, 51),
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -85,38 +85,53 @@ class VariableWrapper(Rule):
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(3))\n",
             expected_replacement="import torch\nx = torch.ones(3)\n",
+            message="`Variable(torch.ones(3))` wraps a new tensor: the `Variable(...)` wrapper is a no-op on PyTorch >= 0.4", range=(3, 5, 3, 28),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\ndef f(h):\n    return Variable(h.data)\n",
             expected_replacement="import torch\ndef f(h):\n    return h.detach()\n",
+            message="`Variable(h.data)` is the legacy way to cut the graph: use `h.detach()`", range=(4, 12, 4, 28),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\ndef f(x, model):\n    return model(Variable(x))\n",
             expected_replacement="import torch\ndef f(x, model):\n    return model(x)\n",
             expected_safe_replacement="import torch\ndef f(x, model):\n    return model(x.detach())\n",
+            message="`Variable(x)` is a legacy wrapper: on PyTorch >= 0.4 it returns `x.detach()`, which the safe fix writes", range=(4, 18, 4, 29),
         ),
         Invalid(
             "import torch.autograd as ag\nv = ag.Variable()\n",
             expected_replacement="import torch\nimport torch.autograd as ag\nv = torch.empty(0)\n",
+            message="`Variable()` is a legacy constructor: on PyTorch >= 0.4 it returns an empty tensor", range=(2, 5, 2, 18),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable as V\nv = V(x, False)\n",
             expected_replacement="import torch\nv = x\n",
             expected_safe_replacement="import torch\nv = x.detach()\n",
+            message="`V(x, False)` is a legacy wrapper: on PyTorch >= 0.4 it returns `x.detach()`, which the safe fix writes", range=(3, 5, 3, 16),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nv = Variable(Variable(x))\n",
             expected_replacement="import torch\nv = x\n",
             expected_safe_replacement="import torch\nv = x.detach()\n",
+            message="`Variable(Variable(x))` is a legacy wrapper: on PyTorch >= 0.4 it returns `Variable(x).detach()`", range=(3, 5, 3, 26),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nv = Variable([1.0, 2.0])\n",
+            message="`Variable(...)` of non-tensor data raises `TypeError` on PyTorch >= 0.4; build the tensor with `torch.tensor(...)`",
+            range=(3, 5, 3, 25),
         ),
-        Invalid("import torch\nfrom torch.autograd import Variable\ndef wrap(x, **opts):\n    return Variable(x, **opts)\n"),
-        Invalid("import torch\nfrom torch.autograd import Variable\ndef wrap(batch):\n    return Variable(*batch)\n"),
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\ndef wrap(x, **opts):\n    return Variable(x, **opts)\n",
+            message="`Variable(x, **opts)` is a legacy constructor whose arguments are not known here", range=(4, 12, 4, 31),
+        ),
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\ndef wrap(batch):\n    return Variable(*batch)\n",
+            message="`Variable(*batch)` is a legacy constructor whose arguments are not known here", range=(4, 12, 4, 28),
+        ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nw = Variable(torch.ones(3), name='w')\n",
             expected_replacement="import torch\nw = torch.ones(3).detach()\n",
+            message="it returns `torch.ones(3).detach()` with a `name` attribute set", range=(3, 5, 3, 38),
         ),
     ]
 

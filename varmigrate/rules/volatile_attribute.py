@@ -83,19 +83,24 @@ class VolatileAttribute(Rule):
         Invalid(
             "import torch\nx = torch.ones(3)\nif x.volatile:\n    print(1)\n",
             expected_replacement="import torch\nx = torch.ones(3)\nif False:\n    print(1)\n",
+            message="`x.volatile` is always `False` on PyTorch >= 0.4 (volatile was removed); use `torch.no_grad()` for its intent",
+            range=(3, 4, 3, 14),
         ),
         Invalid(
             "import torch\nx = torch.ones(3)\nx.volatile = True\ny = x * 2\n",
             expected_replacement="import torch\nx = torch.ones(3)\nwith torch.no_grad():\n    y = x * 2\n",
             expected_safe_replacement="import torch\nx = torch.ones(3)\ny = x * 2\n",
+            message="Assigning `x.volatile` has no effect on PyTorch >= 0.4", range=(3, 1, 3, 18),
         ),
         Invalid(
             "import torch\ndef f(x):\n    if x is not None:\n        x.volatile = True\n    return x\n",
             expected_replacement="import torch\ndef f(x):\n    if x is not None:\n        pass\n    return x\n",
+            message="deleting the statement is right only if `x` is a tensor", range=(4, 9, 4, 26),
         ),
         Invalid(
             "import torch\ndef f(inp):\n    return inp.volatile\n",
             expected_replacement="import torch\ndef f(inp):\n    return False\n",
+            message="replacing it with `False` is right only if `inp` never holds a value computed from a volatile input", range=(3, 12, 3, 24),
         ),
     ]
 
