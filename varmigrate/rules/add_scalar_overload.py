@@ -89,20 +89,24 @@ class AddScalarOverload(Rule):
             "    exp_avg.mul_(beta1).add_(1 - beta1, grad)\n    exp_avg_sq.mul_(beta2).addcmul_(1 - beta2, grad, grad)\n",
             expected_replacement="import torch\ndef adam(exp_avg, exp_avg_sq, grad, beta1, beta2):\n"
             "    exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)\n    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)\n",
+            message="Deprecated scalar-first overload: pass the scalar as `alpha=`/`value=`", range=(3, 5, 3, 46),
         ),
         Invalid(
             "import torch\ndef sgd(params, lr):\n    for p in params:\n        p.grad.add_(0.1, p)\n        p.add_(-lr, p.grad)\n",
             expected_replacement="import torch\ndef sgd(params, lr):\n    for p in params:\n"
             "        p.grad.add_(p, alpha=0.1)\n        p.add_(p.grad, alpha=-lr)\n",
+            message="Deprecated scalar-first overload: pass the scalar as `alpha=`/`value=`", range=(4, 9, 4, 28),
         ),
         Invalid(
             "import torch\nx = torch.ones(3)\ny = torch.add(x, 2, x)\n",
             expected_replacement="import torch\nx = torch.ones(3)\ny = torch.add(x, x, alpha=2)\n",
+            message="Deprecated scalar-first overload: pass the scalar as `alpha=`/`value=`", range=(3, 5, 3, 23),
         ),
         Invalid(
             "import torch\ndef f(acc, b):\n    return acc.add(0.5, b)\n",
             expected_replacement="import torch\ndef f(acc, b):\n    return acc.add(b, alpha=0.5)\n",
             expected_safe_replacement="import torch\ndef f(acc, b):\n    return acc.add(0.5, b)\n",
+            message="(unsafe: only if `acc` is a tensor)", range=(3, 12, 3, 27),
         ),
     ]
 

@@ -52,14 +52,17 @@ class AsyncKeyword(Rule):
         Invalid(
             "import torch\ndef load(x, y):\n    return x.cuda(async=True), y.cuda(async=True)\n",
             expected_replacement="import torch\ndef load(x, y):\n    return x.cuda(non_blocking=True), y.cuda(non_blocking=True)\n",
+            message="`async=` is the PyTorch 0.3 name of `non_blocking=`, and a syntax error since Python 3.7", range=(3, 19, 3, 29),
         ),
         Invalid(
             "import torch\ndef load(x, device):\n    return x.to(device, async=True)\n",
             expected_replacement="import torch\ndef load(x, device):\n    return x.to(device, non_blocking=True)\n",
+            message="`async=` is the PyTorch 0.3 name of `non_blocking=`, and a syntax error since Python 3.7", range=(3, 25, 3, 35),
         ),
         Invalid(
             "import torch\ndef load(batch, prefetch):\n    return prefetch(batch, async=True)\n",
             expected_replacement="import torch\ndef load(batch, prefetch):\n    return prefetch(batch, non_blocking=True)\n",
+            message="if `prefetch` is your own function, rename its `async` parameter too", range=(3, 28, 3, 38),
         ),
     ]
 

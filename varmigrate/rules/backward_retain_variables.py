@@ -44,12 +44,17 @@ class BackwardRetainVariables(Rule):
         Invalid(
             "import torch\ndef step(loss):\n    loss.backward(retain_variables=True)\n",
             expected_replacement="import torch\ndef step(loss):\n    loss.backward(retain_graph=True)\n",
+            message="`retain_variables=` was renamed `retain_graph=`: modern PyTorch raises `TypeError` on it", range=(3, 19, 3, 40),
         ),
         Invalid(
             "import torch\ndef step(loss, g):\n    torch.autograd.backward([loss], [g], retain_variables=True)\n",
             expected_replacement="import torch\ndef step(loss, g):\n    torch.autograd.backward([loss], [g], retain_graph=True)\n",
+            message="`retain_variables=` was renamed `retain_graph=`: modern PyTorch raises `TypeError` on it", range=(3, 42, 3, 63),
         ),
-        Invalid("import torch\ndef step(loss):\n    loss.backward(retain_graph=True, retain_variables=True)\n"),
+        Invalid(
+            "import torch\ndef step(loss):\n    loss.backward(retain_graph=True, retain_variables=True)\n",
+            message="`retain_variables=` is the removed name of `retain_graph=`, which this call also passes; keep one", range=(3, 38, 3, 59),
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -45,12 +45,17 @@ class BackwardVariablesKeyword(Rule):
         Invalid(
             "import torch\ndef f(loss, g):\n    torch.autograd.backward(variables=[loss], grad_variables=[g])\n",
             expected_replacement="import torch\ndef f(loss, g):\n    torch.autograd.backward(tensors=[loss], grad_tensors=[g])\n",
+            message="`variables=` is the PyTorch 0.3 name of `tensors=`: it raises `TypeError` on modern PyTorch", range=(3, 29, 3, 45),
         ),
         Invalid(
             "from torch import autograd\ndef f(losses, grads):\n    autograd.backward(losses, grad_variables=grads)\n",
             expected_replacement="from torch import autograd\ndef f(losses, grads):\n    autograd.backward(losses, grad_tensors=grads)\n",
+            message="`grad_variables=` is the PyTorch 0.3 name of `grad_tensors=`: it still works but is deprecated", range=(3, 31, 3, 51),
         ),
-        Invalid("import torch\ndef f(loss, g):\n    torch.autograd.backward(variables=[loss], tensors=[loss])\n"),
+        Invalid(
+            "import torch\ndef f(loss, g):\n    torch.autograd.backward(variables=[loss], tensors=[loss])\n",
+            message="this call passes both, keep `tensors=`", range=(3, 29, 3, 45),
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -53,17 +53,23 @@ class DeprecatedFunctionAlias(Rule):
         Invalid(
             "import torch\ntorch.nn.utils.clip_grad_norm(model.parameters(), 0.25)\n",
             expected_replacement="import torch\ntorch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)\n",
+            message="`clip_grad_norm` is the deprecated 0.3-era name of `clip_grad_norm_` (a warning wrapper around it)", range=(2, 1, 2, 30),
         ),
         Invalid(
             "import torch.nn as nn\ndef init(m):\n    nn.init.xavier_uniform(m.weight, gain=1.0)\n    nn.init.constant(m.bias, 0)\n",
             expected_replacement="import torch.nn as nn\ndef init(m):\n"
             "    nn.init.xavier_uniform_(m.weight, gain=1.0)\n    nn.init.constant_(m.bias, 0)\n",
+            message="`xavier_uniform` is the deprecated 0.3-era name of `xavier_uniform_` (a warning wrapper around it)", range=(3, 5, 3, 27),
         ),
         Invalid(
             "import torch\nfrom torch.nn import init\ninit.kaiming_normal(w, mode='fan_out')\n",
             expected_replacement="import torch\nfrom torch.nn import init\ninit.kaiming_normal_(w, mode='fan_out')\n",
+            message="`kaiming_normal` is the deprecated 0.3-era name of `kaiming_normal_` (a warning wrapper around it)", range=(3, 1, 3, 20),
         ),
-        Invalid("import torch\nfrom torch.nn.init import xavier_uniform\nxavier_uniform(w)\n"),
+        Invalid(
+            "import torch\nfrom torch.nn.init import xavier_uniform\nxavier_uniform(w)\n",
+            message="`xavier_uniform` is imported under the deprecated 0.3-era name of `xavier_uniform_`", range=(3, 1, 3, 15),
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

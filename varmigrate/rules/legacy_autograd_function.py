@@ -97,6 +97,7 @@ class MyReLU(Function):
 def relu(x):
     return MyReLU.apply(x)
 """,
+            message="Legacy autograd `Function` with instance `forward`/`backward`", range=(5, 1, 14, 26),
         ),
         Invalid(
             """import torch
@@ -135,6 +136,7 @@ class Scale(torch.autograd.Function):
 def run(x, alpha):
     return Scale.apply(x, alpha) + Scale.apply(2 * x, alpha)
 """,
+            message="Legacy autograd `Function` with instance `forward`/`backward`", range=(4, 1, 13, 30),
         ),
         Invalid(
             # No call site in this file: callers elsewhere must switch to `.apply` as well.
@@ -142,12 +144,14 @@ def run(x, alpha):
             "    def backward(self, g):\n        return -g\n",
             expected_replacement="import torch\nclass Neg(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n"
             "        return -x\n\n    @staticmethod\n    def backward(ctx, g):\n        return -g\n",
+            message="(unsafe: not every call site is visible in this file", range=(2, 1, 7, 18),
         ),
         Invalid(
             "import torch\nclass Id(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n        return x\n\n"
             "    @staticmethod\n    def backward(ctx, g):\n        return g\n\ny = Id()(torch.ones(1))\n",
             expected_replacement="import torch\nclass Id(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n        return x\n\n"
             "    @staticmethod\n    def backward(ctx, g):\n        return g\n\ny = Id.apply(torch.ones(1))\n",
+            message="`Id()(torch.ones(1))` calls an autograd Function through an instance: use `Id.apply(torch.ones(1))`", range=(11, 5, 11, 24),
         ),
     ]
 

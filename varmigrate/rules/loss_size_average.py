@@ -75,16 +75,22 @@ class LossSizeAverage(Rule):
             "    return F.nll_loss(out, target, size_average=False)\n",
             expected_replacement="import torch.nn.functional as F\ndef test_loss(out, target):\n"
             "    return F.nll_loss(out, target, reduction='sum')\n",
+            message="`size_average=False` is a deprecated loss argument: use `reduction='sum'`", range=(3, 36, 3, 54),
         ),
         Invalid(
             "import torch\ncriterion = torch.nn.MSELoss(size_average=False, reduce=False)\n",
             expected_replacement="import torch\ncriterion = torch.nn.MSELoss(reduction='none')\n",
+            message="`size_average=False, reduce=False` are deprecated loss arguments: use `reduction='none'`", range=(2, 30, 2, 48),
         ),
         Invalid(
             "import torch.nn as nn\ncriterion = nn.BCELoss(weight=None, size_average=True)\n",
             expected_replacement="import torch.nn as nn\ncriterion = nn.BCELoss(weight=None, reduction='mean')\n",
+            message="`size_average=True` is a deprecated loss argument: use `reduction='mean'`", range=(2, 37, 2, 54),
         ),
-        Invalid("import torch.nn as nn\ndef make(avg):\n    return nn.L1Loss(size_average=avg)\n"),
+        Invalid(
+            "import torch.nn as nn\ndef make(avg):\n    return nn.L1Loss(size_average=avg)\n",
+            message="the flag is not a literal, so pick by hand", range=(3, 22, 3, 38),
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -46,8 +46,14 @@ class SoftmaxImplicitDim(Rule):
         Valid("import torch\ndef softmax(x):\n    return x\ny = softmax(3)\n"),
     ]
     INVALID = [
-        Invalid("import torch.nn.functional as F\ndef forward(self, x):\n    return F.softmax(self.affine2(x))\n"),
-        Invalid("import torch.nn as nn\nhead = nn.Sequential(nn.Linear(4, 2), nn.LogSoftmax())\n"),
+        Invalid(
+            "import torch.nn.functional as F\ndef forward(self, x):\n    return F.softmax(self.affine2(x))\n",
+            message="`F.softmax(self.affine2(x))` has no `dim`", range=(3, 12, 3, 38),
+        ),
+        Invalid(
+            "import torch.nn as nn\nhead = nn.Sequential(nn.Linear(4, 2), nn.LogSoftmax())\n",
+            message="`nn.LogSoftmax()` has no `dim`", range=(2, 39, 2, 54),
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

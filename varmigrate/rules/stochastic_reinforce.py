@@ -82,7 +82,8 @@ class StochasticReinforce(Rule):
         Invalid(
             "import torch\nfrom torch import autograd\ndef finish(saved_actions, rewards, opt):\n"
             "    for action, r in zip(saved_actions, rewards):\n        action.reinforce(r)\n"
-            "    autograd.backward(saved_actions, [None for _ in saved_actions])\n"
+            "    autograd.backward(saved_actions, [None for _ in saved_actions])\n",
+            message="`action.reinforce(r)`: `.reinforce()` was removed with stochastic Variables", range=(5, 9, 5, 28),
         ),
         Invalid(
             "import torch\nimport torch.nn.functional as F\ndef act(logits):\n"

@@ -62,14 +62,17 @@ class UnusedNoqa(Rule):
             "import torch\nx = torch.ones(3)  # noqa: VM101\n",
             expected_replacement="import torch\nx = torch.ones(3)\n",
             expected_safe_replacement="import torch\nx = torch.ones(3)  # noqa: VM101\n",
+            message="Unused `noqa` directive (non-enabled: `VM101`)", range=(2, 20, 2, 33),
         ),
         Invalid(
             "import torch\nx = torch.ones(3)  # noqa: E501, VM999\n",
             expected_replacement="import torch\nx = torch.ones(3)  # noqa: E501\n",
+            message="Unused `noqa` directive (unknown: `VM999`)", range=(2, 20, 2, 39),
         ),
         Invalid(
             "import torch\nx = torch.ones(3)  # keep this  # noqa: VM999\n",
             expected_replacement="import torch\nx = torch.ones(3)  # keep this\n",
+            message="Unused `noqa` directive (unknown: `VM999`)", range=(2, 20, 2, 46),
         ),
     ]
 
