@@ -226,6 +226,7 @@ def normalise_json(value: Any, fixtures: Path, key: str = "") -> Any:
 
 def run_verify(side: Side, fixtures: Path, work: Path) -> Captured:
     report = work / "report"
+    work.mkdir(parents=True, exist_ok=True)  # the run's folder (verify writes its work files there)
     captured = run(side, ["verify", "--fixtures", str(fixtures), "--report", str(report)], work)
     captured.parts = {k: normalise_text(v.decode("utf-8", "replace"), fixtures).encode() for k, v in captured.parts.items()}
     for name in ("report.json", "report.md"):
