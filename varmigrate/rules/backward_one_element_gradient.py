@@ -55,6 +55,8 @@ class BackwardOneElementGradient(Rule):
             "def step(D, real):\n    D(real).mean().backward(mone)\n",
             expected_replacement="import torch\none = torch.FloatTensor([1])\nmone = one * -1\n"
             "def step(D, real):\n    D(real).mean().backward(mone.reshape(()))\n",
+            message="`backward(mone)` with the one-element gradient `mone` raises a shape mismatch if `D(real).mean()` is 0-dim",
+            range=(5, 5, 5, 34),
         ),
         Invalid(
             "import torch\nimport torch.nn as nn\nclass Critic(nn.Module):\n    def forward(self, x):\n"
@@ -63,6 +65,7 @@ class BackwardOneElementGradient(Rule):
             expected_replacement="import torch\nimport torch.nn as nn\nclass Critic(nn.Module):\n    def forward(self, x):\n"
             "        return x.mean()\nnet = Critic()\none = torch.FloatTensor([1])\n"
             "def step(x):\n    err = net(x)\n    err.backward(one.reshape(()))\n",
+            message="`err` is 0-dim since PyTorch 0.4, and the one-element gradient `one` raises a shape mismatch", range=(10, 5, 10, 22),
         ),
         Invalid(
             "import torch\none = torch.ones(1)\ndef step(netD, x):\n    err = netD(x)\n    err.backward(one)\n",
@@ -70,6 +73,7 @@ class BackwardOneElementGradient(Rule):
             "    err.backward(one.reshape(()))\n",
             expected_safe_replacement="import torch\none = torch.ones(1)\ndef step(netD, x):\n    err = netD(x)\n"
             "    err.backward(one)\n",
+            message="`backward(one)` with the one-element gradient `one` raises a shape mismatch if `err` is 0-dim", range=(5, 5, 5, 22),
         ),
     ]
 

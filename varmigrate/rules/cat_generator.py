@@ -44,10 +44,14 @@ class CatGenerator(Rule):
         Invalid(
             "import torch\ndef features(heads, x):\n    return torch.cat((h(x) for h in heads), 1)\n",
             expected_replacement="import torch\ndef features(heads, x):\n    return torch.cat(tuple(h(x) for h in heads), 1)\n",
+            message="`torch.cat` of a generator raises `TypeError` since PyTorch 0.4 (0.3 took any iterable): pass `tuple(h(x) for ...)`",
+            range=(3, 12, 3, 47),
         ),
         Invalid(
             "import torch\ndef total(losses):\n    return torch.stack(l * 2 for l in losses).sum()\n",
             expected_replacement="import torch\ndef total(losses):\n    return torch.stack(tuple(l * 2 for l in losses)).sum()\n",
+            message="`torch.stack` of a generator raises `TypeError` since PyTorch 0.4 (0.3 took any iterable): pass `tuple(l * 2 for ...)`",
+            range=(3, 12, 3, 46),
         ),
     ]
 

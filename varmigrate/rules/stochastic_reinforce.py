@@ -90,6 +90,7 @@ class StochasticReinforce(Rule):
             "    action = F.softmax(logits, dim=1).multinomial()\n    return action\n",
             expected_replacement="import torch\nimport torch.nn.functional as F\ndef act(logits):\n"
             "    action = F.softmax(logits, dim=1).multinomial(1)\n    return action\n",
+            message="`F.softmax(logits, dim=1).multinomial()` drew one sample in PyTorch 0.3", range=(4, 14, 4, 52),
         ),
     ]
 
