@@ -12,7 +12,8 @@ its first N files), this checkout's `examples/` and rule fixtures (`tests/fixtur
 notebooks built from them. On every input set it compares `check --no-cache` (text, with stderr
 and exit status), `check --output-format json`, `--output-format sarif` and `--show-fixes` (these
 two on the corpus only with `--all-formats`: the fix edits are the slow part), and the trees that
-`fix` and `fix --unsafe-fixes` write (on copies, with their output); then the
+`fix` and `fix --unsafe-fixes` write (on copies, with their output; the `.varmigrate_cache` folder
+left out: its file names hash the code itself); then the
 `verify --fixtures tests/fixtures/programs --report` report.json and report.md, with timing,
 memory, temporary paths, the creation time and versions normalised. Prints a table; exits 1 on
 any difference, after showing the first differing lines of each.
@@ -177,8 +178,14 @@ def run(side: Side, argv: list[str], cwd: Path) -> Captured:
     return captured
 
 
+# The cache `fix` leaves in the tree: its file names hash the code itself (two commits never share
+# one), and what it holds is the output compared elsewhere.
+CACHE_DIR = ".varmigrate_cache"
+
+
 def tree_files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and CACHE_DIR not in p.relative_to(root).parts}
 
 
 def run_fix(side: Side, argv: list[str], inputs: Path, dest: Path) -> Captured:
