@@ -6,7 +6,9 @@
 Each commit is exported with `git archive` into a temporary folder (WORKTREE: a copy of this
 checkout's package as it is, committed or not) and run by this interpreter with `PYTHONPATH=<tree>`:
 nothing is installed, both sides use the same libcst, click and torch (`--python-b` runs B with
-another interpreter: one commit under two libcst versions). The inputs are the same files for
+another interpreter: one commit under two libcst versions; JSON `url` and SARIF `helpUri` come
+from the installed varmigrate's metadata, so an interpreter without it prints relative links and
+those lines differ). The inputs are the same files for
 both sides: the bench corpus (`generate_corpus.py`, deterministic for `--seed`; `--files N` takes
 its first N files), this checkout's `examples/` and rule fixtures (`tests/fixtures/*/`), and
 notebooks built from them. On every input set it compares `check --no-cache` (text, with stderr
