@@ -70,18 +70,23 @@ class NewZeros(Rule):
         Invalid(
             "import torch\ndef init_hidden(w, bsz, n):\n    return w.new(1, bsz, n).zero_()\n",
             expected_replacement="import torch\ndef init_hidden(w, bsz, n):\n    return w.new_zeros(1, bsz, n)\n",
+            message="`w.new(...).zero_()` is `w.new_zeros(...)` since PyTorch 0.4", range=(3, 12, 3, 36),
         ),
         Invalid(
             "import torch\ndef ones(w, x):\n    return w.new(x.size()).fill_(1)\n",
             expected_replacement="import torch\ndef ones(w, x):\n    return w.new_full(x.size(), 1)\n",
+            message="`w.new(...).fill_(v)` is `w.new_full(sizes, v)` since PyTorch 0.4", range=(3, 12, 3, 36),
         ),
         Invalid(
             "import torch\ndef f(w):\n    return w.new(3).fill_(-1.5)\n",
             expected_replacement="import torch\ndef f(w):\n    return w.new_full((3,), -1.5)\n",
+            message="`w.new(...).fill_(v)` is `w.new_full(sizes, v)` since PyTorch 0.4", range=(3, 12, 3, 32),
         ),
         Invalid(
             "import torch\ndef f():\n    x = torch.randn(3, 4)\n    return torch.zeros(x.size()).type_as(x)\n",
             expected_replacement="import torch\ndef f():\n    x = torch.randn(3, 4)\n    return torch.zeros_like(x)\n",
+            message="`torch.zeros(x.size()).type_as(x)` is `torch.zeros_like(x)` since PyTorch 0.4 (`x` is a fresh contiguous tensor here)",
+            range=(4, 12, 4, 44),
         ),
     ]
 
