@@ -89,3 +89,11 @@ def test_rule_docs_sections(rule):
 def test_class_name_matches_module(rule):
     module = rule.__module__.rsplit(".", 1)[-1]
     assert rule.__name__ == "".join(p.capitalize() for p in module.split("_")) or rule.__name__.lower() == module.replace("_", "")
+
+
+@pytest.mark.parametrize("rule,case", list(_cases("INVALID")))
+def test_invalid_example_says_what_and_where(rule, case):
+    # A rule's examples are its documentation: each says what is reported and where, so a change
+    # in either is seen in review (issue 10). A new rule's examples need both too.
+    assert case.message, f"{rule.CODE}: an INVALID example without the expected message"
+    assert case.range is not None, f"{rule.CODE}: an INVALID example without the expected range"
