@@ -105,6 +105,38 @@ def test_functions_and_module_classes_of_other_modules(tmp_path: Path) -> None:
     assert ("train.py", 10, "VM310") in found  # Critic's forward returns `x.mean()`: 0-dim
 
 
+def test_a_function_returning_an_index_of_a_tensor_returns_a_tensor(tmp_path: Path) -> None:
+    # `return Variable(f(a)[None, :])` fixed into `return f(a)[None, :].detach()` must stay a tensor:
+    # a finding that needs no fix (VM208) may not vanish from the importing module after the fix.
+    root = _project(tmp_path, {"utils.py": (
+        "import torch\n"
+        "def np_to_tensor(a):\n"
+        "    return torch.from_numpy(a)\n"
+        "def np_to_var(a):\n"
+        "    return np_to_tensor(a)[None, :].detach()\n"
+        "def first_row(a):\n"
+        "    rows = torch.from_numpy(a)\n"
+        "    return rows[0]\n"
+        "def entry(a):\n"
+        "    return list(a)[0]\n"
+        "def loaded(path):\n"
+        "    return torch.load(path)['weights']\n"), "train.py": (
+        "from utils import np_to_var, first_row, entry, loaded\n"
+        "x = np_to_var(1)\n"
+        "x.data = x + 1\n"
+        "y = first_row(1)\n"
+        "y.data = y + 1\n"
+        "z = entry(1)\n"
+        "z.data = z + 1\n"
+        "w = loaded('w.pt')\n"
+        "w.data = w + 1\n")})
+    found = _codes(root, "train.py")
+    assert ("train.py", 3, "VM208") in found
+    assert ("train.py", 5, "VM208") in found
+    assert ("train.py", 7, "VM208") not in found  # an element of a list: may be anything
+    assert ("train.py", 9, "VM208") not in found  # an entry of a loaded checkpoint: may be anything
+
+
 def test_a_file_that_sees_no_torch_has_no_findings(tmp_path: Path) -> None:
     root = _project(tmp_path, {"helpers.py": "import numpy as np\n", "use.py": (
         "from helpers import *\n"

@@ -245,7 +245,7 @@ class FileFacts:
         found = self._function(qname)
         if found is not None:
             summary, function, folder = found
-            for callee in function.returned_calls:
+            for callee in function.returned_calls + function.indexed_calls:
                 origin = self._origin_in(summary, callee, folder)
                 if origin != qname and self.returns_tensor(origin, depth + 1):
                     return True

@@ -33,6 +33,10 @@ class FunctionInfo:
     returned_calls: list[str] = field(default_factory=list)
     returns_other: bool = False
     returns_literal: bool = False
+    # The callees whose result the function returns indexed (`torch.from_numpy(a)[None, :]`,
+    # `torch.max(x, 1)[1]`): a tensor when the callee returns a tensor (or a tuple of them); such a
+    # return also counts in `returns_other` (an index of a dict or list may be anything).
+    indexed_calls: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -56,7 +60,7 @@ class Summary:
         return {
             "path": self.path, "digest": self.digest, "package": self.package,
             "bindings": self.bindings, "stars": self.stars, "imports": self.imports, "all": self.all,
-            "functions": {k: [v.returned_calls, v.returns_other, v.returns_literal] for k, v in self.functions.items()},
+            "functions": {k: [v.returned_calls, v.returns_other, v.returns_literal, v.indexed_calls] for k, v in self.functions.items()},
             "bases": self.bases, "forward": self.forward_shapes, "parsed": self.parsed,
         }
 
@@ -68,7 +72,7 @@ class Summary:
             stars=[(m, int(level)) for m, level in data["stars"]],
             imports={k: (v[0], int(v[1])) for k, v in data["imports"].items()},
             all=data["all"],
-            functions={k: FunctionInfo(list(v[0]), bool(v[1]), bool(v[2])) for k, v in data["functions"].items()},
+            functions={k: FunctionInfo(list(v[0]), bool(v[1]), bool(v[2]), list(v[3])) for k, v in data["functions"].items()},
             bases={k: list(v) for k, v in data["bases"].items()},
             forward_shapes={k: (list(v) if v is not None else None) for k, v in data["forward"].items()},
             parsed=bool(data["parsed"]),
@@ -219,7 +223,23 @@ def _function_info(node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> Functi
             info.returns_literal = True
         else:
             info.returns_other = True
+            indexed = _indexed_callee(value, assigned)
+            if indexed is not None:
+                info.indexed_calls.append(indexed)
     return info
+
+
+def _indexed_callee(node: Optional[ast.expr], assigned: dict[str, list[ast.expr]]) -> Optional[str]:
+    """The callee whose result `node` indexes (through tensor-keeping methods after the index:
+    `f(a)[None, :].detach()`), or None."""
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _TENSOR_KEEPING:
+        node = node.func.value
+    if isinstance(node, ast.Name) and len(assigned.get(node.id, ())) == 1:
+        node = assigned[node.id][0]
+    if not isinstance(node, ast.Subscript):
+        return None
+    found = _callee(node.value, assigned)
+    return found if isinstance(found, str) else None
 
 
 _FULL_REDUCTIONS = ("sum", "mean", "prod", "norm", "std", "var", "max", "min")
