@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch is pinned here for development: any looser spec pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: venv demo test lint test-fast bench bench-harness bench-prove docs clean
+.PHONY: venv demo test lint test-fast bench bench-targets bench-tools bench-harness bench-prove docs clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,7 +38,17 @@ test-fast: venv
 docs: venv
 	$(BIN)/python -m varmigrate.docs
 
-bench: venv
+# The real-code set (issue 15) lives outside the repository; `make bench REAL=` leaves it out.
+REAL ?= $(wildcard $(HOME)/qa/corpus)
+BENCH_ARGS ?=
+
+# Issue 15's targets (one table, PASS/MISS), then the tool comparison of bench/run.py.
+bench: bench-targets bench-tools
+
+bench-targets: venv
+	$(BIN)/python bench/targets.py $(if $(REAL),--real $(REAL)) $(BENCH_ARGS)
+
+bench-tools: venv
 	$(BIN)/python bench/run.py
 
 bench-harness: venv
