@@ -43,13 +43,17 @@ class FixResult:
         return bool(self.fixed)
 
 
-def parses(text: str) -> bool:
-    """Whether libcst parses `text` (what every fix's output must do)."""
+def parse_or_none(text: str) -> Optional[cst.Module]:
+    """libcst's tree of `text`, None when it does not parse (what every fix's output must do)."""
     try:
-        cst.parse_module(text)
+        return cst.parse_module(text)
     except (cst.ParserSyntaxError, RecursionError):
-        return False
-    return True
+        return None
+
+
+def parses(text: str) -> bool:
+    """Whether libcst parses `text`."""
+    return parse_or_none(text) is not None
 
 
 def fix_alone(base: UnfixedModule, finding: Finding, edit: Edit) -> Optional[str]:
@@ -119,12 +123,13 @@ def _fix_source(text: str, path: str, settings: Settings, imports: Optional[Impo
                 chosen.append((finding, edit))
         if not chosen:
             break
-        new_text, applied = _apply_checked(UnfixedModule(lint, facts), chosen, path, result, dropped)
+        new_text, applied, tree = _apply_checked(UnfixedModule(lint, facts), chosen, path, result, dropped)
         if not applied or new_text == text:
             break
         result.fixed.extend(f for f, _ in applied)
         old_text, text, old_module = text, new_text, lint.module
-        lint = lint_source(text, path, settings, imports, facts, previous)
+        # The validation parse's tree is the one linted (no second parse of the same text).
+        lint = lint_source(text, path, settings, imports, facts, previous, tree=tree)
         if lineage is not None:
             lineage.record(applied)
             lineage.advance(old_text, text, applied, lint.findings, _span_getter(old_module))
@@ -149,13 +154,15 @@ def _span_getter(module: cst.Module) -> Callable[[cst.CSTNode], tuple[tuple[int,
 
 
 def _apply_checked(base: UnfixedModule, chosen: list[Chosen], path: str, result: FixResult,
-                   dropped: _Dropped) -> tuple[str, list[Chosen]]:
-    """Apply a round; if the output does not parse, find and drop the offending fixes."""
+                   dropped: _Dropped) -> tuple[str, list[Chosen], Optional[cst.Module]]:
+    """Apply a round; if the output does not parse, find and drop the offending fixes. Returns the
+    new text, the applied fixes and the new text's tree (None when nothing was applied)."""
     module = base.module
     new_module, applied = base.apply(chosen)
     new_text = new_module.code
-    if parses(new_text):
-        return new_text, applied
+    tree = parse_or_none(new_text)
+    if tree is not None:
+        return new_text, applied, tree
     good = []
     for pair in chosen:
         candidate, _ = base.apply([pair])
@@ -170,7 +177,8 @@ def _apply_checked(base: UnfixedModule, chosen: list[Chosen], path: str, result:
                             kind="internal")
             )
     if not good:
-        return module.code, []
+        return module.code, [], None
     new_module, applied = base.apply(good)
     new_text = new_module.code
-    return (new_text, applied) if parses(new_text) else (module.code, [])
+    tree = parse_or_none(new_text)
+    return (new_text, applied, tree) if tree is not None else (module.code, [], None)

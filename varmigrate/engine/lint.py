@@ -130,7 +130,11 @@ def lint_source(
     facts: Optional[OutsideFacts] = None,
     previous: Optional[TensorInference] = None,
     namespace: bool = False,
+    *,
+    tree: Optional[cst.Module] = None,
 ) -> LintResult:
+    """Lint `text`. `tree`: libcst's tree of exactly `text` when the caller has one (the fix loop's
+    validation parse); it is used unless the text passes need another text parsed."""
     rules = selected_rules(settings)
     if imports is None and not passes_prefilter(text, rules, facts):
         return LintResult()
@@ -143,7 +147,7 @@ def lint_source(
     # so positions hold); the async-keyword rule reports the renamed spots and its fix spells them.
     parsed = async_keyword.prepare(text, {r.CODE for r in rules}, noqa)
     try:
-        module = cst.parse_module(parsed)
+        module = tree if tree is not None and parsed == text else cst.parse_module(parsed)
     except cst.ParserSyntaxError as exc:
         legacy = python2.diagnose(parsed)
         if legacy is not None:
