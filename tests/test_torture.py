@@ -195,16 +195,16 @@ def test_unwritable_folder_is_an_error_and_nothing_is_lost(project: Path, monkey
     folder = project / "locked"
     folder.mkdir()
     (folder / "m.py").write_text(LEGACY)
-    import varmigrate.sources as sources
+    import tempfile  # what sources.atomic_write imports when it writes
 
-    real = sources.tempfile.mkstemp
+    real = tempfile.mkstemp
 
     def mkstemp(*args, **kwargs):  # type: ignore[no-untyped-def]
         if Path(kwargs.get("dir", "")).name == "locked":
             raise PermissionError(13, "Permission denied")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sources.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     result = _cli("fix", "locked/m.py", "good.py")
     assert result.exit_code == 2
     assert "locked/m.py: error: cannot write file: Permission denied; left unchanged" in result.output

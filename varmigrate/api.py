@@ -9,8 +9,6 @@ must not import libcst, so the engine is imported only for files that pass the p
 
 from __future__ import annotations
 
-import difflib
-import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +63,8 @@ class FileOutcome:
         if not self.changed:
             return ""
         assert self.old_text is not None and self.new_text is not None
+        import difflib
+
         return "".join(
             difflib.unified_diff(
                 self.old_text.splitlines(keepends=True),
@@ -110,6 +110,8 @@ class RunReport:
 
 
 def internal_error(path: str, exc: BaseException) -> SourceError:
+    import traceback
+
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" ({Path(frame.filename).name}:{frame.lineno})" if frame else ""
     return SourceError(path, 1, 1, f"internal error: {type(exc).__name__}: {exc}{where}; file left unchanged", kind="internal")

@@ -9,7 +9,6 @@ The keys and their meaning follow ruff's (`select`, `extend-select`, `ignore`, `
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -272,6 +271,8 @@ def load_config(path: Path, base: Optional[Settings] = None) -> Settings:
     settings.config_path = path
     for key, value in table.items():
         if key not in _KEYS:
+            import difflib  # only for a bad key
+
             hint = difflib.get_close_matches(key.replace("_", "-"), sorted(_KEYS), n=1)
             suggestion = f" (did you mean `{hint[0]}`?)" if hint else ""
             raise ConfigError(f"{path}: unknown key `{key}` in [tool.varmigrate]{suggestion}; known keys: {', '.join(sorted(_KEYS))}")

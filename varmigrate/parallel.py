@@ -13,15 +13,18 @@
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from .lifeline import die_with_parent
+
+# multiprocessing and concurrent.futures cost ~25% of a pre-commit run's imports: they are
+# imported when processes are started, not for a run that checks a file or two in-process.
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -41,6 +44,8 @@ def auto_jobs(n_items: int) -> int:
 
 def _context() -> Any:
     # fork: workers inherit the already imported engine (no 0.3 s libcst import per worker).
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
@@ -56,6 +61,8 @@ def _worker_init(parent_pid: int) -> None:
 def _executor(jobs: int) -> ProcessPoolExecutor:
     # Workers are forked by the calling thread, which waits for them to finish (the death signal
     # follows the forking thread: see lifeline).
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_worker_init,
                                initargs=(os.getpid(),))
 

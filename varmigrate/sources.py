@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import stat
-import tempfile
 import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -154,6 +153,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     protection its owner set. Interrupting signals are held for the few milliseconds this takes, so
     neither a half-written file nor a temporary file is left behind.
     """
+    import tempfile  # (shutil, random, the compression modules: not for a run that writes nothing)
+
     path = Path(path)
     target = Path(os.path.realpath(path))  # write through a symlink, never replace the link itself
     with _signals_deferred():

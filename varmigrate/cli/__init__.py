@@ -7,6 +7,7 @@ module level: a pre-commit run on clean files never needs it.
 
 from __future__ import annotations
 
+import importlib
 from typing import Optional
 
 import click
@@ -16,7 +17,23 @@ from .check import check
 from .fix import fix
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """A group whose heavier commands are imported when named (or listed): `check` in a pre-commit
+    run does not import `verify`'s modules (the harness command imports the thread-pool machinery)."""
+
+    lazy = {"verify": ("..prove.command", "verify")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, attribute = self.lazy[cmd_name]
+            self.add_command(getattr(importlib.import_module(module, __package__), attribute))
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="varmigrate")
 def main() -> None:
     """Migrate legacy (0.3-era) PyTorch autograd code and prove the gradients did not change."""
@@ -57,10 +74,3 @@ def server() -> None:
         raise click.ClickException(f"{exc}; install the server extra: pip install \"varmigrate[server]\"") from None
     serve()
 
-
-
-
-# The command modules import only click; torch is imported when `verify` runs.
-from ..prove.command import verify  # noqa: E402
-
-main.add_command(verify)
