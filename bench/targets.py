@@ -16,7 +16,8 @@ row says otherwise, so that other work on a shared machine disturbs them less th
   file that passes the prefilter) subtracted; a typical file (legacy bench-corpus modules one
   after another) and a module-level script full of `Variable(..., volatile=True)`. A run over
   `--timeout` is stopped: its ratio is then a lower bound (`>=`).
-- peak RSS: `check` and `fix` of the large typical file against a process that only parses it.
+- peak RSS: `check` and `fix` of the large typical file (the per-line runs) against a process
+  that only parses it.
 - pre-commit: one clean file, and a warm cache hit with findings, against `python -c pass`
   (median of `--repeat` runs); MISS also when the run imports libcst (`-X importtime`).
 - TorchFix: measured when `bench/.venv-torchfix/bin/torchfix` (see run.py) or `torchfix` on PATH
@@ -230,7 +231,9 @@ def corpus_rows(name: str, corpus: Path, work: Path, timeout: float) -> tuple[li
     return rows, check
 
 
-def per_line_rows(bench_corpus: Path, work: Path, small: int, large: int, timeout: float) -> list[Row]:
+def per_line_rows(bench_corpus: Path, work: Path, small: int, large: int, timeout: float,
+                  large_runs: dict[str, Run]) -> list[Row]:
+    """`large_runs` receives the runs over the large typical file, by command (for the RSS rows)."""
     folder = work / "sizes"
     folder.mkdir()
     (folder / "pyproject.toml").write_text("[tool.varmigrate]\n", encoding="utf-8")
@@ -252,6 +255,8 @@ def per_line_rows(bench_corpus: Path, work: Path, small: int, large: int, timeou
                 result = run(varmigrate(command, *flags, path.name), folder, timeout)
                 path.unlink()
                 runs.append(result)
+                if shape == "typical" and size == large:
+                    large_runs[command] = result
                 bounded = bounded or result.timed_out
                 per_line.append(max(result.cpu - start_up, 1e-6) / n_lines * 1000)
                 if result.timed_out:
@@ -266,21 +271,20 @@ def per_line_rows(bench_corpus: Path, work: Path, small: int, large: int, timeou
     return rows
 
 
-def rss_rows(bench_corpus: Path, work: Path, large: int, timeout: float) -> list[Row]:
-    folder = work / "rss"
-    folder.mkdir()
-    (folder / "pyproject.toml").write_text("[tool.varmigrate]\n", encoding="utf-8")
+def rss_rows(bench_corpus: Path, work: Path, large: int, timeout: float, large_runs: dict[str, Run]) -> list[Row]:
+    """Peak RSS of the per-line rows' runs over the large typical file against a parse-only process."""
     text = typical_file(bench_corpus, large)
-    (folder / "large.py").write_text(text, encoding="utf-8")
     texts_file = work / "large-texts.json"
     texts_file.write_text(json.dumps([text]), encoding="utf-8")
     floor = run([sys.executable, "-c", FLOOR_SCRIPT, str(texts_file)], work, timeout)
     rows = []
     for command in ("check", "fix"):
-        flags = ["--no-cache", "-j", "1"] + (["--unsafe-fixes"] if command == "fix" else [])
-        result = run(varmigrate(command, *flags, "large.py"), folder, timeout)
-        rows.append(graded(f"peak RSS: {command} / parse only, {text.count(chr(10))} lines", 1.3,
-                           result.rss_mb / floor.rss_mb, f"{result.rss_mb:.0f} MB vs {floor.rss_mb:.0f} MB",
+        result = large_runs.get(command)
+        target = f"peak RSS: {command} / parse only, {text.count(chr(10))} lines"
+        if result is None:
+            rows.append(Row(target, 1.3, None, MISS, "not measured (an earlier run stopped at the timeout)"))
+            continue
+        rows.append(graded(target, 1.3, result.rss_mb / floor.rss_mb, f"{result.rss_mb:.0f} MB vs {floor.rss_mb:.0f} MB",
                            lower_bound=result.timed_out))
     return rows
 
@@ -352,8 +356,9 @@ def collect(args: argparse.Namespace, work: Path) -> list[Row]:
     if args.real is not None:
         real_rows, _ = corpus_rows("real", Path(args.real).expanduser().resolve(), work, args.timeout)
         rows += real_rows
-    rows += per_line_rows(corpus, work, args.small_lines, args.large_lines, args.timeout)
-    rows += rss_rows(corpus, work, args.large_lines, args.timeout)
+    large_runs: dict[str, Run] = {}
+    rows += per_line_rows(corpus, work, args.small_lines, args.large_lines, args.timeout, large_runs)
+    rows += rss_rows(corpus, work, args.large_lines, args.timeout, large_runs)
     rows += pre_commit_rows(work, args.repeat, args.timeout)
     rows.append(torchfix_row(corpus, check, args.timeout) if not args.skip_torchfix else
                 Row("TorchFix / check (bench corpus)", None, None, SKIP, "--skip-torchfix"))
