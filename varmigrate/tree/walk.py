@@ -25,6 +25,7 @@ import dataclasses
 import typing
 from collections.abc import Iterator, Sequence
 from operator import attrgetter
+from types import MethodType
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import libcst as cst
@@ -331,12 +332,21 @@ def visit_batched(root: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor]
     children = _children_function(memo)
     visit_table: dict[type, list[Callable[[Any], Any]]] = {}
     leave_table: dict[type, list[Callable[[Any], Any]]] = {}
+    # Each visitor class's methods by node class are looked up once per class (`_Dispatch`), not
+    # once per file: a notebook lints every cell with the same rule classes.
+    dispatches = [(v, _Dispatch.of(type(v))) for v in visitors]
 
     def handlers(cls: type, prefix: str, table: dict[type, list[Callable[[Any], Any]]]) -> list[Callable[[Any], Any]]:
         found = table.get(cls)
         if found is None:
-            name = f"{prefix}_{cls.__name__}"
-            found = table[cls] = [m for m in (handler(v, name) for v in visitors) if m is not None]
+            found = table[cls] = []
+            for visitor, dispatch in dispatches:
+                if prefix == "visit":
+                    func = dispatch.visit_methods[cls] if cls in dispatch.visit_methods else dispatch.lookup_visit(cls)
+                else:
+                    func = dispatch.leave_methods[cls] if cls in dispatch.leave_methods else dispatch.lookup_leave(cls)
+                if func is not None:
+                    found.append(MethodType(func, visitor))
         return found
 
     # An explicit stack: deeply nested legacy expressions must not hit Python's recursion limit.
