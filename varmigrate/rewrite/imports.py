@@ -8,6 +8,14 @@ from typing import Optional, Union
 import libcst as cst
 
 
+# What can hold statements (imports, `V = torch.autograd.Variable`): the remover descends into
+# nothing else, so libcst keeps every expression as it is instead of rebuilding the whole file.
+_STATEMENT_HOLDERS = (
+    cst.Module, cst.BaseSuite, cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.Else,
+    cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase,
+)
+
+
 class ImportRemover(cst.CSTTransformer):
     """Removes the given names from from-imports; an emptied statement goes, its comments stay."""
 
@@ -42,7 +50,7 @@ class ImportRemover(cst.CSTTransformer):
         # The statement visited right after a removed one is its next sibling: it takes the comments.
         if self._carry is not None and isinstance(node, cst.BaseStatement) and self._receiver is None:
             self._receiver = id(node)
-        return True
+        return isinstance(node, _STATEMENT_HOLDERS)
 
     def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
