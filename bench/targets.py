@@ -360,9 +360,10 @@ def collect(args: argparse.Namespace, work: Path) -> list[Row]:
     if args.real is not None:
         real_rows, _ = corpus_rows("real", Path(args.real).expanduser().resolve(), work, args.corpus_timeout)
         rows += real_rows
-    large_runs: dict[str, Run] = {}
-    rows += per_line_rows(corpus, work, args.small_lines, args.large_lines, args.timeout, large_runs)
-    rows += rss_rows(corpus, work, args.large_lines, args.timeout, large_runs)
+    if not args.skip_sizes:
+        large_runs: dict[str, Run] = {}
+        rows += per_line_rows(corpus, work, args.small_lines, args.large_lines, args.timeout, large_runs)
+        rows += rss_rows(corpus, work, args.large_lines, args.timeout, large_runs)
     rows += pre_commit_rows(work, args.repeat, args.timeout)
     rows.append(torchfix_row(corpus, check, args.timeout) if not args.skip_torchfix else
                 Row("TorchFix / check (bench corpus)", None, None, SKIP, "--skip-torchfix"))
@@ -382,6 +383,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0, help="seconds before a run is stopped (its ratio a lower bound)")
     p.add_argument("--corpus-timeout", type=float, default=3600.0, help="the same for a run over a whole corpus")
     p.add_argument("--repeat", type=int, default=7, help="runs of each pre-commit case (median)")
+    p.add_argument("--skip-sizes", action="store_true", help="leave out the per-line and peak-RSS rows (the long ones)")
     p.add_argument("--skip-torchfix", action="store_true")
     p.add_argument("--skip-verify", action="store_true")
     p.add_argument("--json", type=Path, help="also write the rows as JSON here")
