@@ -7,7 +7,6 @@ from typing import Optional, Union
 
 import libcst as cst
 
-
 # What can hold statements (imports, `V = torch.autograd.Variable`): the remover descends into
 # nothing else, so libcst keeps every expression as it is instead of rebuilding the whole file.
 _STATEMENT_HOLDERS = (
