@@ -97,6 +97,12 @@ def test_signal_during_write_is_deferred_until_the_file_is_whole(tmp_path: Path,
 
 
 @pytest.mark.slow
+def _sigint_default() -> None:
+    # A suite started in the background (`make test &`) inherits SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt handler: give the child the interactive default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     "signum, jobs",
     [(signal.SIGTERM, "1"), (signal.SIGINT, "1"), (signal.SIGTERM, "2")],
@@ -115,6 +121,7 @@ def test_interrupted_fix_leaves_files_old_or_new(tmp_path: Path, signum: int, jo
     proc = subprocess.Popen(
         [sys.executable, "-m", "varmigrate", "fix", "-j", jobs, str(tmp_path)],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_sigint_default,
     )
     deadline = time.monotonic() + 60
     # Interrupt once some (but not all) files have been rewritten.

@@ -333,7 +333,9 @@ def test_watch_rechecks_changed_files(tree: Path) -> None:
         env.pop(name, None)
     (tree / "legacy.py").write_text(CLEAN)
     proc = subprocess.Popen([sys.executable, "-m", "varmigrate", "check", "--watch", "--no-cache", "."], cwd=tree, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            # a suite started in the background inherits SIGINT ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen: list[str] = []
     lines: queue.Queue[str | None] = queue.Queue()
 
