@@ -1,7 +1,7 @@
 """Benchmark: the warm pre-fork worker against a fresh interpreter per run, in the same run.
 
 20 tiny before/after pairs (legacy linear regression and an nn.Module + SGD classifier with
-5-24 steps), verified through the real pipeline (``pairs.run_pairs``: before, the before
+5-24 steps), verified through the real pipeline (``api.run_pairs``: before, the before
 re-run of the determinism gate, and after; three runs per pair) once on each executor.
 Prints per-pair figures, the totals, the ratio and whether the targets hold (>= 20x faster,
 <= 0.15 s per pair amortized with the worker's start-up included, at the default ``-j``,
@@ -23,8 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from varmigrate.harness.api import run_pairs  # noqa: E402
 from varmigrate.harness.compare import Tier, Trace, compare_traces  # noqa: E402
-from varmigrate.harness.pairs import Options, Pair, PairResult, Side, run_pairs  # noqa: E402
+from varmigrate.harness.pairs import Options, Pair, PairResult, Side  # noqa: E402
 from varmigrate.harness.worker import Executor, ForkWorker, FreshExecutor, default_jobs  # noqa: E402
 
 LINREG = """import torch

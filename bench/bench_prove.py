@@ -30,8 +30,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from varmigrate.config import Settings
-from varmigrate.harness.codebase import _side
-from varmigrate.harness.pairs import Options, Pair, verify
+from varmigrate.harness.api import verify
+from varmigrate.harness.codebase import side_in_tree
+from varmigrate.harness.pairs import Options, Pair
 from varmigrate.harness.worker import make_executor
 from varmigrate.prove.session import prove
 from varmigrate.prove.tree import TreeFixer
@@ -113,8 +114,8 @@ def plain_verify(root: Path, work: Path, opts: Options, ex: object) -> float:
     for rel, ff in fixer.default.items():
         (trees["after"] / rel).write_bytes(ff.new)
     entry = ["train.py"]
-    pair = Pair("plain", _side(trees["before"], entry, "before"), _side(trees["after"], entry, "after"),
-                _side(trees["rerun"], entry, "before"))
+    pair = Pair("plain", side_in_tree(trees["before"], entry, "before"), side_in_tree(trees["after"], entry, "after"),
+                side_in_tree(trees["rerun"], entry, "before"))
     start = time.perf_counter()
     verify([pair], Options(timeout=opts.timeout, jobs=opts.jobs, drilldown=False), ex)  # type: ignore[arg-type]
     return time.perf_counter() - start

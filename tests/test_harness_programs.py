@@ -42,8 +42,9 @@ def test_after_is_fix_output(name: str, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def verified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    from varmigrate.harness.api import verify
     from varmigrate.harness.convert import convert_pairs
-    from varmigrate.harness.pairs import Options, fixture_pairs, verify
+    from varmigrate.harness.pairs import Options, fixture_pairs
     from varmigrate.harness.worker import shared_worker
 
     pairs = fixture_pairs(PROGRAMS)

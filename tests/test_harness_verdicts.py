@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from varmigrate.harness.pairs import Options, Pair, PairResult, Side, file_pair, verify
+from varmigrate.harness.api import verify
+from varmigrate.harness.pairs import Options, Pair, PairResult, Side, file_pair
 
 pytestmark = pytest.mark.torch
 

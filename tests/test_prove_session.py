@@ -11,7 +11,8 @@ from typing import Any
 from varmigrate.harness.spec import RunResult
 from varmigrate.harness.verdict import AFTER_FAILED, IDENTICAL, INCONCLUSIVE, Decision
 from varmigrate.policy import AppliedFix, FindingId, Pin
-from varmigrate.prove.session import Outcome, _search
+from varmigrate.prove.outcome import Outcome
+from varmigrate.prove.phases import search_tree
 from varmigrate.prove.tree import Candidate, FileFix
 
 
@@ -54,7 +55,8 @@ class FakeRunner:
         self.bad, self.flip, self.verdict, self.tags = bad, flip, verdict, []
         self.safe_breaks, self.all = safe_breaks, range(n)
 
-    def run(self, files: Mapping[str, bytes], tag: str, drilldown: bool = False) -> list[FakeResult]:
+    def run(self, files: Mapping[str, bytes], tag: str, drilldown: bool = False,
+            keep_tree: bool = False) -> list[FakeResult]:
         self.tags.append(tag)
         words = files["m.py"].decode().split()
         lines = {int(x) for x in words if x.isdigit()}
@@ -70,7 +72,7 @@ class FakeRunner:
 
 def _prove(n: int, runner: FakeRunner) -> Outcome:
     out = Outcome("not proven", Path("/t"), [["train.py"]])
-    _search(out, FakeFixer(n), runner, lambda s: None)  # type: ignore[arg-type]
+    search_tree(out, FakeFixer(n), runner, lambda s: None)  # type: ignore[arg-type]
     return out
 
 
@@ -96,7 +98,8 @@ def test_an_inconclusive_plain_verify_stops_before_any_probe() -> None:
 
 def test_a_tree_that_fails_without_its_unsafe_fixes_is_not_proven() -> None:
     class Always(FakeRunner):
-        def run(self, files: Mapping[str, bytes], tag: str, drilldown: bool = False) -> list[FakeResult]:
+        def run(self, files: Mapping[str, bytes], tag: str, drilldown: bool = False,
+                keep_tree: bool = False) -> list[FakeResult]:
             self.tags.append(tag)
             run = RunResult("r", "/nonexistent", "exception", message="boom")
             return [FakeResult(Decision(AFTER_FAILED, "why"), {"after": run})]

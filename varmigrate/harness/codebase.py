@@ -14,7 +14,8 @@ from typing import Optional
 
 from .pairs import Pair, Side
 
-_IGNORE = shutil.ignore_patterns(".git", ".hg", "__pycache__", "*.pyc", ".venv", "venv", "env",
+# what a copy of the tree leaves out (public: the proof copies trees the same way)
+COPY_IGNORE = shutil.ignore_patterns(".git", ".hg", "__pycache__", "*.pyc", ".venv", "venv", "env",
                                  "*.egg-info", ".mypy_cache", ".pytest_cache", ".ruff_cache",
                                  ".tox", ".nox", "node_modules", ".varmigrate_cache")
 
@@ -33,7 +34,9 @@ class Prepared:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _side(tree: Path, entry: list[str], label: str, shown: Optional[str] = None) -> Side:
+def side_in_tree(tree: Path, entry: list[str], label: str, shown: Optional[str] = None) -> Side:
+    """How to run `entry` (a script path relative to `tree`, or ``-m module ...``) in a copy `tree`;
+    `shown` is the user's tree the report names instead of the copy."""
     origin = (str(tree), shown) if shown else None  # where the report says the copy's files come from
     if entry[0] == "-m":
         if len(entry) < 2:
@@ -71,7 +74,7 @@ def prepare(root: Path, entry: list[str], fix_args: list[str]) -> Prepared:
     work = Path(tempfile.mkdtemp(prefix="varmigrate-codebase-"))
     trees = {role: work / role / root.name for role in ("before", "rerun", "after")}
     for tree in trees.values():
-        shutil.copytree(root, tree, ignore=_IGNORE, symlinks=True)
+        shutil.copytree(root, tree, ignore=COPY_IGNORE, symlinks=True)
     # No cache: a one-off copy gains nothing from one, and its folder would show up as a change.
     proc = subprocess.run([sys.executable, "-m", "varmigrate", "fix", "--no-cache", *fix_args, str(trees["after"])],
                           cwd=trees["after"], capture_output=True, text=True)
@@ -80,9 +83,9 @@ def prepare(root: Path, entry: list[str], fix_args: list[str]) -> Prepared:
         raise FixError(f"`varmigrate fix` failed (exit {proc.returncode}):\n{proc.stderr.strip() or proc.stdout.strip()}")
     changed = _changed_files(trees["before"], trees["after"])
     label = str(root)
-    pair = Pair(f"{root.name}: {' '.join(entry)}", _side(trees["before"], entry, label, str(root)),
-                _side(trees["after"], entry, f"{label} (fixed copy)", f"{root} (fixed copy)"),
-                _side(trees["rerun"], entry, label, str(root)),
+    pair = Pair(f"{root.name}: {' '.join(entry)}", side_in_tree(trees["before"], entry, label, str(root)),
+                side_in_tree(trees["after"], entry, f"{label} (fixed copy)", f"{root} (fixed copy)"),
+                side_in_tree(trees["rerun"], entry, label, str(root)),
                 note=(f"`varmigrate fix {' '.join(fix_args)}` changed {len(changed)} file(s): "
                       + ", ".join(changed[:20]) if changed else "`varmigrate fix` changed nothing"))
     return Prepared(pair, work, changed)

@@ -103,6 +103,7 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
             click.echo("no changed scripts or notebooks to verify")
             sys.exit(0)
     elif root is not None:
+        from .api import start_executor
         from .codebase import FixError, prepare
 
         fix_args = ["--unsafe-fixes"] if unsafe_fixes else []
@@ -110,7 +111,7 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
         fix_args += ["--select", select] if select else []
         fix_args += ["--ignore", ignore] if ignore else []
         # the worker's torch import (~1 s) overlaps copying and fixing the tree
-        early = _start_executor(opts.executor)
+        early = start_executor(opts.executor)
         try:
             prepared = prepare(root, list(paths), fix_args)
         except (ValueError, FixError) as exc:
@@ -167,26 +168,11 @@ def _convert_copies(prepared: "Prepared") -> None:
                       "Python 2 meaning was not established (`varmigrate fix --convert-py2` lists them)")
 
 
-def _start_executor(kind: str) -> Future[Executor]:
-    from .worker import make_executor
-
-    fut: Future[Executor] = Future()
-
-    def start() -> None:
-        try:
-            fut.set_result(make_executor(kind))
-        except BaseException as exc:  # noqa: BLE001 - re-raised where the executor is used
-            fut.set_exception(exc)
-
-    threading.Thread(target=start, daemon=True).start()
-    return fut
-
-
 def _run(pairs: list[Pair], opts: Options, report_dir: Optional[Path],
          early: Optional[Future[Executor]] = None) -> bool:
     from . import report
     from .pairs import PairResult
-    from .pairs import verify as verify_pairs
+    from .api import verify as verify_pairs
     from .tiers import EQUAL, KIND
     from .worker import make_executor
 

@@ -9,13 +9,18 @@ torch); everything else is imported when a proof runs.
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..harness.command import verify as harness_verify
+
+if TYPE_CHECKING:
+    from ..harness.pairs import Options
+    from .session import Outcome
 
 _EPILOG = """\b
 Modes:
@@ -39,18 +44,17 @@ IDENTICAL or EQUAL, 1 otherwise, 2 on usage errors.
 def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths: Sequence[Path] | None = None,
               apply: bool, report_dir: Path | None, timeout: float = 120.0, device: str = "auto",
               jobs: int | None = None, seed: int = 0, executor: str = "fork", show_diff: bool = False,
-              echo: Callable[[str], None] = click.echo) -> int:
+              reference: str = "0.3", echo: Callable[[str], None] = click.echo) -> int:
     """Prove (and with `apply`, write) the fix of `root` (or of `paths` in it); the exit status."""
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:
         raise click.UsageError("proving a fix runs the program: it needs torch (pip install 'varmigrate[verify]')")
-    from ..harness.command import _start_executor
+    from ..harness.api import start_executor
     from ..harness.pairs import Options
     from ..harness.worker import default_jobs
     from .apply import ApplyError
-    from .evidence import sentence
-    from .session import describe, prove
+    from .session import prove
 
     root = root.resolve()
     fixed_entries = []
@@ -63,14 +67,26 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
         if argv[0] != "-m" and not (root / argv[0]).exists():
             raise click.UsageError(f"entry point {argv[0]} not found under {root}")
         fixed_entries.append(argv)
-    opts = Options(timeout=timeout, device=device, seed=seed, jobs=jobs or default_jobs(), executor=executor)
-    early = _start_executor(executor)
-    try:
-        out = prove(root, fixed_entries, settings, opts, early, paths=paths, apply=apply and not show_diff,
-                    echo=echo)
-    except ApplyError as exc:
-        echo(f"error: {exc}")
-        return 1
+    opts = Options(timeout=timeout, device=device, seed=seed, jobs=jobs or default_jobs(), executor=executor,
+                   reference=reference)
+    early = start_executor(executor)
+    # the runs' folder outlives the proof until the report has read the final tree's source lines
+    with tempfile.TemporaryDirectory(prefix="varmigrate-prove-") as work:
+        try:
+            out = prove(root, fixed_entries, settings, opts, early, paths=paths, apply=apply and not show_diff,
+                        echo=echo, work=Path(work))
+        except ApplyError as exc:
+            echo(f"error: {exc}")
+            return 1
+        return _finish(out, opts, executor, apply, report_dir, show_diff, echo)
+
+
+def _finish(out: Outcome, opts: Options, executor: str, apply: bool, report_dir: Path | None, show_diff: bool,
+            echo: Callable[[str], None]) -> int:
+    """Print the proof, write the report; the exit status."""
+    from .evidence import sentence
+    from .session import describe
+
     for r in out.final:
         d = r.decision
         events = d.diff.compared if d.diff else 0
@@ -92,7 +108,7 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
     for err in out.fix_errors:
         echo(f"fix: {err}")
     if report_dir is None and apply and out.written:
-        report_dir = root / ".varmigrate" / "report"
+        report_dir = out.root / ".varmigrate" / "report"
     # the patch of the proven tree: what --apply wrote (or, without it, would write)
     patch = out.patch if out.proven else ""
     patch_path = report_dir / "apply.patch" if report_dir is not None and patch else None
@@ -103,7 +119,6 @@ def run_proof(root: Path, entries: Sequence[list[str]], settings: Any, *, paths:
     elif apply and not show_diff:
         echo("nothing written: " + ("the fixed tree equals the tree" if out.proven else "the tree is not proven"))
     if report_dir is not None:
-        # the harness report imports torch (its shim table): only once the proof is done
         from . import report
 
         rep = report.build(out, opts, executor, apply, patch_path)
@@ -146,7 +161,8 @@ def _callback(paths: tuple[str, ...], entry: tuple[str, ...], apply: bool, rollb
         raise click.UsageError("codebase mode needs an entry point: `-- ENTRY [ARGS]`, `--entry \"...\"`, or "
                                "[tool.varmigrate.verify] entry-points in pyproject.toml")
     sys.exit(run_proof(root, entries, settings, apply=apply, report_dir=kw["report_dir"], timeout=kw["timeout"],
-                       device=kw["device"], jobs=kw["jobs"], seed=kw["seed"], executor=kw["executor"]))
+                       device=kw["device"], jobs=kw["jobs"], seed=kw["seed"], executor=kw["executor"],
+                       reference=kw["reference"]))
 
 
 def _codes(value: str | None) -> list[str]:

@@ -1,22 +1,18 @@
-"""The harness side of a proof: the before runs once, then one after run per entry point per
-probe, in the warm fork worker.  Torch-free on this side (the worker imports it)."""
+"""The harness side of a proof, through the harness's public API (`harness.api.Harness`): the
+before side of every entry point once (both readings, as `verify` decides), then one after run
+per entry point per probe, in the warm fork worker.  Torch-free on this side (the worker imports it).
+"""
 
 from __future__ import annotations
 
 import shlex
 import shutil
-import threading
-import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..harness.codebase import _IGNORE, _side
-from ..harness.compare import Trace, loss_series
-from ..harness.pairs import Options, Pair, PairResult, _drilldown, _safe_run, _spec
-from ..harness.spec import RunResult
-from ..harness.verdict import DIVERGED, INCONCLUSIVE, decide
+from ..harness.api import Harness, Reference
+from ..harness.codebase import COPY_IGNORE, side_in_tree
+from ..harness.pairs import Options, Pair, PairResult, Side
 from ..harness.worker import Executor
 from .apply import JOURNAL_DIR
 
@@ -24,7 +20,7 @@ _SKIP = {JOURNAL_DIR, ".varmigrate"}
 
 
 def _ignore(src: str, names: list[str]) -> set[str]:
-    return set(_IGNORE(src, names)) | (_SKIP & set(names))
+    return set(COPY_IGNORE(src, names)) | (_SKIP & set(names))
 
 
 def parse_entry(text: str) -> list[str]:
@@ -41,12 +37,6 @@ def entry_name(argv: Sequence[str]) -> str:
     return shlex.join(argv)
 
 
-@dataclass
-class Baseline:
-    before: RunResult
-    rerun: RunResult
-
-
 class Runner:
     """Runs the entry points of one tree: the before side once, the after side per probe."""
 
@@ -55,14 +45,16 @@ class Runner:
         self.root = root.resolve()
         self.entries = [list(e) for e in entries]
         self.opts, self.ex, self.work = opts, executor, work
-        self.baselines: list[Baseline] = []
-        self._idx = 0
-        self._lock = threading.Lock()
+        self.harness = Harness(opts, executor, work)
+        self.references: list[Reference] = []
         self.after_runs = 0
         self.after_seconds = 0.0
         for argv in self.entries:
             if argv[0] != "-m" and not (self.root / argv[0]).exists():
                 raise ValueError(f"entry point {argv[0]} not found under {self.root}")
+
+    def close(self) -> None:
+        self.harness.close()
 
     def _copy(self, tag: str, files: Mapping[str, bytes] | None = None) -> Path:
         tree = self.work / "trees" / tag / self.root.name
@@ -74,69 +66,36 @@ class Runner:
             target.write_bytes(data)
         return tree
 
-    def _next(self) -> int:
-        with self._lock:
-            self._idx += 1
-            return self._idx
+    def _after_side(self, i: int, tree: Path) -> Side:
+        return side_in_tree(tree, self.entries[i], f"{self.root} (fixed copy)", f"{self.root} (fixed copy)")
 
     def pair(self, i: int, after_tree: Path) -> Pair:
         argv = self.entries[i]
         before = self.work / "trees" / "before" / self.root.name
         rerun = self.work / "trees" / "rerun" / self.root.name
         label = str(self.root)
-        return Pair(f"{self.root.name}: {entry_name(argv)}", _side(before, argv, label),
-                    _side(after_tree, argv, f"{label} (fixed copy)"), _side(rerun, argv, label))
+        return Pair(f"{self.root.name}: {entry_name(argv)}", side_in_tree(before, argv, label, label),
+                    self._after_side(i, after_tree), side_in_tree(rerun, argv, label, label))
 
     def baseline(self) -> None:
-        """The before side of every entry point, twice (the determinism gate)."""
-        self._copy("before")
+        """The before side of every entry point, as `verify` runs it: the reference reading twice
+        (the determinism gate) and the other reading when the harness decides it can differ."""
+        before = self._copy("before")
         self._copy("rerun")
-        with ThreadPoolExecutor(max_workers=max(1, self.opts.jobs)) as pool:
-            futs = []
-            for i in range(len(self.entries)):
-                pair = self.pair(i, self.root)
-                idx = self._next()
-                futs.append((pool.submit(_safe_run, self.ex, _spec(pair.before, "before", idx, self.opts, self.work)),
-                             pool.submit(_safe_run, self.ex, _spec(pair.rerun or pair.before, "before_rerun", idx,
-                                                                   self.opts, self.work))))
-            self.baselines = [Baseline(b.result(), r.result()) for b, r in futs]
+        self.references = self.harness.reference([self.pair(i, before) for i in range(len(self.entries))])
 
     def run(self, files: Mapping[str, bytes], tag: str, drilldown: bool = False,
             keep_tree: bool = False) -> list[PairResult]:
-        """The after side of every entry point on a fresh copy of the tree with `files` written."""
+        """The after side of every entry point on a fresh copy of the tree with `files` written
+        (kept with `keep_tree`: a report reads the source lines of the plain and the final tree)."""
         tree = self._copy(tag, files)
         try:
-            with ThreadPoolExecutor(max_workers=max(1, self.opts.jobs)) as pool:
-                jobs = []
-                for i in range(len(self.entries)):
-                    pair = self.pair(i, tree)
-                    idx = self._next()
-                    jobs.append((pair, idx, pool.submit(_safe_run, self.ex,
-                                                        _spec(pair.after, "after", idx, self.opts, self.work))))
-                results = []
-                for i, (pair, idx, fut) in enumerate(jobs):
-                    after = fut.result()
-                    self.after_runs += 1
-                    self.after_seconds += after.wall_s
-                    results.append(self._decide(i, pair, idx, after, drilldown))
+            sides = [self._after_side(i, tree) for i in range(len(self.entries))]
+            results = self.harness.after(self.references, sides, drilldown=drilldown)
+            for r in results:
+                self.after_runs += 1
+                self.after_seconds += r.runs["after"].wall_s
             return results
         finally:
             if not keep_tree:
                 shutil.rmtree(tree.parent, ignore_errors=True)
-
-    def _decide(self, i: int, pair: Pair, idx: int, after: RunResult, drilldown: bool) -> PairResult:
-        base = self.baselines[i]
-        start = time.perf_counter()
-        decision = decide(base.before, base.rerun, after)
-        runs = {"before": base.before, "before_rerun": base.rerun, "after": after}
-        loss = {role: loss_series(Trace.load(runs[role].out_dir)) for role in ("before", "after")}
-        drill = None
-        first = (decision.diff.first or {}) if decision.diff else {}
-        if drilldown and decision.verdict == DIVERGED and first.get("event") is not None:
-            drill = _drilldown(pair, int(first["event"]), idx, self.opts, self.work, self.ex)
-        seconds = round(sum(r.wall_s for r in runs.values()) + time.perf_counter() - start, 3)
-        return PairResult(pair, decision, runs, seconds, loss, drill)
-
-    def inconclusive(self, results: Sequence[PairResult]) -> str:
-        bad = [r for r in results if r.decision.verdict == INCONCLUSIVE]
-        return "; ".join(f"{r.pair.name}: {r.decision.reason}" for r in bad)
