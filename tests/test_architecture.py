@@ -258,3 +258,61 @@ def test_libcst_free_modules_do_not_import_it_at_module_level(module: str) -> No
     names = [a.name for n in top if isinstance(n, ast.Import) for a in n.names]
     names += [n.module or "" for n in top if isinstance(n, ast.ImportFrom)]
     assert not [n for n in names if n.split(".")[0] == "libcst"], module
+
+
+BENCH = PACKAGE.parent / "bench"
+
+
+def _is_harness_module(name: str) -> bool:
+    return name == "varmigrate.harness" or name.startswith("varmigrate.harness.")
+
+
+def private_harness_uses(module: str, path: Path) -> list[str]:
+    """Where `module` (outside harness/) uses an underscore name of a harness module: imported
+    by name (`from ..harness.pairs import _spec`) or read off a module it imported
+    (`from ..harness import report as hreport` then `hreport._first`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    is_package = path.name == "__init__.py"
+    aliases: dict[str, str] = {}  # local name -> harness module it is bound to
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            target = _resolve(module, is_package, node)
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                if _is_harness_module(sub) and sub in MODULES:
+                    aliases[alias.asname or alias.name] = sub
+                elif _is_harness_module(target) and alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{path.name}:{node.lineno}: imports {target}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if _is_harness_module(alias.name) and alias.asname:
+                    aliases[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name) and node.value.id in aliases):
+            found.append(f"{path.name}:{node.lineno}: uses {aliases[node.value.id]}.{node.attr}")
+        elif (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+              and _is_harness_module(ast.unparse(node.value))):
+            found.append(f"{path.name}:{node.lineno}: uses {ast.unparse(node)}")
+    return found
+
+
+def test_nothing_outside_the_harness_uses_its_private_names() -> None:
+    # The proof, the CLI and the benches go through the harness's public API (harness/api.py,
+    # the data in pairs.py, codebase.py's side_in_tree): a private helper may change under them.
+    files = {name: path for name, path in MODULES.items() if not _is_harness_module(name)}
+    files.update({f"bench.{p.stem}": p for p in sorted(BENCH.glob("*.py"))})
+    wrong = [use for name, path in files.items() for use in private_harness_uses(name, path)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_private_name_check_sees_both_spellings(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("from ..harness.pairs import Options, _spec\nfrom ..harness import report as hreport\n"
+                     "import varmigrate.harness.codebase\nhreport._first(1)\nhreport.build()\n"
+                     "varmigrate.harness.codebase._side()\n")
+    found = private_harness_uses("varmigrate.prove.probe", probe)
+    assert found == ["probe.py:1: imports varmigrate.harness.pairs._spec",
+                     "probe.py:4: uses varmigrate.harness.report._first",
+                     "probe.py:6: uses varmigrate.harness.codebase._side"]
