@@ -39,7 +39,7 @@ def test_usage_errors_exit_2(args: list[str], tmp_path: Path) -> None:
 def test_two_files_with_reports(tmp_path: Path) -> None:
     import jsonschema
 
-    from varmigrate.harness.schema import SCHEMA
+    from varmigrate.harness.schema import SCHEMA, SCHEMA_ID
 
     d = PROGRAMS / "linear_model_wrong"
     result = CliRunner().invoke(verify, [str(d / "before.py"), str(d / "after.py"), "--report", str(tmp_path)])
@@ -48,6 +48,7 @@ def test_two_files_with_reports(tmp_path: Path) -> None:
     assert "b grad" in result.output and "1 pair(s): 1 DIVERGED" in result.output
     rep = json.loads((tmp_path / "report.json").read_text())
     jsonschema.validate(rep, SCHEMA)
+    assert rep["schema"] == SCHEMA_ID and "prove" not in rep  # a proof's report adds its section (test_prove_fixtures)
     (pair,) = rep["pairs"]
     assert pair["first_divergence"]["tensor"] == "b" and pair["first_divergence"]["event"] == 1
     assert pair["shim"]["hits"] == {"zero_dim_index": 5}

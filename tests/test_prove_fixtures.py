@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -15,9 +17,9 @@ from click.testing import CliRunner
 
 from varmigrate.cli import main
 from varmigrate.config import Settings
+from varmigrate.harness.schema import SCHEMA, SCHEMA_ID
 from varmigrate.policy import Pin
 from varmigrate.prove.apply import JOURNAL_DIR
-from varmigrate.prove.report import schema
 from varmigrate.prove.tree import TreeFixer
 
 pytestmark = pytest.mark.torch
@@ -57,7 +59,7 @@ def test_the_proven_tree_keeps_back_exactly_the_culprits(name: str, tmp_path: Pa
                                        "--report", str(tmp_path / "r"), *args])
     assert result.exit_code == 0, result.output
     rep = json.loads((tmp_path / "r" / "report.json").read_text())
-    jsonschema.validate(rep, schema())
+    jsonschema.validate(rep, SCHEMA)
     prove = rep["prove"]
     assert prove["status"] == "proven" and all(p["verdict"] == "IDENTICAL" for p in rep["pairs"])
     assert any(e["verdict"] not in ("IDENTICAL", "EQUAL") for e in prove["initial"])  # plain fix fails
@@ -169,3 +171,27 @@ def test_interacting_culprits_are_found_and_one_of_them_kept(tmp_path: Path) -> 
     kept = kb["partners"][0]["line"]
     text = (root / rel).read_text().splitlines()[kept - 1]
     assert "Variable" not in text  # the partner's unsafe fix is kept
+
+
+def test_the_parent_process_of_a_proof_never_imports_torch(tmp_path: Path) -> None:
+    # Fixing, searching, applying and reporting happen in the parent; only the warm worker (a
+    # child) imports torch.  A fresh interpreter: this test process has imported torch already.
+    root = tmp_path / "policy_item"
+    shutil.copytree(TREES / "policy_item", root)
+    code = textwrap.dedent(f"""
+        import sys
+        from varmigrate.cli import main
+        try:
+            main.main(["verify", "--root", {str(root)!r}, "--unsafe-fixes", "--apply", "--report",
+                       {str(tmp_path / "r")!r}, "--entry", "train.py"], standalone_mode=False)
+        except SystemExit as exc:
+            print("EXIT", exc.code, file=sys.stderr)
+        print("TORCH", sorted(m for m in sys.modules if m.split(".")[0] == "torch")[:3], file=sys.stderr)
+        """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert "TORCH []" in proc.stderr, proc.stderr[-3000:]
+    rep = json.loads((tmp_path / "r" / "report.json").read_text())
+    jsonschema.validate(rep, SCHEMA)
+    # the same schema id as `verify BEFORE AFTER` writes (test_harness_cli), with the proof's section
+    assert rep["schema"] == SCHEMA_ID and rep["prove"]["status"] == "proven" and rep["prove"]["kept_back"]
+    assert rep["prove"]["applied"]["written"] and (tmp_path / "r" / "apply.patch").read_text()

@@ -1,5 +1,6 @@
-"""Reports: ``report.json`` (schema ``varmigrate.verify/2``), ``report.md``, a self-contained
-``report.html`` and ``junit.xml``.  Torch-free: the parent process of ``verify`` never imports it.
+"""Reports: ``report.json`` (schema ``varmigrate.verify/3``, ``schema.py``), ``report.md``, a
+self-contained ``report.html`` and ``junit.xml``; `write` is the one writer of every mode (a proof
+adds its section to the JSON and its own Markdown and HTML renderings, and the patch).  Torch-free: the parent process of ``verify`` never imports it.
 
 Every human format leads with the verdict, then where (event, call site, tensor), then how
 much (max abs/rel), then the evidence; identical rows are counted, not listed.  Notes (the
@@ -14,14 +15,13 @@ import platform
 import sys
 from html import escape
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from . import features, readings, source
 from .pairs import Options, PairResult, found_features
 from .report_text import notes_of
+from .schema import SCHEMA_ID
 from .tiers import ALL, IDENTICAL, INCONCLUSIVE, TIERS
-
-SCHEMA_ID = "varmigrate.verify/2"
 _MAX_TENSOR_ROWS = 50
 _EXCERPT = 3  # source lines shown on each side of a divergence site
 
@@ -199,10 +199,15 @@ def to_junit(rep: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write(rep: dict[str, Any], directory: Path) -> list[Path]:
+def write(rep: dict[str, Any], directory: Path, *, markdown: Optional[str] = None, html: Optional[str] = None,
+          extra: Optional[Mapping[str, str]] = None) -> list[Path]:
+    """Writes report.json, report.md, report.html, junit.xml (and `extra`: name -> text) into
+    `directory`; `markdown` and `html` replace the default renderings of `rep`."""
     directory.mkdir(parents=True, exist_ok=True)
-    files = {"report.json": json.dumps(rep, indent=2) + "\n", "report.md": to_markdown(rep),
-             "report.html": to_html(rep), "junit.xml": to_junit(rep)}
+    files = {"report.json": json.dumps(rep, indent=2) + "\n",
+             "report.md": to_markdown(rep) if markdown is None else markdown,
+             "report.html": to_html(rep) if html is None else html, "junit.xml": to_junit(rep)}
+    files.update(extra or {})
     paths = []
     for name, text in files.items():
         path = directory / name

@@ -1,10 +1,14 @@
-"""JSON Schema of ``report.json`` (``varmigrate.verify/2``).
+"""JSON Schema of ``report.json`` (``varmigrate.verify/3``): one schema for every report of
+``verify``, two scripts, pairs of folders or a proof (``verify --root``, ``fix --verify-with``).
 
 Stable: fields are only ever added within a version; a removal or a change of meaning bumps the
 schema id.  Version 2: the before run reads the program as ``--reference`` says (per pair
 ``reference``), ``shim`` explains each hit and lists the installed features, ``readings`` (the
 legacy program under the other reading) and ``printed`` (stdout compared) are new notes, and
-``first_divergence`` links its sites to the source.  ``docs/harness.md`` describes every field.
+``first_divergence`` links its sites to the source.  Version 3: a proof's report is this report of
+its final tree plus a ``prove`` object (the plain fix's verdicts, the search, the fixes kept back,
+what was written); the other modes leave ``prove`` out.  ``docs/harness.md`` and ``docs/prove.md``
+describe every field.
 """
 
 from __future__ import annotations
@@ -140,14 +144,49 @@ _PAIR: dict[str, Any] = {
     },
 }
 
+SCHEMA_ID = "varmigrate.verify/3"
+
+_EVIDENCE = {"type": "object", "required": ["entry", "verdict", "reason"]}
+_FINDING = {"type": "object", "required": ["path", "line", "column", "code"]}
+# filled by `varmigrate.prove.report` (the harness only describes it)
+PROVE: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "entries", "initial", "candidates", "probes", "target", "kept_back", "applied"],
+    "properties": {
+        "status": {"enum": ["proven", "not proven", "inconclusive"]},
+        "reason": {"type": "string"},
+        "entries": {"type": "array", "items": {"type": "string"}},
+        "initial": {"type": "array", "items": _EVIDENCE},
+        "candidates": {"type": "integer"},
+        "kept": {"type": "integer"},
+        "probes": {"type": "integer"},
+        "target": {"type": "integer"},
+        "after_runs": {"type": "integer"},
+        "seconds": {"type": "number"},
+        "device_note": {"type": ["string", "null"]},
+        "kept_back": {"type": "array", "items": {
+            "type": "object",
+            "required": ["finding", "rule", "tried", "action", "now", "partners", "evidence", "probes"],
+            "properties": {
+                "finding": _FINDING, "rule": {"type": "string"}, "message": {"type": "string"},
+                "tried": {"type": "string"}, "action": {"enum": ["downgraded", "left unfixed"]},
+                "now": {"type": "string"}, "partners": {"type": "array", "items": _FINDING},
+                "evidence": {"type": "array", "items": _EVIDENCE}, "probes": {"type": "integer"}}}},
+        "applied": {"type": "object", "required": ["requested", "written", "files"], "properties": {
+            "requested": {"type": "boolean"}, "written": {"type": "boolean"},
+            "files": {"type": "array", "items": {"type": "string"}}, "patch": {"type": ["string", "null"]},
+            "recovered": {"type": "string"}}},
+    },
+}
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "varmigrate.verify/2",
+    "$id": SCHEMA_ID,
     "title": "varmigrate verify report",
     "type": "object",
     "required": ["schema", "tool", "created", "environment", "summary", "pairs"],
     "properties": {
-        "schema": {"const": "varmigrate.verify/2"},
+        "schema": {"const": SCHEMA_ID},
         "tool": {"type": "object", "required": ["name", "version"]},
         "created": {"type": "string"},
         "environment": {"type": "object", "required": ["python", "torch", "executor", "seed", "threads",
@@ -159,5 +198,6 @@ SCHEMA: dict[str, Any] = {
                         "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
                         "seconds": {"type": "number"}, "legacy_differs": {"type": "integer"}}},
         "pairs": {"type": "array", "items": _PAIR},
+        "prove": PROVE,
     },
 }

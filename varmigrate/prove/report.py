@@ -1,66 +1,22 @@
 """The proof's report: the harness report of the final tree, plus a `prove` section (the plain
-fix's verdicts, the search, "Fixes kept back", what was written), in JSON, Markdown and HTML."""
+fix's verdicts, the search, "Fixes kept back", what was written), in JSON, Markdown and HTML.
+One schema (`harness.schema`, which describes the `prove` section too) and one writer
+(`harness.report.write`) with `verify`'s other modes."""
 
 from __future__ import annotations
 
-import copy
-import json
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from ..harness import report as hreport
 from ..harness.pairs import Options
-from ..harness.schema import SCHEMA as HARNESS_SCHEMA
 from ..registry import all_rules
 from .evidence import sentence, summary
 from .runner import entry_name
 from .session import Outcome
 
-# one above varmigrate.verify/2, the harness report of this round (0.3 readings): the prove section
-SCHEMA_ID = "varmigrate.verify/3"
 PATCH = "apply.patch"
-
-_EVIDENCE = {"type": "object", "required": ["entry", "verdict", "reason"]}
-_FINDING = {"type": "object", "required": ["path", "line", "column", "code"]}
-PROVE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["status", "entries", "initial", "candidates", "probes", "target", "kept_back", "applied"],
-    "properties": {
-        "status": {"enum": ["proven", "not proven", "inconclusive"]},
-        "reason": {"type": "string"},
-        "entries": {"type": "array", "items": {"type": "string"}},
-        "initial": {"type": "array", "items": _EVIDENCE},
-        "candidates": {"type": "integer"},
-        "kept": {"type": "integer"},
-        "probes": {"type": "integer"},
-        "target": {"type": "integer"},
-        "after_runs": {"type": "integer"},
-        "seconds": {"type": "number"},
-        "device_note": {"type": ["string", "null"]},
-        "kept_back": {"type": "array", "items": {
-            "type": "object",
-            "required": ["finding", "rule", "tried", "action", "now", "partners", "evidence", "probes"],
-            "properties": {
-                "finding": _FINDING, "rule": {"type": "string"}, "message": {"type": "string"},
-                "tried": {"type": "string"}, "action": {"enum": ["downgraded", "left unfixed"]},
-                "now": {"type": "string"}, "partners": {"type": "array", "items": _FINDING},
-                "evidence": {"type": "array", "items": _EVIDENCE}, "probes": {"type": "integer"}}}},
-        "applied": {"type": "object", "required": ["requested", "written", "files"], "properties": {
-            "requested": {"type": "boolean"}, "written": {"type": "boolean"},
-            "files": {"type": "array", "items": {"type": "string"}}, "patch": {"type": ["string", "null"]},
-            "recovered": {"type": "string"}}},
-    },
-}
-
-
-def schema() -> dict[str, Any]:
-    """The harness schema with the `prove` section (the section is what the version bump adds)."""
-    out = copy.deepcopy(HARNESS_SCHEMA)
-    out["$id"] = SCHEMA_ID
-    out["properties"]["schema"] = {"const": SCHEMA_ID}
-    out["properties"]["prove"] = PROVE_SCHEMA
-    return out
 
 
 def _rule_names() -> dict[str, str]:
@@ -82,7 +38,6 @@ def _device_note(out: Outcome) -> str | None:
 
 def build(out: Outcome, opts: Options, executor: str, apply: bool, patch_path: Path | None) -> dict[str, Any]:
     rep = hreport.build(out.final, opts, executor, out.seconds)
-    rep["schema"] = SCHEMA_ID
     names = _rule_names()
     kept_back = []
     for kb in out.kept_back:
@@ -201,14 +156,5 @@ def to_html(rep: dict[str, Any]) -> str:
 
 
 def write(rep: dict[str, Any], directory: Path, patch: str) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    files = {"report.json": json.dumps(rep, indent=2) + "\n", "report.md": to_markdown(rep),
-             "report.html": to_html(rep), "junit.xml": hreport.to_junit(rep)}
-    if patch:
-        files[PATCH] = patch
-    paths = []
-    for name, text in files.items():
-        path = directory / name
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
+    return hreport.write(rep, directory, markdown=to_markdown(rep), html=to_html(rep),
+                         extra={PATCH: patch} if patch else None)
