@@ -19,7 +19,7 @@ PROGRAMS = Path(__file__).parent / "fixtures" / "programs"
 
 
 def test_importing_the_command_does_not_import_torch() -> None:
-    code = "import sys, varmigrate.harness.command, varmigrate.harness.pairs; print('torch' in sys.modules)"
+    code = "import sys, varmigrate.harness.command, varmigrate.harness.pairs, varmigrate.harness.api; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
