@@ -1,5 +1,10 @@
 import pytest
 
+# tests/fixtures holds the programs and trees the tests run in children (one of the proof's
+# trees has a `-m pytest` entry point, test_agent.py): never tests of this suite.  Collected, it
+# ran first, in the suite's own process, and imported torch (and its native threads) into it.
+collect_ignore_glob = ["fixtures/*"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
