@@ -76,6 +76,7 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
     if importlib.util.find_spec("torch") is None:
         raise click.UsageError("`varmigrate verify` needs torch: pip install 'varmigrate[verify]'")
 
+    from .api import start_executor
     from .worker import default_jobs
 
     opts = Options(timeout=timeout, device=device, seed=seed, jobs=jobs or default_jobs(), executor=executor,
@@ -103,7 +104,6 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
             click.echo("no changed scripts or notebooks to verify")
             sys.exit(0)
     elif root is not None:
-        from .api import start_executor
         from .codebase import FixError, prepare
 
         fix_args = ["--unsafe-fixes"] if unsafe_fixes else []
@@ -128,7 +128,7 @@ def verify(paths: tuple[str, ...], fixtures: Optional[Path], pair_dirs: Optional
                 raise click.UsageError(f"no such file: {p}")
         pairs = [file_pair(before, after)]
     if early is None:  # the worker's torch import overlaps the conversion and the rest of our imports
-        early = _start_executor(opts.executor)
+        early = start_executor(opts.executor)
     converted_dir = None
     if convert_py2 and root is None:
         import tempfile
