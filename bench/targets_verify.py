@@ -50,9 +50,9 @@ def _env(bytecode: bool = False) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     if bytecode:  # what the warm worker does where torch was installed without its bytecode
         try:
-            from varmigrate.harness.warm import _pycache_dir
+            from varmigrate.harness.warm import pycache_dir
 
-            cache = str(_pycache_dir())
+            cache = str(pycache_dir())
         except ImportError:  # measuring a commit from before the cache: the same place
             cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
                                  "varmigrate", "pycache")

@@ -96,7 +96,9 @@ def _warm_dynamo() -> float:
     return time.perf_counter() - start
 
 
-def _pycache_dir() -> Path:
+def pycache_dir() -> Path:
+    """Where the warm worker keeps torch's bytecode when torch was installed without it (public:
+    bench/targets_verify.py reports it)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "varmigrate" / "pycache"
 
@@ -121,7 +123,7 @@ def _cache_bytecode() -> tuple[Optional[str], bool]:
         return saved
     if os.path.exists(importlib.util.cache_from_source(origin)):
         return saved  # the installation has its bytecode: use it
-    sys.pycache_prefix = str(_pycache_dir())
+    sys.pycache_prefix = str(pycache_dir())
     sys.dont_write_bytecode = False
     return saved
 
