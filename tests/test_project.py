@@ -218,3 +218,70 @@ def test_notebook_cells_are_one_namespace(tmp_path: Path) -> None:
     report = run([str(path)], Settings(root=tmp_path), fix=True, jobs=1)
     assert [(f.code, f.cell) for f in report.fixed] == [("VM201", 3)]
     assert json.loads(path.read_text())["cells"][2]["source"] == ["print(out.item())\n"]
+
+
+SCALE_FUNCTION = """\
+import torch
+from torch.autograd import Function
+
+
+class ScaleFunction(Function):
+    def __init__(self, alpha):
+        super(ScaleFunction, self).__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return x * self.alpha
+
+    def backward(self, g):
+        return g * self.alpha
+"""
+
+SCALE_MODULE = """\
+from torch.nn.modules.module import Module
+from functions.scale import ScaleFunction
+from functions.plain import Plain
+
+
+class Scale(Module):
+    def __init__(self, alpha, bchw):
+        super(Scale, self).__init__()
+        self.f = ScaleFunction(2.0)
+        self.g = ScaleFunction(alpha)
+        if bchw:
+            self.h = ScaleFunction(1.0)
+        else:
+            self.h = ScaleFunction(-1.0)
+        self.p = Plain(3)
+
+    def forward(self, x):
+        return self.f(x) + self.g(x) + self.h(x) + ScaleFunction(3.0)(x) + self.p(x)
+"""
+
+
+def test_calls_of_a_function_class_of_another_module(tmp_path: Path) -> None:
+    """`F(...)(x)` and `self.f = F(...)` ... `self.f(x)` of a legacy Function imported from a sibling
+    module raise on modern torch like local ones; the rewrite to `F.apply` is unsafe (the class is
+    converted in its own module); a look-alike (a plain class called the same way) is no site; a
+    folder whose name is no identifier (`x.pytorch/`) is no package name."""
+    files = {"functions/__init__.py": "", "functions/scale.py": SCALE_FUNCTION,
+             "functions/plain.py": "class Plain(object):\n    def __init__(self, n):\n        self.n = n\n"
+             "    def __call__(self, x):\n        return x * self.n\n",
+             "modules/__init__.py": "", "modules/scale.py": SCALE_MODULE}
+    root = _project(tmp_path, {f"x.pytorch/{k}": v for k, v in files.items()})
+    (root / "pyproject.toml").unlink()  # the run's root is the common parent: `x.pytorch/` inside it
+    report = run([str(root)], Settings(), jobs=1)
+    sites = sorted((f.line, f.column) for f in report.findings if f.path.endswith("modules/scale.py"))
+    # self.f binding and call, self.g (arguments may change: no fix), the two self.h bindings (no
+    # fix), the direct call; nothing for Plain.
+    assert sites == [(9, 9), (10, 9), (12, 13), (14, 13), (18, 16), (18, 52)]
+    by_line = {f.line: f for f in report.findings if f.path.endswith("modules/scale.py")}
+    assert by_line[9].edits and all(e.safety.name == "UNSAFE" for e in by_line[9].edits)
+    assert not by_line[10].edits and not by_line[12].edits
+    runner = CliRunner()
+    result = runner.invoke(main, ["fix", "--unsafe-fixes", "--no-cache", str(root / "x.pytorch")])
+    assert result.exit_code in (0, 1), result.output
+    text = (root / "x.pytorch" / "modules" / "scale.py").read_text()
+    assert "ScaleFunction.apply(x, 2.0) + self.g(x) + self.h(x) + ScaleFunction.apply(x, 3.0) + self.p(x)" in text
+    assert "self.f = " not in text and "self.g = ScaleFunction(alpha)" in text
+    assert "@staticmethod" in (root / "x.pytorch" / "functions" / "scale.py").read_text()

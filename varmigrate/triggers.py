@@ -51,6 +51,7 @@ TRIGGERS: frozenset[str] = frozenset({
     "min()[0]",  # VM201
     "prod()[0]",  # VM201
     "Function",  # VM301
+    ")(",  # VM301
     "retain_variables",  # VM302
     "variables",  # VM303
     "async",  # VM304

@@ -173,6 +173,7 @@ class CallSites:
     direct: list[cst.Call] = field(default_factory=list)  # F(...)(...)
     bound: list[tuple[cst.SimpleStatementLine, cst.Call, list[cst.Call]]] = field(default_factory=list)  # f = F(..); f(..)
     blocked: list[str] = field(default_factory=list)  # why a use cannot be rewritten
+    blocked_lines: list[tuple[cst.SimpleStatementLine, str]] = field(default_factory=list)  # `f = F(..)` kept, why
 
     @property
     def count(self) -> int:
@@ -191,7 +192,7 @@ def _target_key(node: cst.BaseExpression) -> Optional[str]:
 class _UseFinder(cst.CSTVisitor):
     """Every reference to the class name, and the bindings `f = F(...)` / `self.f = F(...)`."""
 
-    def __init__(self, name: str, cls: cst.ClassDef) -> None:
+    def __init__(self, name: str, cls: Optional[cst.ClassDef]) -> None:
         super().__init__()
         self.name = name
         self.cls = cls
@@ -224,6 +225,12 @@ class _UseFinder(cst.CSTVisitor):
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         self._line = node
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False  # binding the name is no use of it
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Call) and isinstance(node.func.func, cst.Name) and node.func.func.value == self.name:
@@ -261,8 +268,15 @@ class _UseFinder(cst.CSTVisitor):
 
 
 def find_call_sites(module: cst.Module, plan: FunctionPlan, memo: Optional[FileMemo] = None) -> CallSites:
-    name = plan.cls.name.value
-    finder = _UseFinder(name, plan.cls)
+    return find_name_call_sites(module, plan.cls.name.value, plan.cls, memo)
+
+
+def find_name_call_sites(
+    module: cst.Module, name: str, cls: Optional[cst.ClassDef] = None, memo: Optional[FileMemo] = None
+) -> CallSites:
+    """The call sites of the Function class `name` in `module`: the class defined there (`cls`), or
+    one imported from another module of the project (`cls` None)."""
+    finder = _UseFinder(name, cls)
     visit(module, finder, memo)
     uses = CallSites()
     for ref in finder.refs:
@@ -274,10 +288,13 @@ def find_call_sites(module: cst.Module, plan: FunctionPlan, memo: Optional[FileM
             key, line, ctor, scope = finder.bindings[id(ref)]
             calls = _calls_of(scope, key, memo)
             movable = all(_is_literal(a.value) or ("." not in key and _single_binding(scope, a.value, memo)) for a in ctor.args)
-            if calls is None or ("." not in key and not _single_binding(scope, cst.Name(key), memo)):
+            once = _single_binding(scope, cst.Name(key), memo) if "." not in key else _attribute_bound_once(scope, key, memo)
+            if calls is None or not once:
                 uses.blocked.append(f"`{key} = {name}(...)` is used other than by calling it")
+                uses.blocked_lines.append((line, uses.blocked[-1]))
             elif not movable:
                 uses.blocked.append(f"the arguments of `{key} = {name}(...)` may change before the calls")
+                uses.blocked_lines.append((line, uses.blocked[-1]))
             else:
                 uses.bound.append((line, ctor, calls))
         else:
@@ -311,6 +328,27 @@ def _single_binding(scope: cst.CSTNode, node: cst.BaseExpression, memo: Optional
     if not isinstance(node, cst.Name):
         return False
     counter = _Bindings(node.value, memo)
+    visit(scope, counter, memo)
+    return counter.count == 1
+
+
+class _AttributeStores(cst.CSTVisitor):
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        self.count = 0
+
+    def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+        self.count += _target_key(n.target) == self.key
+
+    def visit_AugAssign(self, n: cst.AugAssign) -> None:
+        self.count += 2 * (_target_key(n.target) == self.key)
+
+
+def _attribute_bound_once(scope: cst.CSTNode, key: str, memo: Optional[FileMemo]) -> bool:
+    """`self.f` is assigned once in its class (`if ...: self.f = A() else: self.f = B()` is not one
+    Function whose calls can be rewritten)."""
+    counter = _AttributeStores(key)
     visit(scope, counter, memo)
     return counter.count == 1
 

@@ -65,6 +65,7 @@ class ProjectIndex:
         # Texts of files this run has rewritten (the importers' view after their fixes).
         self._texts: dict[Path, str] = {}
         self._external: dict[Path, frozenset[str]] = {}
+        self._roots: dict[Path, Path] = {}
 
     # -- files ---------------------------------------------------------------------------------
     def contains(self, path: Path) -> bool:
@@ -73,6 +74,24 @@ class ProjectIndex:
         except ValueError:
             return False
         return True
+
+    def root_of(self, path: Path) -> Path:
+        """The folder a file's module names are relative to: the nearest folder at or below the root
+        that holds a `pyproject.toml` or `.git` (a run over several projects, `check ~/src`, gives
+        each its own) or whose name is no identifier (`ssd.pytorch/` cannot be part of a module
+        name), else the root."""
+        folder = Path(path).resolve().parent
+        if folder in self._roots:
+            return self._roots[folder]
+        found = self.root
+        for candidate in (folder, *folder.parents):
+            if candidate == self.root or self.root not in candidate.parents:
+                break
+            if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists() or not candidate.name.isidentifier():
+                found = candidate
+                break
+        self._roots[folder] = found
+        return found
 
     def summary(self, path: Path) -> Optional[Summary]:
         path = path.resolve()
@@ -88,7 +107,7 @@ class ProjectIndex:
             summary = self._cached.get(digest)
             rel = str(path.relative_to(self.root))
             if summary is None or summary.path != rel:
-                _, package = module_name(self.root, path)
+                _, package = module_name(self.root_of(path), path)
                 text = data.decode("utf-8", errors="replace")
                 summary = summarize(text, rel, digest, package)
         self._summaries[path] = summary

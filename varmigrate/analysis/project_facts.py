@@ -35,7 +35,9 @@ class FileFacts:
         self.index = index
         self.path = path.resolve()
         self.folder = self.path.parent
-        self.package = module_name(index.root, self.path)[1] if index.contains(self.path) else None
+        # Module names are relative to the file's own project (a run may span several).
+        self.root = index.root_of(self.path) if index.contains(self.path) else index.root
+        self.package = module_name(self.root, self.path)[1] if index.contains(self.path) else None
         self._used: dict[str, str] = {}  # relative path -> digest of every project module consulted
         self._origins: dict[str, str] = {}
         self._kept: set[str] = set()
@@ -55,7 +57,7 @@ class FileFacts:
     def module_path(self, module: str, level: int = 0) -> Optional[Path]:
         if level > 0:
             absolute = self.resolve_module(module, level)
-            return self.index.find_module(absolute, self.index.root) if absolute else None
+            return self.index.find_module(absolute, self.root) if absolute else None
         if module == "torch" or module.startswith("torch."):
             return None
         return self.index.find_module(module, self.folder)
@@ -88,7 +90,9 @@ class FileFacts:
         return ".".join([*base, module] if module else base)
 
     def _dotted_of(self, summary: Summary) -> str:
-        rel = Path(summary.path).with_suffix("")
+        file = self.index.root / summary.path
+        base = self.index.root_of(file)
+        rel = file.relative_to(base).with_suffix("")
         parts = list(rel.parts)
         if parts and parts[-1] == "__init__":
             parts = parts[:-1]
@@ -107,7 +111,7 @@ class FileFacts:
         found = self._lookup(summary, head, folder, depth, set())
         if found is None:
             return f"{self._dotted_of(summary)}.{attr}"
-        return self._resolve(f"{found}.{rest}", self.index.root, depth + 1) if rest else found
+        return self._resolve(f"{found}.{rest}", self.root, depth + 1) if rest else found
 
     def _lookup(self, summary: Summary, name: str, folder: Path, depth: int, seen: set[str]) -> Optional[str]:
         """The origin of `name` in module `summary` (None: the module does not bind it)."""
@@ -121,7 +125,7 @@ class FileFacts:
                 module, level = summary.imports.get(name, (detail, 0))
                 if level > 0:
                     absolute = self._absolute(summary, module, level)
-                    return self._resolve(absolute, self.index.root, depth + 1) if absolute else None
+                    return self._resolve(absolute, self.root, depth + 1) if absolute else None
                 return self._resolve(module, folder, depth + 1)
             if kind == "alias" and detail and detail.partition(".")[0] != name:
                 head, _, rest = detail.partition(".")
@@ -148,7 +152,7 @@ class FileFacts:
     def star_target(self, summary: Summary, module: str, level: int, folder: Path) -> Optional[tuple[Summary, Path]]:
         if level > 0:
             absolute = self._absolute(summary, module, level)
-            target = self._module(absolute, self.index.root) if absolute else None
+            target = self._module(absolute, self.root) if absolute else None
         else:
             target = self._module(module, folder)
         if target is None:
@@ -178,7 +182,7 @@ class FileFacts:
         """(summary, top-level name, folder) of a project definition's origin."""
         if qname.startswith("torch.") or qname == "torch":
             return None
-        split = self._split(qname, self.index.root)
+        split = self._split(qname, self.root)
         if split is None or "." in split[1]:
             return None
         return split
@@ -268,14 +272,14 @@ class FileFacts:
                     continue
                 origin = self._origin_in(summary, callee, folder)
                 if origin == qname or self.returns_tensor(origin) or not TORCH.returns_non_tensor(origin) \
-                        or self._split(origin, self.index.root) is not None:
+                        or self._split(origin, self.root) is not None:
                     return False
             return True
         info = self._info(qname)
         if info is not None:
             # An instance of a project class that is not a tensor (a Dataset, an options object).
             return info[1] in info[0].bases and self._class_kind(qname) in ("other", "module", "function")
-        if self._split(qname, self.index.root) is not None:
+        if self._split(qname, self.root) is not None:
             return False  # a project name of unknown kind
         return TORCH.returns_non_tensor(qname)
 

@@ -6,6 +6,7 @@ from ..analysis.legacy_function import (
     FUNCTION_BASES,
     analyze_function_class,
     find_call_sites,
+    find_name_call_sites,
 )
 from ..rewrite.legacy_function import apply_call, convert_function_class
 from ..rule import Edit, Invalid, Rule, Safety, Valid
@@ -45,7 +46,7 @@ class LegacyAutogradFunction(Rule):
     MESSAGE = "Legacy autograd `Function` with instance `forward`/`backward`: modern PyTorch raises `RuntimeError` when it is called"
     FIX_TITLE = "Convert to static `forward(ctx, ...)`/`backward(ctx, ...)` and call it with `.apply`"
     FIX = Safety.SAFE
-    TRIGGERS = ("Function",)
+    TRIGGERS = ("Function", ")(")
 
     VALID = [
         Valid(
@@ -159,6 +160,45 @@ def run(x, alpha):
         for stmt in node.body:
             if isinstance(stmt, cst.ClassDef) and any(self.ctx.imports.qualified(b.value) in FUNCTION_BASES for b in stmt.bases):
                 self._check_class(node, stmt)
+        for local, qname in self._imported_function_classes():
+            self._check_imported(node, local, qname)
+
+    def _imported_function_classes(self) -> list[tuple[str, str]]:
+        """The Function subclasses of other project modules this file imports (by name or through
+        `from m import *`), with their qualified names; torch's own classes are no call sites."""
+        imports = self.ctx.imports
+        found: dict[str, str] = {}
+        candidates = dict(imports.bindings)
+        for module in imports.star_modules:
+            for local, qname in imports.facts.star_names(module).items():
+                candidates.setdefault(local, qname)
+        for local, qname in candidates.items():
+            if local in imports.local_defs or qname.split(".", 1)[0] == "torch":
+                continue
+            if imports.facts.is_function_class(qname):
+                found[local] = qname
+        return sorted(found.items())
+
+    def _check_imported(self, module: cst.Module, name: str, qname: str) -> None:
+        uses = find_name_call_sites(module, name, None, self.ctx.memo)
+        where = qname.rpartition(".")[0] or "another module"
+        reasons = [f"`{name}` is defined in `{where}`: convert the class there too (VM301 there), and its "
+                   "`__init__` arguments must become `forward` inputs in the same order"]
+        why = f" (unsafe: {'; '.join(reasons)})"
+        site_title = f"Call `{name}.apply(...)`"
+        for call in uses.direct:
+            ctor = call.func
+            assert isinstance(ctor, cst.Call)
+            self.report(call, self._site_message(call, ctor) + why, [self._site_edit(ctor, Safety.UNSAFE, site_title)])
+        builds = f"builds an instance of the autograd Function `{name}` (`{where}`): modern PyTorch raises `RuntimeError` when it is called"
+        for line, ctor, calls in uses.bound:
+            self.report(line, f"`{self.ctx.code(line.body[0])}` {builds}; use `{name}.apply(...)`{why}",
+                        [self.edit(cst.RemoveFromParent(), Safety.UNSAFE, f"Remove the instance; call `{name}.apply(...)`")])
+            for call in calls:
+                self.report(call, self._site_message(call, ctor) + why, [self._site_edit(ctor, Safety.UNSAFE, site_title)])
+        for line, reason in uses.blocked_lines:
+            self.report(line, f"`{self.ctx.code(line.body[0])}` {builds}; convert its calls to `{name}.apply(...)` by hand "
+                        f"({reason})")
 
     def _check_class(self, module: cst.Module, cls: cst.ClassDef) -> None:
         plan = analyze_function_class(cls, self.ctx.memo)
