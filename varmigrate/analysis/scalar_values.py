@@ -12,6 +12,10 @@ from ..tree.parents import Parents
 from .names import Scopes
 from .tensors import TensorInference
 
+# Builtins that take their argument as a sequence: a number there raises `TypeError`.
+_SEQUENCE_CONSUMERS = frozenset({
+    "len", "list", "tuple", "zip", "enumerate", "sorted", "iter", "reversed", "set", "dict", "map", "filter", "any", "all",
+})
 
 class ScalarValues:
     """Questions about a value's later uses in its scope (one per file, sharing the `.data` uses' scopes)."""
@@ -69,9 +73,12 @@ class ScalarValues:
 
     def number_ok(self, node: cst.CSTNode) -> bool:
         """A Python number can stand in for the tensor value of `node`: it is not used as a tensor
-        (no `.attr`, indexing or in-place update on it, directly or through the name it is bound to)."""
+        (no `.attr`, indexing or in-place update on it, directly or through the name it is bound to)
+        nor as a sequence (iterated over, unpacked, `len(...)`, `list(...)`: a row, not a number)."""
         parent = self.parent(node)
         if isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is node:
+            return False
+        if self._as_sequence(node):
             return False
         if isinstance(parent, cst.Assign) and parent.value is node:
             targets = [t.target for t in parent.targets]
@@ -83,4 +90,21 @@ class ScalarValues:
                     return False
                 if isinstance(holder, cst.AugAssign) and holder.target is use:
                     return False
+                if self._as_sequence(use):
+                    return False
         return True
+
+    def _as_sequence(self, node: cst.CSTNode) -> bool:
+        """`for v in node`, `[... for v in node]`, `*node`, `len(node)`, `list(node)`, `zip(node, ...)`."""
+        parent = self.parent(node)
+        if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is node:
+            return True
+        if isinstance(parent, cst.StarredElement):
+            return True
+        if isinstance(parent, cst.Arg):
+            if parent.star:
+                return True
+            call = self.parent(parent)
+            return (isinstance(call, cst.Call) and isinstance(call.func, cst.Name)
+                    and call.func.value in _SEQUENCE_CONSUMERS)
+        return False

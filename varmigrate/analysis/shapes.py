@@ -47,6 +47,16 @@ _BROADCAST_METHODS = {"add", "sub", "mul", "div", "pow", "add_", "sub_", "mul_",
 _REDUCTIONS_WITH_DIM = (FULL_REDUCTIONS - {"max", "min"}) | {"argmax", "argmin", "all", "any"}
 
 
+# torch.nn modules whose output has their input's shape (one input), and those that change only the
+# last dimension (`nn.Linear`: (..., in) -> (..., out)).
+_SAME_SHAPE_MODULES = {
+    "ReLU", "ReLU6", "ELU", "SELU", "LeakyReLU", "PReLU", "Tanh", "Sigmoid", "Softplus", "Hardtanh",
+    "Dropout", "Dropout2d", "AlphaDropout", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm",
+    "InstanceNorm1d", "InstanceNorm2d", "Softmax", "LogSoftmax", "Identity",
+}
+_LAST_DIM_MODULES = {"Linear", "Bilinear"}
+
+
 class Shapes:
     def __init__(self, inference: TensorInference, collector: BindingCollector,
                  previous: Optional[Shapes] = None) -> None:
@@ -242,7 +252,7 @@ class Shapes:
             return ()  # `criterion(out, y)` of a reducing loss module
         classes = inf.module_output_classes(node)
         if classes is not None:
-            return self._module_output(classes, depth)
+            return self._module_output(classes, depth, node)
         if isinstance(func, cst.Name):
             name = func.value
             if name in ("sum",) and inf.is_builtin(name) and len(node.args) == 1:
@@ -270,12 +280,20 @@ class Shapes:
         (shape,) = shapes
         return None if shape == NEUTRAL else shape
 
-    def _module_output(self, classes: set[str], depth: int) -> Shape:
-        """The shape every `forward` of `classes` returns (`output.mean(0).view(1)`: (1,)), if they agree."""
+    def _module_output(self, classes: set[str], depth: int, call: cst.Call) -> Shape:
+        """The shape every `forward` of `classes` returns (`output.mean(0).view(1)`: (1,)), if they
+        agree; a torch layer's from its input's (`nn.Linear(5, 2)(x)` has `x`'s rank)."""
         found: Shape = NEUTRAL
         for cls in classes:
             returns = self.inference.forward_returns.get(cls)
-            if returns is not None:
+            layer = cls.rpartition(".")[2] if cls.startswith("torch.nn.") else ""
+            if layer in _SAME_SHAPE_MODULES or layer in _LAST_DIM_MODULES:
+                args = call.args
+                inner = self._shape(args[0].value, depth + 1) if len(args) == 1 and not args[0].keyword and not args[0].star else None
+                if inner is None or inner == NEUTRAL or (layer in _LAST_DIM_MODULES and not inner):
+                    return None
+                shape: Shape = inner if layer in _SAME_SHAPE_MODULES else (*inner[:-1], -1)
+            elif returns is not None:
                 shapes = {self._shape(value, depth + 1) for value in returns}
                 shape = shapes.pop() if len(shapes) == 1 else None
             else:

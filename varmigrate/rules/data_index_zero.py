@@ -144,6 +144,19 @@ class DataIndexZero(Rule):
             message="`state['loss'].data[0]` raises on 0-dim tensors (every loss since PyTorch 0.4): use `state['loss'].item()`",
             range=(3, 11, 3, 32),
         ),
+        Invalid(
+            # A torch layer keeps its input's rank: `nn.Linear` of a batch gives rows, of a vector a vector.
+            "import torch\nimport torch.nn as nn\nnet = nn.Linear(5, 2)\nx = torch.randn(10, 5)\nv = torch.randn(5)\n"
+            "print(net(x).data[0])\nact = nn.Tanh()\nprint(act(v).data[0])\n",
+            expected_replacement="import torch\nimport torch.nn as nn\nnet = nn.Linear(5, 2)\nx = torch.randn(10, 5)\n"
+            "v = torch.randn(5)\nprint(net(x).detach()[0])\nact = nn.Tanh()\nprint(act(v)[0].item())\n",
+        ),
+        Invalid(
+            # Rank unknown and the value is iterated over: a row, never `.item()`, even as an unsafe fix.
+            "import torch\ndef first(model, x):\n    row = model(x).data[0]\n    return [v for v in row]\n",
+            expected_replacement="import torch\ndef first(model, x):\n    row = model(x).detach()[0]\n    return [v for v in row]\n",
+            expected_safe_replacement="import torch\ndef first(model, x):\n    row = model(x).data[0]\n    return [v for v in row]\n",
+        ),
     ]
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
