@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from varmigrate.analysis.project import ProjectIndex, imports_project_torch, project_root
@@ -285,3 +286,27 @@ def test_calls_of_a_function_class_of_another_module(tmp_path: Path) -> None:
     assert "ScaleFunction.apply(x, 2.0) + self.g(x) + self.h(x) + ScaleFunction.apply(x, 3.0) + self.p(x)" in text
     assert "self.f = " not in text and "self.g = ScaleFunction(alpha)" in text
     assert "@staticmethod" in (root / "x.pytorch" / "functions" / "scale.py").read_text()
+
+
+def test_fix_writes_an_ignored_cache_and_no_cache_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `fix` run saves the project index: its folder ignores itself in git (`*`, as ruff's
+    cache does, and a CACHEDIR.TAG); `--no-cache` writes nothing at all."""
+    files = {"model.py": MODEL, "train.py": "from model import *\nloss = to_var(torch.ones(1)).sum()\nprint(loss.data[0])\n"}
+    runner = CliRunner()
+    quiet = _project(tmp_path / "a", files)
+    monkeypatch.chdir(quiet)
+    before = sorted(p.relative_to(quiet) for p in quiet.rglob("*"))
+    for command in (["check", "--no-cache", "."], ["fix", "--no-cache", "."]):
+        result = runner.invoke(main, command)
+        assert result.exit_code in (0, 1), result.output
+    assert "loss.item()" in (quiet / "train.py").read_text()  # the fix ran
+    assert sorted(p.relative_to(quiet) for p in quiet.rglob("*")) == before
+    cached = _project(tmp_path / "b", files)
+    monkeypatch.chdir(cached)
+    result = runner.invoke(main, ["fix", "."])
+    assert result.exit_code in (0, 1), result.output
+    folders = [p for p in cached.rglob(".varmigrate_cache") if p.is_dir()]
+    assert len(folders) == 1
+    assert (folders[0] / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert (folders[0] / "CACHEDIR.TAG").is_file()
+    assert any(p.suffix == ".json" for p in folders[0].iterdir())

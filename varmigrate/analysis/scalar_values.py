@@ -17,6 +17,7 @@ _SEQUENCE_CONSUMERS = frozenset({
     "len", "list", "tuple", "zip", "enumerate", "sorted", "iter", "reversed", "set", "dict", "map", "filter", "any", "all",
 })
 
+
 class ScalarValues:
     """Questions about a value's later uses in its scope (one per file, sharing the `.data` uses' scopes)."""
 
