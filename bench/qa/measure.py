@@ -191,14 +191,14 @@ def line_map(before: list[str], after: list[str]) -> dict[int, int]:
 
 
 def leftovers(corpus: Path, fixed: Path, labels: dict[tuple[Any, ...], dict[str, Any]],
-              fixed_hits: dict[int, list[str]], fixed_sites: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+              fixed_hits: dict[int, list[str]], fixed_sites: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     real_on_line: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for lab in labels.values():
         if lab["label"] == "real":
             real_on_line[(lab["file"], lab["cell"], lab["line"], lab["form"])].append(lab)
     maps: dict[Key, dict[int, int]] = {}
     used: Counter[tuple[Any, ...]] = Counter()
-    out: dict[str, dict[str, int]] = defaultdict(lambda: {"left": 0, "reported": 0})
+    out: dict[str, dict[str, Any]] = defaultdict(lambda: {"left": 0, "reported": 0, "sites": []})
     for i, s in enumerate(fixed_sites):
         if s["form"] == "data_read":
             continue
@@ -219,6 +219,8 @@ def leftovers(corpus: Path, fixed: Path, labels: dict[tuple[Any, ...], dict[str,
         used[lk] += 1
         out[s["form"]]["left"] += 1
         out[s["form"]]["reported"] += bool(fixed_hits.get(i))
+        cell = f":cell {s['cell']}" if s["cell"] else ""
+        out[s["form"]]["sites"].append(f"{s['file']}{cell}:{orig_line}{'' if fixed_hits.get(i) else ' (not reported)'}")
     return dict(out)
 
 
@@ -238,7 +240,7 @@ def pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
-def table(rows: dict[str, dict[str, Any]], left: dict[str, dict[str, dict[str, int]]]) -> Iterable[str]:
+def table(rows: dict[str, dict[str, Any]], left: dict[str, dict[str, dict[str, Any]]]) -> Iterable[str]:
     yield (f"{'form':18} {'sites':>5} {'real':>5} {'found':>5} {'recall':>7} {'look':>5} {'lk-flag':>7} "
            f"{'precis':>7} {'fix left':>9} {'unsafe left':>11}  codes")
     for form, r in rows.items():
@@ -278,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = recall_precision(sites, labels, hits, covered)
     t_check = time.time() - t0
 
-    left: dict[str, dict[str, dict[str, int]]] = {}
+    left: dict[str, dict[str, dict[str, Any]]] = {}
     if not a.no_fix:
         with tempfile.TemporaryDirectory(prefix="qa-measure-") as tmp:
             workdir = Path(tmp) if a.keep is None else a.keep
@@ -314,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
                 what = "missed" if lab["label"] == "real" else "flagged look-alike"
                 cell = f":cell {s['cell']}" if s["cell"] else ""
                 print(f"  {form} {what} ({lab['kind']}): {s['file']}{cell}:{s['line']}:{s['col']}")
+        for mode, forms in left.items():
+            for where in forms.get(form, {}).get("sites", []):
+                print(f"  {form} left after {mode} fix: {where}")
     print("unmatched findings by code:", ", ".join(f"{c}:{n}" for c, n in unmatched.most_common()) or "none")
     return 0
 
