@@ -340,6 +340,9 @@ class TensorInference:
             classes = self.module_classes_of.get(node.func.value)
             if classes and "" not in classes:
                 return classes
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Call) and self.constructs_module(node.func):
+            constructed = self.module_class(node.func)  # `nn.ReLU()(x)`
+            return {constructed} if constructed else None
         return None
 
     def loss_module_kind(self, node: cst.BaseExpression) -> Optional[bool]:

@@ -147,9 +147,9 @@ class DataIndexZero(Rule):
         Invalid(
             # A torch layer keeps its input's rank: `nn.Linear` of a batch gives rows, of a vector a vector.
             "import torch\nimport torch.nn as nn\nnet = nn.Linear(5, 2)\nx = torch.randn(10, 5)\nv = torch.randn(5)\n"
-            "print(net(x).data[0])\nact = nn.Tanh()\nprint(act(v).data[0])\n",
+            "print(net(x).data[0], nn.ReLU()(v).data[0])\nact = nn.Tanh()\nprint(act(v).data[0])\n",
             expected_replacement="import torch\nimport torch.nn as nn\nnet = nn.Linear(5, 2)\nx = torch.randn(10, 5)\n"
-            "v = torch.randn(5)\nprint(net(x).detach()[0])\nact = nn.Tanh()\nprint(act(v)[0].item())\n",
+            "v = torch.randn(5)\nprint(net(x).detach()[0], nn.ReLU()(v)[0].item())\nact = nn.Tanh()\nprint(act(v)[0].item())\n",
         ),
         Invalid(
             # Rank unknown and the value is iterated over: a row, never `.item()`, even as an unsafe fix.
