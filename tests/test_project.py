@@ -310,3 +310,12 @@ def test_fix_writes_an_ignored_cache_and_no_cache_writes_nothing(tmp_path: Path,
     assert (folders[0] / ".gitignore").read_text().splitlines()[-1] == "*"
     assert (folders[0] / "CACHEDIR.TAG").is_file()
     assert any(p.suffix == ".json" for p in folders[0].iterdir())
+
+
+def test_an_imported_function_instance_whose_methods_are_called_directly_is_no_site(tmp_path: Path) -> None:
+    """`crf = F(); crf.forward(a, b); crf.backward(g)` runs on modern torch (no `crf(...)` call):
+    no finding in the importer, as for the look-alikes of the real-code QA corpus."""
+    root = _project(tmp_path, {"functions/__init__.py": "", "functions/scale.py": SCALE_FUNCTION, "test_grad.py": (
+        "import torch\nfrom functions.scale import ScaleFunction\n"
+        "def check(x, g):\n    f = ScaleFunction(2.0)\n    y = f.forward(x)\n    return y, f.backward(g)\n")})
+    assert [c for c in _codes(root) if c[0] == "test_grad.py"] == []

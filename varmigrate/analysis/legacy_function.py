@@ -291,7 +291,8 @@ def find_name_call_sites(
             once = _single_binding(scope, cst.Name(key), memo) if "." not in key else _attribute_bound_once(scope, key, memo)
             if calls is None or not once:
                 uses.blocked.append(f"`{key} = {name}(...)` is used other than by calling it")
-                uses.blocked_lines.append((line, uses.blocked[-1]))
+                if _called(scope, key, memo):  # `f.forward(x)` alone runs on modern torch: no site
+                    uses.blocked_lines.append((line, uses.blocked[-1]))
             elif not movable:
                 uses.blocked.append(f"the arguments of `{key} = {name}(...)` may change before the calls")
                 uses.blocked_lines.append((line, uses.blocked[-1]))
@@ -381,3 +382,10 @@ def _calls_of(scope: cst.CSTNode, key: str, memo: Optional[FileMemo]) -> Optiona
     finder = _CallsOf(key)
     visit(scope, finder, memo)
     return finder.calls if finder.calls and finder.refs == len(finder.calls) else None
+
+
+def _called(scope: cst.CSTNode, key: str, memo: Optional[FileMemo]) -> bool:
+    """`key(...)` occurs in scope (the instance is called, which raises on modern torch)."""
+    finder = _CallsOf(key)
+    visit(scope, finder, memo)
+    return bool(finder.calls)
