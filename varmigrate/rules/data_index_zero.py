@@ -150,12 +150,14 @@ class DataIndexZero(Rule):
             "print(net(x).data[0], nn.ReLU()(v).data[0])\nact = nn.Tanh()\nprint(act(v).data[0])\n",
             expected_replacement="import torch\nimport torch.nn as nn\nnet = nn.Linear(5, 2)\nx = torch.randn(10, 5)\n"
             "v = torch.randn(5)\nprint(net(x).detach()[0], nn.ReLU()(v)[0].item())\nact = nn.Tanh()\nprint(act(v)[0].item())\n",
+            message="`net(x).data[0]` reads a row of `net(x)` (not 0-dim)", range=(6, 7, 6, 21),
         ),
         Invalid(
             # Rank unknown and the value is iterated over: a row, never `.item()`, even as an unsafe fix.
             "import torch\ndef first(model, x):\n    row = model(x).data[0]\n    return [v for v in row]\n",
             expected_replacement="import torch\ndef first(model, x):\n    row = model(x).detach()[0]\n    return [v for v in row]\n",
             expected_safe_replacement="import torch\ndef first(model, x):\n    row = model(x).data[0]\n    return [v for v in row]\n",
+            message="the rank of `model(x)` is not known here", range=(3, 11, 3, 27),
         ),
     ]
 
