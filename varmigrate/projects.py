@@ -38,29 +38,46 @@ def sees_project_torch(text: str, facts: OutsideFacts) -> bool:
 
 
 class ProjectRun:
-    def __init__(self, paths: Sequence[str], settings: Settings, cache: Optional[Cache] = None) -> None:
-        from .analysis.project import ProjectIndex, project_root
+    """The run's project index, built on first use: a run over files without trigger words (a clean
+    pre-commit) never needs it, and so never imports analysis/project.py."""
 
-        root = project_root(paths, settings.root if settings.config_path is not None else None)
-        self.index: ProjectIndex = ProjectIndex(root)
-        if cache is not None:
-            self.index.preload(cache.project_summaries())
+    def __init__(self, paths: Sequence[str], settings: Settings, cache: Optional[Cache] = None) -> None:
+        self._paths = list(paths)
+        self._config_root = settings.root if settings.config_path is not None else None
+        self._cache = cache
+        self._index: Optional[ProjectIndex] = None
+
+    @property
+    def index(self) -> ProjectIndex:
+        if self._index is None:
+            from .analysis.project import ProjectIndex, project_root
+
+            self._index = ProjectIndex(project_root(self._paths, self._config_root))
+            if self._cache is not None:
+                self._index.preload(self._cache.project_summaries())
+        return self._index
 
     def facts_for(self, path: Path) -> Optional[FileFacts]:
         return self.index.for_file(path) if self.index.contains(path) else None
 
     def sees_torch(self, path: Path, text: str) -> bool:
+        if not mentions_any_trigger(text):
+            return False  # (what sees_project_torch answers first, without the index)
         facts = self.facts_for(path)
         return facts is not None and sees_project_torch(text, facts)
 
     def current(self, cache: Cache, key: str) -> bool:
-        return self.index.current(cache.dependencies(key))
+        dependencies = cache.dependencies(key)
+        return not dependencies or self.index.current(dependencies)
 
     def prepare(self, files: Iterable[tuple[Path, str]]) -> None:
-        self.index.prepare(files)
+        listed = list(files)
+        if listed:
+            self.index.prepare(listed)
 
     def save(self, cache: Cache) -> None:
-        cache.set_project_summaries(self.index.summaries())
+        if self._index is not None:  # an index never built summarized nothing: the cache keeps its own
+            cache.set_project_summaries(self._index.summaries())
 
     def fix_across_modules(self, outcomes: list[FileOutcome],
                            redo: Callable[[FileOutcome, str], FileOutcome]) -> list[FileOutcome]:
