@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -109,6 +108,8 @@ def json_report(findings: Sequence[Finding], errors: Sequence[SourceError], unsa
     if fixed is not None:
         payload["fixed"] = [_finding_json(f, unsafe_fixes, {}, rule_url) for f in fixed]
         summary["fixed"] = len(fixed)
+    import json  # (lazily: a clean pre-commit run imports this module for its text summary)
+
     return json.dumps(payload, indent=2, ensure_ascii=False)
 
 
@@ -218,4 +219,6 @@ def sarif_report(findings: Sequence[Finding], errors: Sequence[SourceError], uns
                                               "region": _region(f.line, f.column, f.end_line, f.end_column)}},
             **({"cell": f.cell} if f.cell is not None else {}),
         } for f in fixed]}
+    import json
+
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, Optional
@@ -65,6 +64,8 @@ def _fix_lines(finding: Finding, unsafe_fixes: bool, edits: Optional[Sequence[Te
     edit = chosen_edit(finding, unsafe_fixes) or finding.edits[0]
     flag = "" if finding.edit_for(unsafe_fixes) is not None else ", needs --unsafe-fixes"
     lines = [f"  {paint('= help:', 'help', colour)} {edit.title} ({edit.safety.value} fix{flag})"]
+    import json  # (here: a clean run's summary does not need it)
+
     lines += [f"    {e.row}:{e.column}-{e.end_row}:{e.end_column} -> {json.dumps(e.content)}" for e in edits or ()]
     for other in finding.edits:
         if other is not edit:
