@@ -4,6 +4,7 @@ import libcst as cst
 
 from ..analysis.legacy_function import (
     FUNCTION_BASES,
+    CallSites,
     analyze_function_class,
     find_call_sites,
     find_name_call_sites,
@@ -55,6 +56,12 @@ class LegacyAutogradFunction(Rule):
             "    def backward(ctx, g):\n        y, = ctx.saved_tensors\n        return g * y\n\ny = Exp.apply(torch.ones(2))\n"
         ),
         Valid("import torch\nclass Function:\n    def forward(self, x):\n        return x\nf = Function()(1)\n"),
+        Valid(
+            # A new-style Function with a helper method, called with `.apply`: nothing to convert.
+            "import torch\nclass Sq(torch.autograd.Function):\n    @staticmethod\n    def _two():\n        return 2\n\n"
+            "    @staticmethod\n    def forward(ctx, x):\n        return x ** Sq._two()\n\n    @staticmethod\n"
+            "    def backward(ctx, g):\n        return g\n\ny = Sq.apply(torch.ones(1))\n"
+        ),
     ]
     INVALID = [
         Invalid(
@@ -154,6 +161,14 @@ def run(x, alpha):
             "    @staticmethod\n    def backward(ctx, g):\n        return g\n\ny = Id.apply(torch.ones(1))\n",
             message="`Id()(torch.ones(1))` calls an autograd Function through an instance: use `Id.apply(torch.ones(1))`", range=(11, 5, 11, 24),
         ),
+        Invalid(
+            # The class is converted by hand (a helper method); its call sites still raise: reported, no fix.
+            "import torch\nclass Half(torch.autograd.Function):\n    def _k(self):\n        return 0.5\n\n"
+            "    def forward(self, x):\n        return x * self._k()\n\n    def backward(self, g):\n        return g * self._k()\n\n"
+            "y = Half()(torch.ones(1))\n",
+            message="`Half()(...)` calls a legacy autograd Function through an instance: convert the class by hand",
+            range=(12, 5, 12, 26),
+        ),
     ]
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -192,12 +207,12 @@ def run(x, alpha):
             self.report(call, self._site_message(call, ctor) + why, [self._site_edit(ctor, Safety.UNSAFE, site_title)])
         builds = f"builds an instance of the autograd Function `{name}` (`{where}`): modern PyTorch raises `RuntimeError` when it is called"
         for line, ctor, calls in uses.bound:
-            self.report(line, f"`{self.ctx.code(line.body[0])}` {builds}; use `{name}.apply(...)`{why}",
+            self.report(line, f"`{self._short(line.body[0])}` {builds}; use `{name}.apply(...)`{why}",
                         [self.edit(cst.RemoveFromParent(), Safety.UNSAFE, f"Remove the instance; call `{name}.apply(...)`")])
             for call in calls:
                 self.report(call, self._site_message(call, ctor) + why, [self._site_edit(ctor, Safety.UNSAFE, site_title)])
         for line, reason in uses.blocked_lines:
-            self.report(line, f"`{self.ctx.code(line.body[0])}` {builds}; convert its calls to `{name}.apply(...)` by hand "
+            self.report(line, f"`{self._short(line.body[0])}` {builds}; convert its calls to `{name}.apply(...)` by hand "
                         f"({reason})")
 
     def _check_class(self, module: cst.Module, cls: cst.ClassDef) -> None:
@@ -205,6 +220,7 @@ def run(x, alpha):
         name = cls.name.value
         if plan.old_style and plan.problem is not None:
             self.report(cls, f"{self.MESSAGE}; convert it by hand: {plan.problem}")
+            self._report_by_hand(find_call_sites(module, plan, self.ctx.memo), name)
             return
         uses = find_call_sites(module, plan, self.ctx.memo)
         n_sites = uses.count
@@ -224,10 +240,37 @@ def run(x, alpha):
             assert isinstance(ctor, cst.Call)
             self.report(call, self._site_message(call, ctor) + why, [self._site_edit(ctor, safety, site_title)])
         for line, ctor, calls in uses.bound:
-            message = f"`{self.ctx.code(line.body[0])}` builds a legacy Function instance: its calls become `{name}.apply(...)`"
+            message = f"`{self._short(line.body[0])}` builds a legacy Function instance: its calls become `{name}.apply(...)`"
             self.report(line, message + why, [self.edit(cst.RemoveFromParent(), safety, f"Remove the instance; call `{name}.apply(...)`")])
             for call in calls:
                 self.report(call, self._site_message(call, ctor) + why, [self._site_edit(ctor, safety, site_title)])
+        if plan.old_style:
+            self._report_blocked_lines(uses, name)
+
+    def _report_by_hand(self, uses: CallSites, name: str) -> None:
+        """The call sites of a legacy class converted by hand: each raises on modern torch, so each is
+        reported, without a fix (`F.apply` only works once the class is converted)."""
+        hint = f"convert the class by hand, then call `{name}.apply(...)`"
+        for call in uses.direct:
+            ctor = call.func
+            assert isinstance(ctor, cst.Call)
+            self.report(call, f"`{self._short(ctor)}(...)` calls a legacy autograd Function through an instance: {hint}")
+        for line, _ctor, calls in uses.bound:
+            self.report(line, f"`{self._short(line.body[0])}` builds a legacy Function instance: {hint}")
+            for call in calls:
+                self.report(call, f"`{self.ctx.code(call.func)}(...)` calls a legacy autograd Function through an instance: {hint}")
+        self._report_blocked_lines(uses, name)
+
+    def _report_blocked_lines(self, uses: CallSites, name: str) -> None:
+        """`f = F(...)` whose calls cannot be rewritten automatically, though the instance is called."""
+        for line, reason in uses.blocked_lines:
+            self.report(line, f"`{self._short(line.body[0])}` builds a legacy Function instance that is called: "
+                        f"convert its calls to `{name}.apply(...)` by hand ({reason})")
+
+    def _short(self, node: cst.CSTNode) -> str:
+        """The node's code on one line, cut after 60 characters."""
+        code = " ".join(self.ctx.code(node).split())
+        return code if len(code) <= 60 else code[:57] + "..."
 
     def _site_message(self, call: cst.Call, ctor: cst.Call) -> str:
         new = self.ctx.code(apply_call(ctor.func, ctor, call))
