@@ -2,12 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..analysis.data_uses import ASSIGN
+from ..analysis.data_uses import ASSIGN, RESIZE_METHODS
 from ..analysis.nodes import data_use
 from ..rule import Invalid, Rule, Safety, Valid
-
-# In-place methods that change which memory or shape a tensor has (what VM209 assigns back).
-_RESIZE_METHODS = {"resize_", "resize_as_", "set_"}
 
 
 class DataAssign(Rule):
@@ -79,6 +76,6 @@ class DataAssign(Rule):
             methods.append(value.func.attr.value)
             value = value.func.value
         # The innermost call resizes or re-points; every later one works in place and returns self.
-        if not methods or methods[-1] not in _RESIZE_METHODS or not all(m.endswith("_") for m in methods):
+        if not methods or methods[-1] not in RESIZE_METHODS or not all(m.endswith("_") for m in methods):
             return False
         return value.deep_equals(target)

@@ -4,7 +4,7 @@ from typing import Callable, Optional
 
 import libcst as cst
 
-from ..analysis.data_uses import RESIZE
+from ..analysis.data_uses import RESIZE, RESIZE_METHODS
 from ..analysis.imports import dotted_name
 from ..analysis.nodes import data_use, short_code
 from ..rule import Invalid, Rule, Safety, Valid
@@ -120,7 +120,7 @@ def _resize_method(top: cst.Call, data: cst.Attribute) -> str:
     node: cst.BaseExpression = top
     found = "resize_"
     while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        if node.func.attr.value in ("resize_", "resize_as_", "set_"):
+        if node.func.attr.value in RESIZE_METHODS:
             found = node.func.attr.value
         node = node.func.value
     return found
