@@ -319,3 +319,85 @@ def test_an_imported_function_instance_whose_methods_are_called_directly_is_no_s
         "import torch\nfrom functions.scale import ScaleFunction\n"
         "def check(x, g):\n    f = ScaleFunction(2.0)\n    y = f.forward(x)\n    return y, f.backward(g)\n")})
     assert [c for c in _codes(root) if c[0] == "test_grad.py"] == []
+
+
+DETECT_FUNCTION = """\
+import torch
+from torch.autograd import Function
+
+
+class Detect(Function):
+    def __init__(self, num_classes):
+        self.num_classes = num_classes
+
+    def forward(self, loc):
+        return loc * 2
+"""
+
+SSD_MODULE = """\
+import torch.nn as nn
+from layers import *
+
+
+class SSD(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.detect = Detect(21)
+        self.box = Box(2)
+
+    def forward(self, x):
+        return self.detect(x) + self.box(x)
+"""
+
+
+def test_a_file_without_trigger_words_that_uses_a_project_function_class(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ssd.pytorch's form: `from layers import *` brings a legacy Function through a package's star
+    re-export, and the file names it without any word of VM301's (`Function`, `)(`): it is still
+    linted, in a whole-tree run, on the file alone (pre-commit: the click-free launcher must not
+    rule it out) and through the cache; a class of the same shape that is no Function is no site."""
+    from varmigrate.launch import clean_run
+
+    root = _project(tmp_path, {"layers/__init__.py": "from .functions import *\nfrom .box import Box\n",
+                               "layers/functions.py": DETECT_FUNCTION,
+                               "layers/box.py": "class Box(object):\n    def __init__(self, n):\n        self.n = n\n",
+                               "ssd.py": SSD_MODULE})
+    assert _codes(root) == [("functions.py", 5, "VM301"), ("ssd.py", 8, "VM301"), ("ssd.py", 12, "VM301")]
+    assert _codes(root, "ssd.py") == [("ssd.py", 8, "VM301"), ("ssd.py", 12, "VM301")]
+    settings = load_config(root / "pyproject.toml")
+    for _ in range(2):  # the second run is answered by the cache
+        report = run([str(root / "ssd.py")], settings, jobs=1, cache=Cache(tmp_path / "cache", settings))
+        assert [(f.line, f.code) for f in report.findings] == [(8, "VM301"), (12, "VM301")]
+    monkeypatch.chdir(root)
+    assert clean_run(["check", "--no-cache", "ssd.py"]) is None  # left to the CLI, which reports it
+    result = CliRunner().invoke(main, ["check", "--no-cache", "ssd.py"])
+    assert result.exit_code == 1 and result.output.count(": VM301 ") == 2, result.output
+    # A module of the tree that reaches no `Function` keeps the fast path.
+    (root / "plain.py").write_text("from layers.box import Box\nb = Box(1)\n")
+    assert clean_run(["check", "--no-cache", "plain.py"]) == 0
+
+
+def test_may_use_project_function_follows_imports_of_the_tree(tmp_path: Path) -> None:
+    from varmigrate.prefilter import may_use_project_function
+
+    root = _project(tmp_path, {"pkg/__init__.py": "from .a import *\n", "pkg/a.py": "from .b import *\n",
+                               "pkg/b.py": "class F(Function): pass\n", "util.py": "import os\n",
+                               "app/main.py": ""})
+    main_py = root / "app" / "main.py"
+    assert may_use_project_function(main_py, "from pkg import *\n", root)  # found in a parent folder
+    assert may_use_project_function(main_py, "import pkg.a\n", root)
+    assert not may_use_project_function(main_py, "import os, util\nimport numpy as np\n", root)
+    assert may_use_project_function(main_py, "from .missing import x\n", root)  # cannot tell: yes
+    assert not may_use_project_function(main_py, "x = 1\n", root)
+
+
+def test_a_run_over_several_projects_gives_each_its_own_index(tmp_path: Path) -> None:
+    """`check a b` where each has its own `pyproject.toml`: the settings come from the first, but
+    the second's `from model import *` still resolves in its own tree (and with the cache)."""
+    a = _project(tmp_path / "a", {"model.py": MODEL, "train.py": "from model import *\nx = Variable(torch.randn(2))\n"})
+    b = _project(tmp_path / "b", {"model.py": MODEL, "train.py": "from model import *\ny = Variable(torch.randn(2))\n"})
+    settings = load_config(a / "pyproject.toml")
+    for cache in (None, Cache(tmp_path / "cache", settings), Cache(tmp_path / "cache", settings)):
+        report = run([str(a / "train.py"), str(b / "train.py")], settings, jobs=1, cache=cache)
+        found = sorted((Path(f.path).parent.parent.name, f.line, f.code) for f in report.findings)
+        assert found == [("a", 2, "VM101"), ("b", 2, "VM101")]

@@ -349,7 +349,7 @@ def run(
                 if file_settings is not settings:  # per-file-ignores: a different rule set
                     key += ":" + ",".join(sorted(file_settings.ignore))
                 hit = cache.get(key, display)
-                if hit is not None and not project.current(cache, key):
+                if hit is not None and not project.current(cache, key, path):
                     hit = None  # a module it imports changed: so may its facts
                 if hit is not None and not fix:
                     done(FileOutcome(display, findings=hit[0], errors=hit[1], skipped=cache.was_skipped(key)))

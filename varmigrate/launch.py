@@ -31,7 +31,7 @@ def clean_run(argv: Sequence[str]) -> Optional[int]:
     if not flags <= _FLAGS or not paths or any(not os.path.isfile(p) or p.endswith(".ipynb") for p in paths):
         return None
     from .config import ConfigError, resolve_settings
-    from .prefilter import may_have_findings
+    from .prefilter import may_have_findings, may_use_project_function
     from .sources import SourceReadError, decode_source
 
     try:
@@ -40,12 +40,14 @@ def clean_run(argv: Sequence[str]) -> Optional[int]:
         return None
     if settings.convert_py2:
         return None
+    root = settings.root if settings.config_path is not None else None
     targets = [p for p in paths if not settings.is_excluded(p)] if "--force-exclude" in flags else paths
     if not targets or (len(targets) >= 20 and sys.stderr.isatty() and not os.environ.get("CI")):
         return None  # (the CLI's progress bar)
     for path in targets:
         try:
-            if may_have_findings(decode_source(Path(path).read_bytes()).text):
+            text = decode_source(Path(path).read_bytes()).text
+            if may_have_findings(text) or may_use_project_function(path, text, root):
                 return None
         except (OSError, SourceReadError):
             return None

@@ -9,6 +9,8 @@ and none of the words is never parsed.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Optional, Union
 
 from .triggers import TRIGGERS
 
@@ -32,3 +34,84 @@ def mentions_any_trigger(text: str) -> bool:
     """`may_have_findings` without the `torch` test: a file may get torch from a project module
     (`from model import *`), which only the project index can tell."""
     return any(mentions(word, text) for word in TRIGGERS)
+
+
+
+_IMPORTED = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import\b|import[ \t]+([\w., \t]+))", re.MULTILINE)
+
+
+def may_use_project_function(path: Union[str, Path], text: str, root: Optional[Path] = None) -> bool:
+    """Whether a file may use a legacy `Function` class of its own project without any trigger word
+    (`from layers import *`, then `Detect(...)`): one of the modules of its tree that it reaches
+    through imports mentions `Function`. Modules are looked for as Python would find them (the
+    file's folder, then its parents up to `root`, else up to the git root); a relative import whose
+    target cannot be told counts as a yes."""
+    seen: set[Path] = set()
+    todo = [(Path(path).resolve(), text)]
+    top = root.resolve() if root is not None else None
+    while todo and len(seen) < 64:
+        file, source = todo.pop()
+        local = _local_imports(file, source, top)
+        if local is None:
+            return True
+        for found in local:
+            if found in seen:
+                continue
+            seen.add(found)
+            try:
+                imported = found.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if "Function" in imported:
+                return True
+            todo.append((found, imported))
+    return False
+
+
+def _local_imports(file: Path, text: str, top: Optional[Path]) -> Optional[list[Path]]:
+    """The modules of the tree that `text` imports (None: a relative import to a place not found)."""
+    if "import" not in text:
+        return []
+    names: set[str] = set()
+    found: list[Path] = []
+    for match in _IMPORTED.finditer(text):
+        source, plain = match.group(1), match.group(2)
+        if source is not None and source.startswith("."):
+            level = len(source) - len(source.lstrip("."))
+            base = file.parent
+            for _ in range(level - 1):
+                base = base.parent
+            rel = source.lstrip(".")
+            target = _module_file(base, rel.split(".")) if rel else base / "__init__.py"
+            if target is None or not target.is_file():
+                return None
+            found.append(target)
+        elif source is not None:
+            names.add(source)
+        elif plain is not None:
+            names.update(n.strip().split(" ")[0] for n in plain.split(",") if n.strip())
+    folder = file.parent
+    for _ in range(12):
+        for name in list(names):
+            target = _module_file(folder, name.split("."))
+            if target is not None:
+                found.append(target)
+                names.discard(name)
+        if not names or folder == top or folder.parent == folder or (top is None and (folder / ".git").exists()):
+            break
+        if top is not None and top not in folder.parents:
+            break
+        folder = folder.parent
+    return found
+
+
+def _module_file(folder: Path, parts: list[str]) -> Optional[Path]:
+    """`folder/a/b.py` or `folder/a/b/__init__.py` for `a.b` (the package `__init__`s on the way
+    are what the import also runs, but a `Function` they define is named in the file anyway)."""
+    if not parts or not parts[0]:
+        return None
+    base = folder.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-from .prefilter import mentions_any_trigger
+from .prefilter import may_use_project_function, mentions_any_trigger
 
 if TYPE_CHECKING:
     from .analysis.facts import OutsideFacts
@@ -29,68 +29,101 @@ if TYPE_CHECKING:
 
 
 def sees_project_torch(text: str, facts: OutsideFacts) -> bool:
-    """A file without `torch` that mentions a trigger word and imports a project module that uses torch."""
-    if not mentions_any_trigger(text):
-        return False
-    from .analysis.project import imports_project_torch
+    """A file without `torch` that mentions a trigger word and imports a project module that uses
+    torch, or one without a trigger word that names a project's legacy `Function` class."""
+    from .analysis.project import imports_project_torch, project_function_names
 
-    return imports_project_torch(text, facts)
+    if mentions_any_trigger(text) and imports_project_torch(text, facts):
+        return True
+    return "import" in text and bool(project_function_names(text, facts))
 
 
 class ProjectRun:
-    """The run's project index, built on first use: a run over files without trigger words (a clean
-    pre-commit) never needs it, and so never imports analysis/project.py."""
+    """The run's project indexes, built on first use: a run over files without trigger words (a
+    clean pre-commit) never needs one, and so never imports analysis/project.py. A run over several
+    projects (`check ~/a ~/b`, each with its own `pyproject.toml`) gives each its own index."""
 
     def __init__(self, paths: Sequence[str], settings: Settings, cache: Optional[Cache] = None) -> None:
         self._paths = list(paths)
         self._config_root = settings.root if settings.config_path is not None else None
         self._cache = cache
         self._index: Optional[ProjectIndex] = None
+        self._others: dict[Path, ProjectIndex] = {}
 
     @property
     def index(self) -> ProjectIndex:
+        """The index of the paths' project (the configuration root, else their git root)."""
         if self._index is None:
-            from .analysis.project import ProjectIndex, project_root
+            from .analysis.project import project_root
 
-            self._index = ProjectIndex(project_root(self._paths, self._config_root))
-            if self._cache is not None:
-                self._index.preload(self._cache.project_summaries())
+            self._index = self._new_index(project_root(self._paths, self._config_root))
         return self._index
 
+    def _new_index(self, root: Path) -> ProjectIndex:
+        from .analysis.project import ProjectIndex
+
+        index = ProjectIndex(root)
+        if self._cache is not None:
+            index.preload(self._cache.project_summaries())
+        return index
+
+    def index_for(self, path: Path) -> ProjectIndex:
+        """The index of the project `path` belongs to: the run's, else that of its own nearest
+        configuration root (or git root) when it lies outside the run's."""
+        if self.index.contains(path):
+            return self.index
+        from .analysis.project import project_root
+        from .config import find_config
+
+        config = find_config([str(path)])
+        root = project_root([str(path)], config.parent if config is not None else None)
+        if root not in self._others:
+            self._others[root] = self._new_index(root)
+        return self._others[root]
+
+    def _indexes(self) -> list[ProjectIndex]:
+        return [i for i in (self._index, *self._others.values()) if i is not None]
+
     def facts_for(self, path: Path) -> Optional[FileFacts]:
-        return self.index.for_file(path) if self.index.contains(path) else None
+        index = self.index_for(path)
+        return index.for_file(path) if index.contains(path) else None
 
     def sees_torch(self, path: Path, text: str) -> bool:
-        if not mentions_any_trigger(text):
-            return False  # (what sees_project_torch answers first, without the index)
+        inside = self._config_root is not None and self._config_root in path.resolve().parents
+        if not mentions_any_trigger(text) and \
+                not may_use_project_function(path, text, self._config_root if inside else None):
+            return False  # (what sees_project_torch would answer, without building the index)
         facts = self.facts_for(path)
         return facts is not None and sees_project_torch(text, facts)
 
-    def current(self, cache: Cache, key: str) -> bool:
+    def current(self, cache: Cache, key: str, path: Optional[Path] = None) -> bool:
         dependencies = cache.dependencies(key)
-        return not dependencies or self.index.current(dependencies)
+        return not dependencies or (self.index_for(path) if path is not None else self.index).current(dependencies)
 
     def prepare(self, files: Iterable[tuple[Path, str]]) -> None:
-        listed = list(files)
-        if listed:
-            self.index.prepare(listed)
+        groups: dict[int, tuple[ProjectIndex, list[tuple[Path, str]]]] = {}
+        for path, text in files:
+            index = self.index_for(path)
+            groups.setdefault(id(index), (index, []))[1].append((path, text))
+        for index, listed in groups.values():
+            index.prepare(listed)
 
     def save(self, cache: Cache) -> None:
-        if self._index is not None:  # an index never built summarized nothing: the cache keeps its own
-            cache.set_project_summaries(self._index.summaries())
+        indexes = self._indexes()
+        if indexes:  # an index never built summarized nothing: the cache keeps its own
+            cache.set_project_summaries([s for index in indexes for s in index.summaries()])
 
     def fix_across_modules(self, outcomes: list[FileOutcome],
                            redo: Callable[[FileOutcome, str], FileOutcome]) -> list[FileOutcome]:
         """After a fix pass: a file that kept an import for another module is fixed again (from its
         fixed text) once no module of the project, as this run leaves them, takes the name from it.
         So `fix` twice equals once, and a name a module outside the run still uses stays."""
-        index = self.index
         for outcome in outcomes:
             if outcome.changed and outcome.new_text is not None:
-                index.set_text(Path(outcome.path), outcome.new_text)
+                self.index_for(Path(outcome.path)).set_text(Path(outcome.path), outcome.new_text)
         for _ in range(3):
-            again = [o for o in outcomes
-                     if o.kept_for_importers and set(o.kept_for_importers) - index.external_uses(Path(o.path))]
+            again = [o for o in outcomes if o.kept_for_importers and set(o.kept_for_importers)
+                     - self.index_for(Path(o.path)).external_uses(Path(o.path))]
             if not again:
                 break
             redone: dict[str, FileOutcome] = {}
@@ -98,7 +131,7 @@ class ProjectRun:
                 new = redo(old, old.new_text if old.new_text is not None else old.old_text or "")
                 new.old_text, new.fixed = old.old_text, [*old.fixed, *new.fixed]
                 if new.new_text is not None:
-                    index.set_text(Path(new.path), new.new_text)
+                    self.index_for(Path(new.path)).set_text(Path(new.path), new.new_text)
                 redone[old.path] = new
             outcomes = [redone.get(o.path, o) for o in outcomes]
         return outcomes

@@ -35,6 +35,9 @@ class Rule(cst.BatchableCSTVisitor):
     FIX: ClassVar[Safety] = Safety.NONE
     # The prefilter: a file is parsed only if its text contains one of these words.
     TRIGGERS: ClassVar[Sequence[str]] = ()
+    # Also runs on a file that names a legacy `Function` class of another project module
+    # (`from layers import *`, then `Detect(...)`), whatever words the file holds.
+    PROJECT_FUNCTIONS: ClassVar[bool] = False
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 

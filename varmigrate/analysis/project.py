@@ -315,3 +315,33 @@ def imports_project_torch(text: str, facts: OutsideFacts) -> bool:
             if absolute and facts.uses_torch(absolute):
                 return True
     return False
+
+
+def project_function_names(text: str, facts: OutsideFacts) -> frozenset[str]:
+    """Legacy autograd `Function` classes of the project that `text` imports and names
+    (`from layers import *`, then `self.detect = Detect(...)`): a file that holds none of VM301's
+    trigger words can still build and call one, which crashes on modern torch."""
+    if "import" not in text:
+        return frozenset()
+    words: Optional[set[str]] = None
+    found: set[str] = set()
+    for match in _IMPORT_LINE.finditer(text):
+        source, plain = match.group(1), match.group(2)
+        modules: list[tuple[str, int]] = []
+        if source is not None:
+            modules.append((source.lstrip("."), len(source) - len(source.lstrip("."))))
+        elif plain is not None:
+            modules.extend((n.strip().split(" ")[0], 0) for n in plain.split(",") if n.strip())
+        for module, level in modules:
+            absolute = facts.resolve_module(module, level) if level else module
+            if not absolute or absolute == "torch" or absolute.startswith("torch."):
+                continue
+            for name, qname in facts.star_names(absolute).items():
+                if qname.startswith("torch.") or not facts.is_function_class(qname):
+                    continue
+                if words is None:
+                    words = set(_WORD.findall(text))
+                if name in words:
+                    found.add(name)
+    return frozenset(found)
+

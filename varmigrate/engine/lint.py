@@ -16,7 +16,7 @@ import libcst as cst
 from ..analysis.context import FileContext
 from ..analysis.facts import TORCH, OutsideFacts
 from ..analysis.imports import ImportTracker
-from ..analysis.project import imports_project_torch
+from ..analysis.project import imports_project_torch, project_function_names
 from ..analysis.tensors import TensorInference
 from ..config import Settings
 from ..ftypes import Finding, SourceError
@@ -47,10 +47,12 @@ def selected_rules(settings: Settings) -> list[type[Rule]]:
 
 def passes_prefilter(text: str, rules: Sequence[type[Rule]], facts: Optional[OutsideFacts] = None) -> bool:
     """Cheap text test: a file without `torch` or without any trigger word has no findings (a file
-    that gets torch from a project module, `from model import *`, mentions it through that module)."""
-    if not any(mentions(word, text) for rule in rules for word in rule.TRIGGERS):
-        return False
-    return "torch" in text or (facts is not None and imports_project_torch(text, facts))
+    that gets torch from a project module, `from model import *`, mentions it through that module;
+    one that names a project's legacy `Function` class needs no word of its own)."""
+    if any(mentions(word, text) for rule in rules for word in rule.TRIGGERS) \
+            and ("torch" in text or (facts is not None and imports_project_torch(text, facts))):
+        return True
+    return facts is not None and any(r.PROJECT_FUNCTIONS for r in rules) and bool(project_function_names(text, facts))
 
 
 def parse_error(path: str, exc: cst.ParserSyntaxError, text: Optional[str] = None) -> SourceError:
@@ -141,7 +143,10 @@ def lint_source(
     if imports is None:
         # A rule none of whose trigger words occur cannot report anything: not even instantiated.
         # (Not for notebook cells: an alias imported in an earlier cell hides the word.)
-        rules = [r for r in rules if not r.TRIGGERS or any(mentions(word, text) for word in r.TRIGGERS)]
+        functions = facts is not None and any(r.PROJECT_FUNCTIONS for r in rules) \
+            and bool(project_function_names(text, facts))
+        rules = [r for r in rules if not r.TRIGGERS or any(mentions(word, text) for word in r.TRIGGERS)
+                 or (functions and r.PROJECT_FUNCTIONS)]
     noqa = noqa_map(text)
     # `x.cuda(async=True)` parses only after the token pre-pass renames the keyword (same length,
     # so positions hold); the async-keyword rule reports the renamed spots and its fix spells them.

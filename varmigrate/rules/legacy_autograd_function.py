@@ -48,6 +48,7 @@ class LegacyAutogradFunction(Rule):
     FIX_TITLE = "Convert to static `forward(ctx, ...)`/`backward(ctx, ...)` and call it with `.apply`"
     FIX = Safety.SAFE
     TRIGGERS = ("Function", ")(")
+    PROJECT_FUNCTIONS = True
 
     VALID = [
         Valid(
