@@ -73,9 +73,11 @@ class ScalarValues:
         return False
 
     def number_ok(self, node: cst.CSTNode) -> bool:
-        """A Python number can stand in for the tensor value of `node`: it is not used as a tensor
-        (no `.attr`, indexing or in-place update on it, directly or through the name it is bound to)
-        nor as a sequence (iterated over, unpacked, `len(...)`, `list(...)`: a row, not a number)."""
+        """A Python number can stand in for the tensor value of `node` as far as the code shows: it
+        is not used as a tensor (no `.attr`, indexing or in-place update on it, directly or through
+        the name it is bound to) nor as a sequence (iterated over, unpacked, `len(...)`, `list(...)`:
+        a row, not a number). A value stored in an attribute or an item (`self.m = ...`,
+        `d[k] = ...`) shows no use here: every 0.3 loss was one-element, so a number may stand in."""
         parent = self.parent(node)
         if isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is node:
             return False
@@ -83,9 +85,13 @@ class ScalarValues:
             return False
         if isinstance(parent, cst.Assign) and parent.value is node:
             targets = [t.target for t in parent.targets]
-            if len(targets) != 1 or not isinstance(targets[0], cst.Name):
+            if len(targets) != 1:
                 return False
+            if not isinstance(targets[0], cst.Name):
+                return isinstance(targets[0], (cst.Attribute, cst.Subscript))
             for use in self.scopes.uses(targets[0]):
+                if self._holds(node, use):
+                    continue  # `t = t.data[0]`: the read itself, of the binding before
                 holder = self.parent(use)
                 if isinstance(holder, (cst.Attribute, cst.Subscript)) and holder.value is use:
                     return False

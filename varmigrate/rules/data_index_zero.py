@@ -159,6 +159,17 @@ class DataIndexZero(Rule):
             expected_safe_replacement="import torch\ndef first(model, x):\n    row = model(x).data[0]\n    return [v for v in row]\n",
             message="the rank of `model(x)` is not known here", range=(3, 11, 3, 27),
         ),
+        Invalid(
+            # Rank unknown, stored in an attribute or an item, or re-bound to its own name: no use
+            # shows a row, so the unsafe fix is `.item()` (every 0.3 loss had one element).
+            "import torch\nclass Log:\n    def add(self, losses, k, t):\n        self.last = losses[k].data[0]\n"
+            "        self.sums[k] += losses[k].data[0]\n        t = t.data[0]\n        return min(t, 1)\n",
+            expected_replacement="import torch\nclass Log:\n    def add(self, losses, k, t):\n        self.last = losses[k].item()\n"
+            "        self.sums[k] += losses[k].item()\n        t = t.item()\n        return min(t, 1)\n",
+            expected_safe_replacement="import torch\nclass Log:\n    def add(self, losses, k, t):\n        self.last = losses[k].data[0]\n"
+            "        self.sums[k] += losses[k].data[0]\n        t = t.data[0]\n        return min(t, 1)\n",
+            message="the rank of `losses[k]` is not known here", range=(4, 21, 4, 38),
+        ),
     ]
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
