@@ -64,6 +64,9 @@ class Shapes:
         self.imports = inference.imports
         self.sources = collector.sources
         self.self_sources = collector.self_sources
+        # What the file's own functions and methods return (a method by its name, in any class).
+        self.returns = collector.returns
+        self.method_returns = collector.method_returns
         self.previous = previous
         self._names: dict[str, Shape] = {}
         self._self_attrs: dict[str, Shape] = {}
@@ -247,6 +250,8 @@ class Shapes:
                 if inner[dim] == 1:
                     return (*inner[:dim], *inner[dim + 1:]) if dim >= 0 else (*inner[:dim], *inner[len(inner) + dim + 1:])
                 return inner if inner[dim] > 1 else None
+            if isinstance(receiver, cst.Name) and receiver.value == "self" and method in self.method_returns:
+                return self._agreed(self.method_returns[method], depth)
             return None
         if isinstance(func, cst.Name) and func.value in inf.scalar_loss_modules:
             return ()  # `criterion(out, y)` of a reducing loss module
@@ -263,7 +268,19 @@ class Shapes:
                 return None
             if inf.scalar_form(node):
                 return ()  # a criterion's loss, a sum of 0-dim tensors
+            if name in self.returns and name not in self.sources:
+                return self._agreed(self.returns[name], depth)  # a function of this file, never re-bound
         return None
+
+    def _agreed(self, values: list[cst.BaseExpression], depth: int) -> Shape:
+        """The shape every one of a function's return values has, if they agree (`return x.mean()`)."""
+        if depth > 8:
+            return None
+        shapes = {self._shape(value, depth + 1) for value in values}
+        if len(shapes) != 1:
+            return None
+        (shape,) = shapes
+        return None if shape == NEUTRAL else shape
 
     def _items(self, node: cst.BaseExpression, depth: int) -> Shape:
         """The shape every item of a list of tensors has (a name appended to, or a literal)."""

@@ -160,6 +160,17 @@ class DataIndexZero(Rule):
             message="the rank of `model(x)` is not known here", range=(3, 11, 3, 27),
         ),
         Invalid(
+            # A function or method of the file whose every return is a loss: its result is 0-dim.
+            "import torch\nimport torch.nn.functional as F\ndef crit(out, y):\n    loss = F.nll_loss(out, y)\n    return loss\n"
+            "class T:\n    def gp(self, x, y):\n        return F.mse_loss(x, y) * 10\n"
+            "    def step(self, o, y):\n        return crit(o, y).data[0] + self.gp(o, y).data[0]\n",
+            expected_replacement="import torch\nimport torch.nn.functional as F\ndef crit(out, y):\n    loss = F.nll_loss(out, y)\n"
+            "    return loss\nclass T:\n    def gp(self, x, y):\n        return F.mse_loss(x, y) * 10\n"
+            "    def step(self, o, y):\n        return crit(o, y).item() + self.gp(o, y).item()\n",
+            message="`crit(o, y).data[0]` raises on 0-dim tensors (every loss since PyTorch 0.4): use `crit(o, y).item()`",
+            range=(10, 16, 10, 34),
+        ),
+        Invalid(
             # Rank unknown, stored in an attribute or an item, or re-bound to its own name: no use
             # shows a row, so the unsafe fix is `.item()` (every 0.3 loss had one element).
             "import torch\nclass Log:\n    def add(self, losses, k, t):\n        self.last = losses[k].data[0]\n"
