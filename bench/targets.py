@@ -328,9 +328,14 @@ def pre_commit_rows(work: Path, repeat: int, timeout: float) -> list[Row]:
 def torchfix_row(corpus: Path, check: Optional[Run], timeout: float) -> Row:
     exe = HERE / ".venv-torchfix" / "bin" / "torchfix"
     found = str(exe) if exe.exists() else shutil.which("torchfix")
+    if found is None and check is not None:
+        from run import ensure_torchfix  # bench/run.py: a venv of its own (TorchFix pins libcst<1.6)
+
+        made = ensure_torchfix()
+        found = str(made) if made is not None else None
     if found is None or check is None:
         return Row("TorchFix / check (bench corpus)", None, None, SKIP,
-                   "TorchFix not installed (bench/run.py sets it up in bench/.venv-torchfix)")
+                   "TorchFix could not be installed (bench/run.py sets it up in bench/.venv-torchfix)")
     result = run([found, "."], corpus, timeout)
     return Row("TorchFix / check (bench corpus)", None, result.cpu / check.cpu, "info",
                f"{result.cpu:.1f} s vs {check.cpu:.1f} s CPU")
