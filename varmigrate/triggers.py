@@ -14,6 +14,7 @@ RULE_CODES: tuple[str, ...] = (
     "VM107",  # unused-variable-import
     "VM108",  # volatile-attribute
     "VM109",  # creator-attribute
+    "VM110",  # variable-subclass
     "VM201",  # data-index-zero
     "VM202",  # data-item
     "VM203",  # data-read
@@ -40,7 +41,7 @@ RULE_CODES: tuple[str, ...] = (
 
 # A file can have a finding only if it mentions torch and one of these words.
 TRIGGERS: frozenset[str] = frozenset({
-    "Variable",  # VM101, VM102, VM104, VM105, VM106, VM107
+    "Variable",  # VM101, VM102, VM104, VM105, VM106, VM107, VM110
     "volatile",  # VM103, VM108
     ".creator",  # VM109
     ".data",  # VM201, VM202, VM203, VM204, VM205, VM206, VM207, VM208, VM209
