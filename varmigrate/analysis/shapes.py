@@ -43,6 +43,11 @@ SAME_SHAPE_METHODS = {
     "exp_", "log_", "sigmoid_", "tanh_", "relu_", "neg_", "sqrt_", "copy_", "detach_",
 }
 _BROADCAST_METHODS = {"add", "sub", "mul", "div", "pow", "add_", "sub_", "mul_", "div_", "pow_"}
+# torch functions whose result broadcasts their positional arguments (`torch.abs(x)`: x's shape).
+_ELEMENTWISE_FUNCTIONS = {
+    "abs", "exp", "log", "sigmoid", "tanh", "relu", "neg", "sqrt", "rsqrt", "sign", "floor", "ceil", "round",
+    "clamp", "log1p", "expm1", "reciprocal", "sin", "cos", "add", "sub", "mul", "div", "pow",
+}
 # With a dim, these drop it (`max`/`min`/`median`/`mode` return a (values, indices) pair instead).
 _REDUCTIONS_WITH_DIM = (FULL_REDUCTIONS - {"max", "min"}) | {"argmax", "argmin", "all", "any"}
 
@@ -353,6 +358,11 @@ class Shapes:
             return None
         if last in FULL_REDUCTIONS and len(positional) == 1 and len(node.args) == 1:
             return ()
+        if last in _ELEMENTWISE_FUNCTIONS and positional and len(positional) == len(node.args):
+            shape: Shape = NEUTRAL
+            for arg in positional:
+                shape = broadcast(shape, self._shape(arg.value, depth + 1))
+            return None if shape == NEUTRAL else shape
         if last in ("stack", "cat") and positional:
             # `torch.stack(losses)` of a list of 0-dim losses is 1-D; `cat` keeps the items' rank.
             item = self._items(positional[0].value, depth)

@@ -171,6 +171,15 @@ class DataIndexZero(Rule):
             range=(10, 16, 10, 34),
         ),
         Invalid(
+            # Elementwise torch functions keep the broadcast shape of their arguments (BEGAN's measure).
+            "import torch\nimport torch.nn.functional as F\ndef d(x, r):\n    return F.l1_loss(x, r)\n"
+            "def measure(x, r, g):\n    m = d(x, r) + torch.abs(0.5 * d(x, r) - d(g, r))\n    return m.data[0]\n",
+            expected_replacement="import torch\nimport torch.nn.functional as F\ndef d(x, r):\n    return F.l1_loss(x, r)\n"
+            "def measure(x, r, g):\n    m = d(x, r) + torch.abs(0.5 * d(x, r) - d(g, r))\n    return m.item()\n",
+            message="`m.data[0]` raises on 0-dim tensors (every loss since PyTorch 0.4): use `m.item()`",
+            range=(7, 12, 7, 21),
+        ),
+        Invalid(
             # Rank unknown, stored in an attribute or an item, or re-bound to its own name: no use
             # shows a row, so the unsafe fix is `.item()` (every 0.3 loss had one element).
             "import torch\nclass Log:\n    def add(self, losses, k, t):\n        self.last = losses[k].data[0]\n"
