@@ -7,9 +7,10 @@ made unused is removed, and `import torch` is added when a replacement needs it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import libcst as cst
 
@@ -17,6 +18,7 @@ from ..analysis.facts import OutsideFacts
 from ..analysis.imports import ImportTracker
 from ..analysis.nodes import is_no_grad_block
 from ..ftypes import Edit, Finding, NoGrad
+from ..rewrite.blocks import BlockReplacement
 from ..rewrite.imports import ImportRemover
 from ..rewrite.no_grad import with_block
 from ..tree.walk import parent_map
@@ -71,7 +73,7 @@ class UnfixedModule:
         """One round: the module with the chosen edits applied, and those that were."""
         module, imports = self.module, self.imports
         torch_name = imports.alias_of("torch") or "torch"
-        targets = {id(f.fix_node or f.node): (f, e) for f, e in chosen}
+        targets = _targets(chosen)
         applier = _Applier(targets, imports, torch_name, self.ancestors_of(targets))
         new_module = module.visit(applier)
         if not applier.applied:
@@ -89,10 +91,39 @@ class UnfixedModule:
         return new_module, applier.applied
 
 
+# id(node) -> what replaces it, and the chosen fixes that replacement applies
+_Targets = dict[int, tuple[Edit, list[Chosen]]]
+
+
+def _targets(chosen: Sequence[Chosen]) -> _Targets:
+    """The replacement of each target node. Of several fixes of one node the last applies, with
+    those block edits of the same node (`BlockReplacement`) that keep apart from it and from each
+    other (all the volatile sources of a module-level script in one round); the rest wait for the
+    next round, as they did when only the last applied."""
+    targets: _Targets = {}
+    taken: dict[int, set[Any]] = {}
+    for finding, edit in reversed(chosen):
+        key = id(finding.fix_node or finding.node)
+        entry = targets.get(key)
+        if entry is None:
+            targets[key] = (edit, [(finding, edit)])
+            if isinstance(edit.replacement, BlockReplacement):
+                taken[key] = edit.replacement.places()
+            continue
+        merged, replacement = entry[0].replacement, edit.replacement
+        if key not in taken or not isinstance(merged, BlockReplacement) or not isinstance(replacement, BlockReplacement):
+            continue
+        places = replacement.places()
+        if BlockReplacement.apart(places, taken[key]):
+            taken[key] |= places
+            targets[key] = (dataclasses.replace(entry[0], replacement=merged.merge(replacement)), [(finding, edit), *entry[1]])
+    return targets
+
+
 class _Applier(cst.CSTTransformer):
     """Replaces nodes by identity; a node whose subtree already changed waits for the next round."""
 
-    def __init__(self, chosen: dict[int, Chosen], imports: ImportTracker, torch_name: str,
+    def __init__(self, chosen: _Targets, imports: ImportTracker, torch_name: str,
                  on_path: Optional[set[int]] = None) -> None:
         super().__init__()
         self.chosen = chosen
@@ -130,9 +161,9 @@ class _Applier(cst.CSTTransformer):
             self._no_grad_depth = self._outer_depths.pop()
         result: Union[cst.CSTNode, cst.RemovalSentinel] = updated_node
         entry = self.chosen.get(id(original_node))
-        if entry is not None and (not changed or callable(entry[1].replacement)):
-            result = self._materialize(entry[1], updated_node)
-            self.applied.append(entry)
+        if entry is not None and (not changed or callable(entry[0].replacement)):
+            result = self._materialize(entry[0], updated_node)
+            self.applied.extend(entry[1])
             changed = True
         if isinstance(result, (cst.IndentedBlock, cst.Module)) and self._pending:
             result = self._merge_no_grad(result)

@@ -7,6 +7,7 @@ replaces their lowest common ancestor with a function of that node *as other fix
 round left it*. `BlockEdit` finds each block again by the path of fields that led to it in the
 original tree, and gives up (returns the node unchanged, so the fix is retried on the next round)
 when a block's statement count or a node's type on the way differs: another fix changed the shape.
+Several such edits of the same node that keep apart merge into one (`BlockReplacement.merge`).
 """
 
 from __future__ import annotations
@@ -92,7 +93,15 @@ class _BlockOps:
     size: int
     delete: set[int] = field(default_factory=set)
     rewrite: dict[int, list[Rewrite]] = field(default_factory=dict)
-    wrap: Optional[tuple[int, int, str]] = None
+    # (start, end, manager) runs put under a `with`: one per edit, several once edits are merged
+    wraps: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def touched(self) -> set[int]:
+        """The indices of the statements of this block that the edit changes."""
+        out = self.delete | set(self.rewrite)
+        for start, end, _ in self.wraps:
+            out.update(range(start, end))
+        return out
 
 
 class BlockEdit:
@@ -140,22 +149,68 @@ class BlockEdit:
     def wrap(self, block: Union[cst.IndentedBlock, cst.Module], start: int, end: int, manager: str) -> None:
         found = self._ops(block.body[start])
         if found is not None:
-            found[0].wrap = (start, end, manager)
+            found[0].wraps = [(start, end, manager)]
 
-    def replacement(self) -> Callable[[cst.CSTNode], cst.CSTNode]:
-        blocks = sorted(self._blocks.values(), key=lambda b: -len(b.path))  # deepest first
+    def replacement(self) -> BlockReplacement:
+        return BlockReplacement(list(self._blocks.values()))
 
-        def apply(updated: cst.CSTNode) -> cst.CSTNode:
-            node: Optional[cst.CSTNode] = updated
-            for ops in blocks:
-                assert node is not None
-                node = _replace(node, ops.path, lambda block, ops=ops: _apply(block, ops))  # type: ignore[misc]
-                if node is None:
-                    return updated  # another fix changed the shape in this round: retried on the next
+
+_Key = tuple[tuple[Step, ...], str, int]  # a place in the tree below `top`: the path to a sequence, field, index
+
+
+class BlockReplacement:
+    """The replacement of a `BlockEdit`'s `top`: a function of `top` as the other fixes of the
+    round left it. Edits of the same `top` that keep apart (`merge`) apply together in one round,
+    as they would one round after another."""
+
+    def __init__(self, blocks: list[_BlockOps]) -> None:
+        self._blocks = sorted(blocks, key=lambda b: -len(b.path))  # deepest first
+
+    def __call__(self, updated: cst.CSTNode) -> cst.CSTNode:
+        node: Optional[cst.CSTNode] = updated
+        for ops in self._blocks:
             assert node is not None
-            return node
+            node = _replace(node, ops.path, lambda block, ops=ops: _apply(block, ops))  # type: ignore[misc]
+            if node is None:
+                return updated  # another fix changed the shape in this round: retried on the next
+        assert node is not None
+        return node
 
-        return apply
+    def places(self) -> set[_Key]:
+        """Where this edit reaches: each changed statement, and each statement and sequence item
+        on the way to a changed block."""
+        out: set[_Key] = set()
+        for ops in self._blocks:
+            path = tuple(ops.path)
+            out.update((path, "body", i) for i in ops.touched())
+            for depth, (name, index, _) in enumerate(path):
+                if index is not None:
+                    out.add((path[:depth], name, index))
+        return out
+
+    @staticmethod
+    def apart(places: set[_Key], taken: set[_Key]) -> bool:
+        """Whether an edit reaching `places` keeps apart from edits reaching `taken`: no place of
+        either is, or is next to, a place of the other, in the same sequence. Apart edits commute,
+        and neither changes what the other's analysis saw (a scope next to an earlier round's
+        `no_grad` block would join it: those stay for the next round)."""
+        return not any((prefix, name, i + d) in taken for prefix, name, i in places for d in (-1, 0, 1))
+
+    def merge(self, other: BlockReplacement) -> BlockReplacement:
+        """One replacement doing this edit and `other` (an edit of the same `top`, apart from it)."""
+        merged: dict[tuple[Step, ...], _BlockOps] = {}
+        for ops in (*self._blocks, *other._blocks):
+            key = tuple(ops.path)
+            into = merged.get(key)
+            if into is None:
+                merged[key] = _BlockOps(ops.path, ops.size, set(ops.delete),
+                                        {i: list(fns) for i, fns in ops.rewrite.items()}, list(ops.wraps))
+                continue
+            into.delete |= ops.delete
+            for i, fns in ops.rewrite.items():
+                into.rewrite.setdefault(i, []).extend(fns)
+            into.wraps = sorted([*into.wraps, *ops.wraps])
+        return BlockReplacement(list(merged.values()))
 
 
 def _apply(block: cst.CSTNode, ops: _BlockOps) -> Optional[cst.CSTNode]:
@@ -165,9 +220,13 @@ def _apply(block: cst.CSTNode, ops: _BlockOps) -> Optional[cst.CSTNode]:
     for i, fns in ops.rewrite.items():
         for fn in fns:
             body[i] = fn(body[i])
-    start, end, manager = ops.wrap if ops.wrap is not None else (-1, -1, "")
-    kept = [j for j in range(max(start, 0), max(end, 0)) if j not in ops.delete]
-    last = kept[-1] if kept else -1
+    # statement index -> (the run's last kept statement, its manager) for the statements of each run
+    runs: dict[int, tuple[int, str]] = {}
+    for start, end, manager in ops.wraps:
+        kept = [j for j in range(start, end) if j not in ops.delete]
+        last = kept[-1] if kept else -1
+        for j in range(start, end):
+            runs[j] = (last, manager)
     out: list[cst.CSTNode] = []
     inner: list[cst.CSTNode] = []
     carry: list[cst.EmptyLine] = []
@@ -178,10 +237,12 @@ def _apply(block: cst.CSTNode, ops: _BlockOps) -> Optional[cst.CSTNode]:
         if carry:
             statement = statement.with_changes(leading_lines=[*carry, *getattr(statement, "leading_lines", ())])
             carry = []
-        if start <= i < end:
+        run = runs.get(i)
+        if run is not None:
             inner.append(statement)
-            if i == last:
-                out.append(with_block(inner, manager))  # type: ignore[arg-type]
+            if i == run[0]:
+                out.append(with_block(inner, run[1]))  # type: ignore[arg-type]
+                inner = []
             continue
         out.append(statement)
     if carry:

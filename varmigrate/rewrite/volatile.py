@@ -11,7 +11,7 @@ from typing import Callable, Optional, Union
 
 import libcst as cst
 
-from .blocks import BlockEdit, Index, Rewrite, scan_index
+from .blocks import BlockEdit, BlockReplacement, Index, Rewrite, scan_index
 from .expressions import method_call
 
 Block = Union[cst.IndentedBlock, cst.Module]
@@ -66,7 +66,7 @@ def volatile_edit(
     delete: Sequence[cst.CSTNode] = (),
     scope: Optional[tuple[Block, int, int, str]] = None,
     index: Index = scan_index,
-) -> Optional[Callable[[cst.CSTNode], cst.CSTNode]]:
+) -> Optional[BlockReplacement]:
     """The replacement of `top`: the source's statement rewritten by `source_rewrite` (deleted
     when None), the cut lines of `detach` detached and those of `delete` deleted, and the
     statements of `scope` (block, start, end, manager) put under the manager. None when a
