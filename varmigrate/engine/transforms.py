@@ -96,27 +96,29 @@ _Targets = dict[int, tuple[Edit, list[Chosen]]]
 
 
 def _targets(chosen: Sequence[Chosen]) -> _Targets:
-    """The replacement of each target node. Of several fixes of one node the last applies, with
-    those block edits of the same node (`BlockReplacement`) that keep apart from it and from each
-    other (all the volatile sources of a module-level script in one round); the rest wait for the
-    next round, as they did when only the last applied."""
-    targets: _Targets = {}
+    """What replaces each target node: of its fixes the last, with the block edits (`BlockReplacement`)
+    that keep apart from it and each other (a module-level script's volatile sources); the rest wait."""
+    groups: dict[int, list[Chosen]] = {}  # the last fix of each node first
     taken: dict[int, set[Any]] = {}
     for finding, edit in reversed(chosen):
         key = id(finding.fix_node or finding.node)
-        entry = targets.get(key)
-        if entry is None:
-            targets[key] = (edit, [(finding, edit)])
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [(finding, edit)]
             if isinstance(edit.replacement, BlockReplacement):
                 taken[key] = edit.replacement.places()
-            continue
-        merged, replacement = entry[0].replacement, edit.replacement
-        if key not in taken or not isinstance(merged, BlockReplacement) or not isinstance(replacement, BlockReplacement):
-            continue
-        places = replacement.places()
-        if BlockReplacement.apart(places, taken[key]):
-            taken[key] |= places
-            targets[key] = (dataclasses.replace(entry[0], replacement=merged.merge(replacement)), [(finding, edit), *entry[1]])
+        elif key in taken and isinstance(edit.replacement, BlockReplacement):
+            places = edit.replacement.places()
+            if BlockReplacement.apart(places, taken[key]):
+                taken[key] |= places
+                group.append((finding, edit))
+    targets: _Targets = {}
+    for key, group in groups.items():
+        edit = group[0][1]
+        if len(group) > 1:
+            edit = dataclasses.replace(edit, replacement=BlockReplacement.merged(
+                [e.replacement for _, e in group if isinstance(e.replacement, BlockReplacement)]))
+        targets[key] = (edit, group[::-1])
     return targets
 
 

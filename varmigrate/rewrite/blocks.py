@@ -7,7 +7,7 @@ replaces their lowest common ancestor with a function of that node *as other fix
 round left it*. `BlockEdit` finds each block again by the path of fields that led to it in the
 original tree, and gives up (returns the node unchanged, so the fix is retried on the next round)
 when a block's statement count or a node's type on the way differs: another fix changed the shape.
-Several such edits of the same node that keep apart merge into one (`BlockReplacement.merge`).
+Several such edits of the same node that keep apart merge into one (`BlockReplacement.merged`).
 """
 
 from __future__ import annotations
@@ -196,20 +196,21 @@ class BlockReplacement:
         `no_grad` block would join it: those stay for the next round)."""
         return not any((prefix, name, i + d) in taken for prefix, name, i in places for d in (-1, 0, 1))
 
-    def merge(self, other: BlockReplacement) -> BlockReplacement:
-        """One replacement doing this edit and `other` (an edit of the same `top`, apart from it)."""
+    @staticmethod
+    def merged(edits: Sequence[BlockReplacement]) -> BlockReplacement:
+        """One replacement doing all of `edits` (edits of the same `top`, apart from each other)."""
         merged: dict[tuple[Step, ...], _BlockOps] = {}
-        for ops in (*self._blocks, *other._blocks):
+        for ops in (ops for edit in edits for ops in edit._blocks):
             key = tuple(ops.path)
             into = merged.get(key)
             if into is None:
-                merged[key] = _BlockOps(ops.path, ops.size, set(ops.delete),
-                                        {i: list(fns) for i, fns in ops.rewrite.items()}, list(ops.wraps))
-                continue
+                into = merged[key] = _BlockOps(ops.path, ops.size)
             into.delete |= ops.delete
             for i, fns in ops.rewrite.items():
                 into.rewrite.setdefault(i, []).extend(fns)
-            into.wraps = sorted([*into.wraps, *ops.wraps])
+            into.wraps.extend(ops.wraps)
+        for ops in merged.values():
+            ops.wraps.sort()
         return BlockReplacement(list(merged.values()))
 
 
