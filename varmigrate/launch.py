@@ -3,8 +3,9 @@
 pre-commit runs `varmigrate check --force-exclude FILE...` on every commit, and most files name no
 legacy autograd pattern. click costs about half of such a run's imports, so the command lines of
 that shape (`check`, files named one by one, a few flags that change nothing in a clean file's
-report) are first looked at here: when every file is ruled out by the prefilter, the run goes
-through `api.run` as the CLI's would (same settings, excludes, cache) and prints the CLI's summary.
+report) are first looked at here: when every file is ruled out by the prefilter (the test `api.run`
+applies, with the same settings and excludes), it prints the summary the CLI would print: such files
+are read and never parsed, so there is nothing to look up or store in the cache.
 Anything else (another command or option, a folder, a notebook, a file that passes the prefilter or
 cannot be read, an error of any kind) goes to the click CLI, which does the whole job itself.
 """
@@ -51,19 +52,14 @@ def clean_run(argv: Sequence[str]) -> Optional[int]:
                 return None
         except (OSError, SourceReadError):
             return None
-    from .api import run
+    # Every target is ruled out: the report is the one `api.run` gives such files (read, none
+    # parsed, nothing found), without importing the engine's driver, the cache or the formatters.
     from .output.text import check_summary
+    from .sources import file_identity
 
-    cache = None
-    if "--no-cache" not in flags:
-        from .cache import Cache, default_cache_dir
-
-        cache = Cache(default_cache_dir(), settings)
-    report = run(targets, settings, cache=cache)
-    if report.findings or report.errors or report.notes or report.converted_files:
-        return None  # cannot happen for files the prefilter ruled out; the CLI says what it is
     if not flags & {"-q", "--quiet"}:
-        print(check_summary([], [], settings.unsafe_fixes, len(report.files), len(report.skipped_files)))
+        files = len({file_identity(Path(p)) for p in targets})
+        print(check_summary([], [], settings.unsafe_fixes, files, files))
     return 0
 
 

@@ -205,7 +205,7 @@ def path_excluded(path: str | Path, patterns: Sequence[str], root: Optional[Path
     return any(glob_matches(candidates, pattern) for pattern in patterns)
 
 
-def _identity(path: Path) -> str:
+def file_identity(path: Path) -> str:
     """The file a path names, for de-duplication; a dangling or looping link is its own file."""
     return os.path.realpath(path) if os.path.exists(path) else os.path.abspath(path)
 
@@ -325,7 +325,7 @@ def discover(
             yield path, "no such file or directory"
             continue
         if path.is_file() or (path.is_symlink() and not path.is_dir()):
-            key = _identity(path)
+            key = file_identity(path)
             if key not in seen:
                 seen.add(key)
                 yield path, None
@@ -350,7 +350,7 @@ def discover(
                     continue
                 if gitignore is not None and gitignore.ignored_entry(file, False, path, named_ignored):
                     continue
-                key = _identity(file)
+                key = file_identity(file)
                 if key in seen:
                     continue
                 seen.add(key)

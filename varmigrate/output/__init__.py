@@ -5,7 +5,8 @@ GitHub workflow commands, JSON and SARIF (their schemas are documented in docs/o
 Formatting never imports libcst (only SARIF's rule descriptions import the rules, lazily).
 """
 
-from .machine import SARIF_SCHEMA, github, json_report, sarif_report
+from typing import TYPE_CHECKING, Any
+
 from .text import (
     JSON_SCHEMA_VERSION,
     OUTPUT_FORMATS,
@@ -29,6 +30,21 @@ from .text import (
     statistics_legend,
     statistics_rows,
 )
+
+if TYPE_CHECKING:
+    from .machine import SARIF_SCHEMA, github, json_report, sarif_report
+
+_MACHINE = ("SARIF_SCHEMA", "github", "json_report", "sarif_report")
+
+
+def __getattr__(name: str) -> Any:
+    """The machine formats load on first use: a clean pre-commit run prints only a summary."""
+    if name in _MACHINE:
+        from . import machine
+
+        return getattr(machine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "JSON_SCHEMA_VERSION", "OUTPUT_FORMATS", "RULE_DOC", "SARIF_SCHEMA", "TEXT_FORMATS", "check_summary", "chosen_edit",
