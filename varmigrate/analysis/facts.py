@@ -8,6 +8,7 @@ imported from siblings) answers the same questions for the project's own modules
 
 from __future__ import annotations
 
+import sys
 from typing import Optional, Protocol
 
 from .torch_api import STAR_EXPORTS, canonical, torch_callable_returns_tensor
@@ -63,10 +64,25 @@ class OutsideFacts(Protocol):
         imports it uses torch through it)."""
         ...
 
+    def imported_by_torch(self) -> bool:
+        """A project module that uses torch imports this file (which itself may not mention
+        torch: a `utils.py` of helpers called with tensors)."""
+        ...
+
     def forward_shape(self, qname: str) -> Optional[tuple[int, ...]]:
         """The shape of what an instance of the module class `qname` returns, when its `forward` says
         (`return output.mean(0).view(1)`: (1,); `return x.mean()`: 0-dim); None: not known."""
         ...
+
+
+# Packages none of whose functions returns a torch tensor.
+_NON_TENSOR_PACKAGES = frozenset(sys.stdlib_module_names) | {
+    "numpy", "scipy", "pandas", "PIL", "sklearn", "skimage", "cv2", "imageio", "matplotlib", "h5py",
+    "tqdm", "yaml", "six", "future", "past", "gym", "visdom", "tensorboardX", "tensorflow", "nltk", "spacy",
+    "gensim", "lmdb", "progressbar", "termcolor", "colorama", "requests", "dill", "joblib", "click",
+    "argparse", "pycocotools", "seaborn", "plotly", "librosa", "soundfile", "scikits", "networkx", "tables",
+    "easydict", "tabulate", "pydot", "graphviz", "mpl_toolkits", "sympy", "numba", "cupy", "mxnet", "chainer",
+}
 
 
 class TorchFacts:
@@ -90,9 +106,12 @@ class TorchFacts:
     def returns_non_tensor(self, qname: str) -> bool:
         if qname == "torch" or qname.startswith("torch."):
             return not torch_callable_returns_tensor(qname)
-        # numpy, scipy, PIL, datasets, the standard library ... (a few torchvision helpers return
-        # tensors: not known either way).
-        return not qname.startswith(("torchvision.utils.", "torchvision.transforms.functional."))
+        # The standard library and the array, image and data libraries of 2017 code return no
+        # tensor; any other package (torchnet, torchbiomed, a lab's own helpers) may: unknown.
+        head = qname.partition(".")[0]
+        if head == "torchvision":  # (a few of its helpers return tensors: not known either way)
+            return not qname.startswith(("torchvision.utils.", "torchvision.transforms.functional."))
+        return head in _NON_TENSOR_PACKAGES
 
     def constructs_module(self, qname: str) -> Optional[bool]:
         if not qname.startswith("torch.nn."):
@@ -110,6 +129,9 @@ class TorchFacts:
         return False
 
     def uses_torch(self, qname: str) -> bool:
+        return False
+
+    def imported_by_torch(self) -> bool:
         return False
 
     def forward_shape(self, qname: str) -> Optional[tuple[int, ...]]:

@@ -106,6 +106,7 @@ class DataIndexZero(Rule):
         Valid("import torch\nfrom torch.utils.data import DataLoader\ndef f(dataset):\n    return dataset.data[0]\n"),
         Valid("import torch\nclass Buffer(object):\n    def head(self):\n        return self.data[0]\n"),
         Valid("import torch\nimport argparse\nargs = argparse.ArgumentParser().parse_args()\nprint(args.data[0])\n"),
+        Valid("import torch\nimport numpy as np\nimport scipy.sparse as sp\nprint(np.asarray(x).data[0], sp.csr_matrix(x).data[0])\n"),
     ]
     INVALID = [
         Invalid(
@@ -189,6 +190,17 @@ class DataIndexZero(Rule):
             expected_safe_replacement="import torch\nclass Log:\n    def add(self, losses, k, t):\n        self.last = losses[k].data[0]\n"
             "        self.sums[k] += losses[k].data[0]\n        t = t.data[0]\n        return min(t, 1)\n",
             message="the rank of `losses[k]` is not known here", range=(4, 21, 4, 38),
+        ),
+        Invalid(
+            # A function of a package not known to return only non-tensors (torchnet, a lab's
+            # toolbox): the loss it returns is reported, its rank unknown.
+            "import torch\nimport torchbiomed.loss as bioloss\ndef test(out, y):\n    loss = bioloss.dice_loss(out, y).data[0]\n"
+            "    return loss\n",
+            expected_replacement="import torch\nimport torchbiomed.loss as bioloss\ndef test(out, y):\n"
+            "    loss = bioloss.dice_loss(out, y).item()\n    return loss\n",
+            expected_safe_replacement="import torch\nimport torchbiomed.loss as bioloss\ndef test(out, y):\n"
+            "    loss = bioloss.dice_loss(out, y).data[0]\n    return loss\n",
+            message="`bioloss.dice_loss(out, y).data[0]` raises on a 0-dim tensor", range=(4, 12, 4, 45),
         ),
     ]
 
