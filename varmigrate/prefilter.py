@@ -25,6 +25,15 @@ def mentions(word: str, text: str) -> bool:
     return word in text
 
 
+# `x.data[0]` (also through `.numpy()`/`.tolist()`): the crash form is looked for even in a file
+# that never names torch, when a module that uses torch imports it (a `utils.py` of helpers).
+_DATA_INDEX_ZERO = re.compile(r"\.data\s*\[\s*0\s*\]|\.data\.(?:cpu\(\)\.)?(?:numpy|tolist)\(\)\s*\[\s*0\s*\]")
+
+
+def reads_data_index_zero(text: str) -> bool:
+    return ".data" in text and _DATA_INDEX_ZERO.search(text) is not None
+
+
 def may_have_findings(text: str) -> bool:
     """False when no rule could report anything in `text` (the engine then never parses it)."""
     return "torch" in text and any(mentions(word, text) for word in TRIGGERS)

@@ -124,12 +124,15 @@ class ImportTracker(cst.CSTVisitor):
     @property
     def imports_torch(self) -> bool:
         """The file sees torch: it imports it, or a name of it, directly or through a project
-        module (`from model import *` where model imports torch)."""
+        module (`from model import *` where model imports torch), or a project module that uses
+        torch imports it."""
         if any(_is_torch(m) for m in (*self.bindings.values(), *self.star_modules)):
             return True
         if any(_is_torch(bound) for m in self.star_modules for bound in self.facts.star_names(m).values()):
             return True
-        return any(self.facts.uses_torch(q) for q in (*self.bindings.values(), *self.star_modules))
+        if any(self.facts.uses_torch(q) for q in (*self.bindings.values(), *self.star_modules)):
+            return True
+        return self.facts.imported_by_torch()  # (a helper module its torch-using importers call)
 
     def resolve_name(self, name: str) -> Optional[str]:
         if name in self.local_defs:

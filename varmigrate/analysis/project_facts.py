@@ -307,6 +307,15 @@ class FileFacts:
             summary = split[0] if split is not None else None
         return summary is not None and self._imports_torch(summary, set())
 
+    def imported_by_torch(self) -> bool:
+        if not self.index.contains(self.path):
+            return False
+        for importer in self.index.importers(self.path):
+            summary = self.summary_of(importer)  # (recorded: the result depends on its imports)
+            if summary is not None and self._imports_torch(summary, set()):
+                return True
+        return False
+
     def _imports_torch(self, summary: Summary, seen: set[str]) -> bool:
         if summary.path in seen:
             return False
