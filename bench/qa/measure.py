@@ -63,7 +63,7 @@ def varmigrate(tree: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
     venv = tree / ".venv" / "bin" / "python"
     py = str(venv) if venv.exists() else sys.executable
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONPYCACHEPREFIX=f"/tmp/pycache-measure-{tree.name}")
-    r = subprocess.run([py, "-m", "varmigrate", *args], capture_output=True, text=True, env=env, check=False)
+    r = subprocess.run([py, "-P", "-m", "varmigrate", *args], capture_output=True, text=True, env=env, check=False)
     if r.returncode == 2 and "Usage:" in r.stderr:
         sys.exit(f"varmigrate {' '.join(args[:1])}: usage error: {r.stderr.strip()[-500:]}")
     return r
