@@ -65,8 +65,8 @@ class OutsideFacts(Protocol):
         ...
 
     def imported_by_torch(self) -> bool:
-        """A project module that uses torch imports this file (which itself may not mention
-        torch: a `utils.py` of helpers called with tensors)."""
+        """The file is a `.py` with `x.data[0]` that a project module using torch imports (the
+        file itself may not mention torch: a `utils.py` of helpers called with tensors)."""
         ...
 
     def forward_shape(self, qname: str) -> Optional[tuple[int, ...]]:
@@ -75,12 +75,12 @@ class OutsideFacts(Protocol):
         ...
 
 
-# Packages none of whose functions returns a torch tensor.
+# Packages none of whose functions returns a torch tensor (the standard library's included).
 _NON_TENSOR_PACKAGES = frozenset(sys.stdlib_module_names) | {
     "numpy", "scipy", "pandas", "PIL", "sklearn", "skimage", "cv2", "imageio", "matplotlib", "h5py",
     "tqdm", "yaml", "six", "future", "past", "gym", "visdom", "tensorboardX", "tensorflow", "nltk", "spacy",
     "gensim", "lmdb", "progressbar", "termcolor", "colorama", "requests", "dill", "joblib", "click",
-    "argparse", "pycocotools", "seaborn", "plotly", "librosa", "soundfile", "scikits", "networkx", "tables",
+    "pycocotools", "seaborn", "plotly", "librosa", "soundfile", "scikits", "networkx", "tables",
     "easydict", "tabulate", "pydot", "graphviz", "mpl_toolkits", "sympy", "numba", "cupy", "mxnet", "chainer",
 }
 

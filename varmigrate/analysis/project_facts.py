@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from ..prefilter import reads_data_index_zero
 from .facts import TORCH
 from .project_summary import FunctionInfo, Summary, module_name
 from .torch_api import canonical
@@ -41,6 +42,7 @@ class FileFacts:
         self._used: dict[str, str] = {}  # relative path -> digest of every project module consulted
         self._origins: dict[str, str] = {}
         self._kept: set[str] = set()
+        self._imported_by_torch: Optional[bool] = None
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def dependencies(self) -> dict[str, str]:
@@ -308,13 +310,15 @@ class FileFacts:
         return summary is not None and self._imports_torch(summary, set())
 
     def imported_by_torch(self) -> bool:
-        if not self.index.contains(self.path):
-            return False
-        for importer in self.index.importers(self.path):
-            summary = self.summary_of(importer)  # (recorded: the result depends on its imports)
-            if summary is not None and self._imports_torch(summary, set()):
-                return True
-        return False
+        # Only the route's files: a `.py` with `x.data[0]` (ImportTracker.imports_torch asks of every
+        # file that imports no torch, and the importer table reads the whole project).
+        if self._imported_by_torch is None:
+            text = self.index.text_of(self.path) if self.path.suffix == ".py" and self.index.contains(self.path) else None
+            self._imported_by_torch = text is not None and reads_data_index_zero(text) and any(
+                summary is not None and self._imports_torch(summary, set())
+                # (each importer consulted is recorded: the cached result depends on its imports)
+                for summary in map(self.summary_of, self.index.importers(self.path)))
+        return self._imported_by_torch
 
     def _imports_torch(self, summary: Summary, seen: set[str]) -> bool:
         if summary.path in seen:
