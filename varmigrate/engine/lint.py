@@ -111,6 +111,7 @@ def lint_module(
         ctx = FileContext(path, module, imports, memo, facts if facts is not None else TORCH, previous)
         instances = [rule(ctx) for rule in rules]
         if rules and ctx.imports.imports_torch:
+            memo.prefill(module)
             visit_batched(module, instances, memo)
         tensors = ctx.tensors if namespace and ctx.imports.imports_torch else previous
     suppressions = Suppressions(noqa if noqa is not None else noqa_map(text if text is not None else module.code))

@@ -28,7 +28,9 @@ class Parents:
     def map(self) -> dict[int, cst.CSTNode]:
         """id(node) -> parent (5x cheaper than a CSTVisitor pass: no node is rebuilt)."""
         if self._map is None:
-            self._map = parent_map(self._root, self._memo)
+            # The memo's prefill pass read the parents with the children (when it was this root's).
+            found = self._memo.parents_of(self._root) if self._memo is not None else None
+            self._map = found if found is not None else parent_map(self._root, self._memo)
         return self._map
 
     def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:

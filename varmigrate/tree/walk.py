@@ -219,6 +219,33 @@ def _children_function(memo: Optional[FileMemo]) -> Callable[[cst.CSTNode], Chil
     return memo.children if memo is not None else source_children
 
 
+_NOTHING_KNOWN: dict[int, Children] = {}
+
+
+def _known(memo: Optional[FileMemo]) -> dict[int, Children]:
+    """The memo's prefilled children (id -> children), read inline by the walks before they call
+    `children` (a method call per node costs more than the lookup)."""
+    return memo.known if memo is not None else _NOTHING_KNOWN
+
+
+def prefill_tree(root: cst.CSTNode, known: dict[int, Children]) -> dict[int, cst.CSTNode]:
+    """Fill `known` with the children of every node below `root` (id -> children) and return the
+    parent map, in one pass (the parents as `parent_map` finds them: same order, so the same map)."""
+    parents: dict[int, cst.CSTNode] = {}
+    readers = _READERS
+    stack = [root]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        reader = readers.get(type(node))
+        kids = reader(node) if reader is not None else source_children(node)
+        known[id(node)] = kids
+        for child in kids:
+            parents[id(child)] = node
+        extend(kids)
+    return parents
+
+
 # What can hold statements: descending only through these skips every expression.
 _STATEMENT_CONTAINERS = (
     cst.Module, cst.BaseSuite, cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.Else,
@@ -229,6 +256,7 @@ _STATEMENT_CONTAINERS = (
 def statements(root: cst.CSTNode, memo: Optional[FileMemo] = None) -> Iterator[cst.CSTNode]:
     """Compound statements and small statements (`import`, `x = ...`), in source order."""
     children = _children_function(memo)
+    known = _known(memo)
     stack: list[cst.CSTNode] = [root]
     while stack:
         node = stack.pop()
@@ -238,7 +266,10 @@ def statements(root: cst.CSTNode, memo: Optional[FileMemo] = None) -> Iterator[c
             continue
         if kind == _COMPOUND:
             yield node
-        stack.extend(reversed([c for c in children(node) if _statement_kind(type(c)) != _OTHER]))
+        kids = known.get(id(node))
+        if kids is None:
+            kids = children(node)
+        stack.extend(reversed([c for c in kids if _statement_kind(type(c)) != _OTHER]))
 
 
 _OTHER, _SMALL, _COMPOUND, _CONTAINER = range(4)
@@ -264,11 +295,13 @@ def _statement_kind(cls: type) -> int:
 def parent_map(root: cst.CSTNode, memo: Optional[FileMemo] = None) -> dict[int, cst.CSTNode]:
     """id(node) -> parent, for every node below `root`."""
     children = _children_function(memo)
+    known = _known(memo)
     parents: dict[int, cst.CSTNode] = {}
     stack = [root]
     while stack:
         node = stack.pop()
-        for child in children(node):
+        kids = known.get(id(node))
+        for child in kids if kids is not None else children(node):
             parents[id(child)] = node
             stack.append(child)
     return parents
@@ -285,6 +318,7 @@ def visit(node: _V, visitor: cst.CSTVisitor, memo: Optional[FileMemo] = None) ->
     """
     vcls = type(visitor)
     children = _children_function(memo)
+    known = _known(memo)
     if vcls.on_visit is not cst.CSTVisitor.on_visit or vcls.on_leave is not cst.CSTVisitor.on_leave:
         _visit_generic(node, visitor.on_visit, visitor.on_leave, children)
         return node
@@ -307,7 +341,8 @@ def visit(node: _V, visitor: cst.CSTVisitor, memo: Optional[FileMemo] = None) ->
                 push((current,))
         func = visits[ncls] if ncls in visits else dispatch.lookup_visit(ncls)
         if func is None or func(visitor, current) is not False:
-            extend(reversed(children(current)))
+            kids = known.get(id(current))
+            extend(reversed(kids if kids is not None else children(current)))
     return node
 
 
@@ -330,6 +365,7 @@ def visit_batched(root: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor]
     """Call each visitor's `visit_<Type>(node)` before and `leave_<Type>(node)` after the children
     (libcst's `MetadataWrapper.visit_batched` protocol: batched visitors cannot skip children)."""
     children = _children_function(memo)
+    known = _known(memo)
     visit_table: dict[type, list[Callable[[Any], Any]]] = {}
     leave_table: dict[type, list[Callable[[Any], Any]]] = {}
     # Each visitor class's methods by node class are looked up once per class (`_Dispatch`), not
@@ -367,7 +403,8 @@ def visit_batched(root: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor]
             push((node,))
         for method in visit_table[cls] if cls in visit_table else handlers(cls, "visit", visit_table):
             method(node)
-        extend(reversed(children(node)))
+        kids = known.get(id(node))
+        extend(reversed(kids if kids is not None else children(node)))
 
 
 class _Dispatch:
