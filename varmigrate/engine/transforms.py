@@ -308,6 +308,13 @@ def _target_names(node: cst.BaseExpression) -> list[cst.Name]:
     return []
 
 
+# What can hold a block of statements, or is one.
+_BLOCK_HOLDERS = (
+    cst.Module, cst.BaseSuite, cst.BaseCompoundStatement, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler,
+    cst.Finally, cst.MatchCase,
+)
+
+
 class _SelfAssignmentRemover(cst.CSTTransformer):
     """Drops `x = x` statements that a fix created (not ones the user wrote, counted by their code).
 
@@ -325,6 +332,11 @@ class _SelfAssignmentRemover(cst.CSTTransformer):
         self.imports = imports
         self._class_depth = [False]
         self._scopes: list[Union[cst.ClassDef, cst.FunctionDef]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # Statements live in blocks only: not descending into anything else (a statement line, an
+        # expression) keeps those nodes as they are instead of rebuilding every node of the file.
+        return isinstance(node, _BLOCK_HOLDERS) and super().on_visit(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._class_depth.append(True)
