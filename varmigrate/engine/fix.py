@@ -18,7 +18,7 @@ from ..config import Settings
 from ..ftypes import Edit, Finding, SourceError
 from ..policy import AppliedFix, FixPolicy, Lineage
 from ..tree.positions import Positions, positions
-from .lint import lint_source
+from .lint import LintResult, lint_source
 from .transforms import Chosen, UnfixedModule
 
 MAX_ITERATIONS = 10
@@ -127,12 +127,19 @@ def _fix_source(text: str, path: str, settings: Settings, imports: Optional[Impo
         if not applied or new_text == text:
             break
         result.fixed.extend(f for f, _ in applied)
-        old_text, text, old_module = text, new_text, lint.module
-        # The validation parse's tree is the one linted (no second parse of the same text).
+        old_text, text = text, new_text
+        span = _fix_spans(lint.module, applied) if lineage is not None else None
+        if lineage is None:
+            _strip(applied)
+        # No two trees alive: the old one, its lint context (positions, inference) and findings
+        # go before the next lint. The validation parse's tree is the one linted (no second parse).
+        chosen.clear()
+        lint = LintResult()
         lint = lint_source(text, path, settings, imports, facts, previous, tree=tree)
-        if lineage is not None:
+        if lineage is not None and span is not None:
             lineage.record(applied)
-            lineage.advance(old_text, text, applied, lint.findings, _span_getter(old_module))
+            lineage.advance(old_text, text, applied, lint.findings, span)
+            _strip(applied)
     result.source = text
     result.remaining = lint.findings
     result.exposed = max(0, len(result.fixed) - check_fixable)
@@ -141,16 +148,25 @@ def _fix_source(text: str, path: str, settings: Settings, imports: Optional[Impo
     return result
 
 
-def _span_getter(module: cst.Module) -> Callable[[cst.CSTNode], tuple[tuple[int, int], tuple[int, int]]]:
-    """Node ranges of `module`, computed on first use (one codegen pass)."""
-    table: list[Positions] = []
+_Span = tuple[tuple[int, int], tuple[int, int]]
 
-    def span(node: cst.CSTNode) -> tuple[tuple[int, int], tuple[int, int]]:
-        if not table:
-            table.append(positions(module))
-        return table[0][id(node)]
 
-    return span
+def _fix_spans(module: Optional[cst.Module], applied: list[Chosen]) -> Callable[[cst.CSTNode], _Span]:
+    """The ranges in `module` of the applied fixes' `fix_node`s, computed now (one codegen pass,
+    only when some fix rewrites more than its node), so that the old tree need not outlive the round."""
+    wanted = [f.fix_node for f, _ in applied if f.fix_node is not None and f.fix_node is not f.node]
+    table: dict[int, _Span] = {}
+    if wanted and module is not None:
+        every: Positions = positions(module)
+        table = {id(node): every[id(node)] for node in wanted}
+    return lambda node: table[id(node)]
+
+
+def _strip(applied: list[Chosen]) -> None:
+    """The applied findings without their nodes and replacements (what `api` does with them
+    anyway): they would keep the old tree alive."""
+    for finding, _ in applied:
+        finding.stripped()
 
 
 def _apply_checked(base: UnfixedModule, chosen: list[Chosen], path: str, result: FixResult,
