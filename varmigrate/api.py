@@ -9,6 +9,7 @@ must not import libcst, so the engine is imported only for files that pass the p
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,17 +254,27 @@ class _Job:
 # The run's project index: set by `run` before its workers fork, so they inherit it (with the
 # summaries the parent already made) instead of receiving a copy with every job.
 _PROJECT: Optional[ProjectRun] = None
+_BETWEEN_FILES, _GC_TUNED = (10_000, 10, 10), False  # the collector's thresholds in a run of ours; `_tune_gc` ran
 
 
 def _do_job(job: _Job) -> FileOutcome:
-    return _strip(process_source(job.path, job.source, job.settings, job.fix, job.write, job.policy, job.edits,
-                                 _PROJECT))
+    return _one_file(job, job.source, job.fix, job.edits, _PROJECT)
 
 
 def _redo(job: _Job, text: str, project: ProjectRun) -> FileOutcome:
     """Fix a file again from `text` (what the run's first pass made of it)."""
-    source = SourceText(text, job.source.encoding, job.source.bom)
-    return _strip(process_source(job.path, source, job.settings, True, job.write, job.policy, False, project))
+    return _one_file(job, SourceText(text, job.source.encoding, job.source.bom), True, False, project)
+
+
+def _one_file(job: _Job, source: SourceText, fix: bool, edits: bool, project: Optional[ProjectRun]) -> FileOutcome:
+    """After `_tune_gc`, without the older generations' collections (see there)."""
+    if _GC_TUNED:
+        gc.set_threshold(_BETWEEN_FILES[0], 1 << 30, 1 << 30)
+    try:
+        return _strip(process_source(job.path, source, job.settings, fix, job.write, job.policy, edits, project))
+    finally:
+        if _GC_TUNED:
+            gc.set_threshold(*_BETWEEN_FILES)
 
 
 def _crashed(job: _Job, exc: BaseException) -> FileOutcome:
@@ -273,15 +284,16 @@ def _crashed(job: _Job, exc: BaseException) -> FileOutcome:
 
 
 def _tune_gc() -> None:
-    """A parse allocates ~50k nodes that die together when the file is done (no cycles hold
-    them): collecting young objects every 700 allocations, and rescanning the imported modules
-    in the full passes, cost ~7% of a check. Frozen objects are still freed normally when
-    their reference count drops; only the collector skips them."""
-    import gc
-
+    """A parse allocates ~50k nodes that die together when the file is done (no cycles hold them):
+    young collections every 700 allocations, and full passes over the imported modules, cost ~7% of
+    a check (frozen objects are still freed by reference count). Within a file (`_one_file`) only
+    young objects are collected: older passes rescan its whole long-lived tree, a per-line cost
+    growing with the file (issue 15); cycle garbage a young pass missed goes after the file."""
+    global _GC_TUNED
     gc.collect()
     gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
+    gc.set_threshold(*_BETWEEN_FILES)
+    _GC_TUNED = True
 
 
 def _sort_key(outcome: FileOutcome) -> tuple[str, ...]:
