@@ -207,9 +207,7 @@ class _Applier(cst.CSTTransformer):
         return block.with_changes(body=out)
 
 
-# ------------------------------------------------------------------------------------------
 # After the applier: unused legacy imports, `x = x`, `import torch`
-# ------------------------------------------------------------------------------------------
 def _count_name_uses(module: cst.Module, names: set[str]) -> dict[str, int]:
     counter = _NameUses(names)
     walk_visit(module, counter)
@@ -276,6 +274,8 @@ def _attribute_self_assignment(stmt: cst.CSTNode) -> Optional[tuple[str, str]]:
 
 _MODULE_CLASSES = {"torch.nn.Module", "torch.nn.modules.module.Module"}
 _ATTRIBUTE_HOOKS = {"__setattr__", "__getattr__", "__getattribute__", "__delattr__"}
+_BLOCK_HOLDERS = (cst.Module, cst.BaseSuite, cst.BaseCompoundStatement, cst.Else, cst.ExceptHandler,
+                  cst.ExceptStarHandler, cst.Finally, cst.MatchCase)  # what holds a block, or is one
 
 
 def _plain_attribute(imports: ImportTracker, cls: cst.ClassDef, attr: str) -> bool:
@@ -308,13 +308,6 @@ def _target_names(node: cst.BaseExpression) -> list[cst.Name]:
     return []
 
 
-# What can hold a block of statements, or is one.
-_BLOCK_HOLDERS = (
-    cst.Module, cst.BaseSuite, cst.BaseCompoundStatement, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler,
-    cst.Finally, cst.MatchCase,
-)
-
-
 class _SelfAssignmentRemover(cst.CSTTransformer):
     """Drops `x = x` statements that a fix created (not ones the user wrote, counted by their code).
 
@@ -334,8 +327,7 @@ class _SelfAssignmentRemover(cst.CSTTransformer):
         self._scopes: list[Union[cst.ClassDef, cst.FunctionDef]] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        # Statements live in blocks only: not descending into anything else (a statement line, an
-        # expression) keeps those nodes as they are instead of rebuilding every node of the file.
+        # into blocks only: other nodes are kept as they are, not rebuilt (every node of the file)
         return isinstance(node, _BLOCK_HOLDERS) and super().on_visit(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
