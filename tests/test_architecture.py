@@ -31,7 +31,7 @@ GENERATED_STAMP = "# GENERATED"
 
 # (layer, module patterns); `x.*` is every module under package x, `x` the module or package itself.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("varmigrate", "ftypes", "noqa", "config", "sources", "cache", "parallel", "lifeline", "triggers",
+    ("base", ("varmigrate", "ftypes", "noqa", "config", "sources", "cache", "parallel", "collector", "lifeline", "triggers",
               "prefilter", "policy", "syntax", "syntax.*")),
     ("tree", ("tree", "tree.*")),
     ("analysis", ("analysis", "analysis.*", "rewrite", "rewrite.*")),

@@ -14,6 +14,7 @@ import libcst as cst
 import pytest
 
 import varmigrate.api as api
+from varmigrate import collector
 from varmigrate.config import Settings
 from varmigrate.engine import fix_source
 
@@ -38,13 +39,13 @@ def _script(blocks: int) -> str:
 
 @pytest.fixture
 def tuned_gc() -> Iterator[None]:
-    """`api._tune_gc` as the CLI calls it, undone afterwards (it freezes the whole heap)."""
+    """`collector.tune` as the CLI calls it, undone afterwards (it freezes the whole heap)."""
     thresholds = gc.get_threshold()
-    api._tune_gc()
+    collector.tune()
     try:
         yield
     finally:
-        api._GC_TUNED = False
+        collector._tuned = False
         gc.unfreeze()
         gc.set_threshold(*thresholds)
 
@@ -78,9 +79,9 @@ def test_one_file_runs_only_young_collections(tuned_gc: None, tmp_path: Path) ->
     finally:
         api.process_source = real  # type: ignore[assignment]
     assert report.files[0].changed
-    assert thresholds and thresholds[0][0] == api._BETWEEN_FILES[0] and min(thresholds[0][1:]) > 1 << 20
+    assert thresholds and thresholds[0][0] == collector.BETWEEN_FILES[0] and min(thresholds[0][1:]) > 1 << 20
     assert seen and set(seen) == {0}, f"collections by generation within the file: {seen}"
-    assert gc.get_threshold() == api._BETWEEN_FILES  # back after the file
+    assert gc.get_threshold() == collector.BETWEEN_FILES  # back after the file
 
 
 def test_cycle_garbage_of_a_file_is_collected_after_it(tuned_gc: None, tmp_path: Path) -> None:
@@ -107,7 +108,7 @@ def test_cycle_garbage_of_a_file_is_collected_after_it(tuned_gc: None, tmp_path:
     finally:
         api.process_source = real  # type: ignore[assignment]
     assert refs and refs[0]() is not None, "the cycle must outlive the file for the test to mean anything"
-    keep = [[] for _ in range(12 * api._BETWEEN_FILES[0])]  # enough young passes for an older one
+    keep = [[] for _ in range(12 * collector.BETWEEN_FILES[0])]  # enough young passes for an older one
     del keep
     assert refs[0]() is None, "cycle garbage of a file stayed after it"
 

@@ -9,13 +9,13 @@ must not import libcst, so the engine is imported only for files that pass the p
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
 # The public names of a run's results.
+from . import collector
 from .baseline import NoqaBaseline as NoqaBaseline
 from .baseline import add_noqa as add_noqa
 from .config import Settings
@@ -254,7 +254,6 @@ class _Job:
 # The run's project index: set by `run` before its workers fork, so they inherit it (with the
 # summaries the parent already made) instead of receiving a copy with every job.
 _PROJECT: Optional[ProjectRun] = None
-_BETWEEN_FILES, _GC_TUNED = (10_000, 10, 10), False  # the collector's thresholds in a run of ours; `_tune_gc` ran
 
 
 def _do_job(job: _Job) -> FileOutcome:
@@ -267,33 +266,14 @@ def _redo(job: _Job, text: str, project: ProjectRun) -> FileOutcome:
 
 
 def _one_file(job: _Job, source: SourceText, fix: bool, edits: bool, project: Optional[ProjectRun]) -> FileOutcome:
-    """After `_tune_gc`, without the older generations' collections (see there)."""
-    if _GC_TUNED:
-        gc.set_threshold(_BETWEEN_FILES[0], 1 << 30, 1 << 30)
-    try:
+    with collector.within_file():
         return _strip(process_source(job.path, source, job.settings, fix, job.write, job.policy, edits, project))
-    finally:
-        if _GC_TUNED:
-            gc.set_threshold(*_BETWEEN_FILES)
 
 
 def _crashed(job: _Job, exc: BaseException) -> FileOutcome:
     display = str(job.path)
     message = f"internal error: the worker process died on this file ({type(exc).__name__}); file left unchanged"
     return FileOutcome(display, errors=[SourceError(display, 1, 1, message, kind="internal")])
-
-
-def _tune_gc() -> None:
-    """A parse allocates ~50k nodes that die together when the file is done (no cycles hold them):
-    young collections every 700 allocations, and full passes over the imported modules, cost ~7% of
-    a check (frozen objects are still freed by reference count). Within a file (`_one_file`) only
-    young objects are collected: older passes rescan its whole long-lived tree, a per-line cost
-    growing with the file (issue 15); cycle garbage a young pass missed goes after the file."""
-    global _GC_TUNED
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*_BETWEEN_FILES)
-    _GC_TUNED = True
 
 
 def _sort_key(outcome: FileOutcome) -> tuple[str, ...]:
@@ -393,7 +373,7 @@ def run(
             from . import engine  # noqa: F401  (imported once here; forked workers inherit it)
         project.prepare((job.path, job.source.text) for job in pending)  # before the workers fork
         if tune_gc and pending:
-            _tune_gc()
+            collector.tune()
         _PROJECT = project
         try:
             outcomes = run_parallel(_do_job, pending, workers, _crashed, progress=None if fix else done)
