@@ -65,7 +65,8 @@ class ProjectIndex:
         # Texts of files this run has rewritten (the importers' view after their fixes).
         self._texts: dict[Path, str] = {}
         self._external: dict[Path, frozenset[str]] = {}
-        self._roots: dict[Path, Path] = {}
+        self._roots: dict[Path, Path] = {}  # folder -> root
+        self._file_roots: dict[Path, Path] = {}  # a file's path as asked -> root
 
     # -- files ---------------------------------------------------------------------------------
     def contains(self, path: Path) -> bool:
@@ -80,8 +81,11 @@ class ProjectIndex:
         that holds a `pyproject.toml` or `.git` (a run over several projects, `check ~/src`, gives
         each its own) or whose name is no identifier (`ssd.pytorch/` cannot be part of a module
         name), else the root."""
+        if path in self._file_roots:
+            return self._file_roots[path]
         folder = Path(path).resolve().parent
         if folder in self._roots:
+            self._file_roots[path] = self._roots[folder]
             return self._roots[folder]
         found = self.root
         for candidate in (folder, *folder.parents):
@@ -90,12 +94,15 @@ class ProjectIndex:
             if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists() or not candidate.name.isidentifier():
                 found = candidate
                 break
-        self._roots[folder] = found
+        self._roots[folder] = self._file_roots[path] = found
         return found
 
     def summary(self, path: Path) -> Optional[Summary]:
-        path = path.resolve()
+        if path in self._summaries:  # (as asked: resolving a path costs a system call per part)
+            return self._summaries[path]
+        asked, path = path, path.resolve()
         if path in self._summaries:
+            self._summaries[asked] = self._summaries[path]
             return self._summaries[path]
         summary: Optional[Summary] = None
         try:
@@ -110,7 +117,7 @@ class ProjectIndex:
                 _, package = module_name(self.root_of(path), path)
                 text = data.decode("utf-8", errors="replace")
                 summary = summarize(text, rel, digest, package)
-        self._summaries[path] = summary
+        self._summaries[path] = self._summaries[asked] = summary
         return summary
 
     def preload(self, entries: Iterable[dict[str, Any]]) -> None:
@@ -124,7 +131,8 @@ class ProjectIndex:
 
     def summaries(self) -> list[dict[str, Any]]:
         """The summaries made or used in this run, for the cache."""
-        return [s.to_json() for s in self._summaries.values() if s is not None]
+        unique = {id(s): s for s in self._summaries.values() if s is not None}  # (a path is a key as asked and resolved)
+        return [s.to_json() for s in unique.values()]
 
     def find_module(self, module: str, near: Optional[Path]) -> Optional[Path]:
         """The file `import <module>` loads from a file in folder `near`: that folder first (a

@@ -43,6 +43,7 @@ class FileFacts:
         self._origins: dict[str, str] = {}
         self._kept: set[str] = set()
         self._imported_by_torch: Optional[bool] = None
+        self._stars: dict[tuple[str, str], Optional[str]] = {}  # asked for every unbound name a file reads
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def dependencies(self) -> dict[str, str]:
@@ -203,6 +204,12 @@ class FileFacts:
         return set(self._kept)
 
     def star_binding(self, module: str, name: str) -> Optional[str]:
+        key = (module, name)
+        if key not in self._stars:
+            self._stars[key] = self._star_binding(module, name)
+        return self._stars[key]
+
+    def _star_binding(self, module: str, name: str) -> Optional[str]:
         if module == "torch" or module.startswith("torch."):
             return TORCH.star_binding(module, name)
         summary = self._module(module, self.folder)
