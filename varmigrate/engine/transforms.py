@@ -23,6 +23,7 @@ from ..rewrite.imports import ImportRemover
 from ..rewrite.no_grad import with_block
 from ..tree.walk import parent_map
 from ..tree.walk import visit as walk_visit
+from .alone import Statements, count_name_uses
 from .lint import LintResult
 
 # Imports that a fix may leave unused and that we then remove.
@@ -48,12 +49,23 @@ class UnfixedModule:
                           if facts is None or not facts.imported_elsewhere(n)}
 
     @cached_property
+    def statements(self) -> Statements:  # whole-module figures, per top-level statement
+        return Statements(self.module)
+
+    def _uses(self, module: cst.Module) -> dict[str, int]:
+        return self.statements.total(module, "uses", lambda n: count_name_uses(n, self.removable),
+                                     dict.fromkeys(self.removable, 0))
+
+    def _self_codes(self, module: cst.Module) -> dict[str, int]:
+        return self.statements.total(module, "x = x", lambda n: _self_assignment_codes(module, n), {})
+
+    @cached_property
     def name_uses(self) -> dict[str, int]:
-        return _count_name_uses(self.module, self.removable) if self.removable else {}
+        return self._uses(self.module) if self.removable else {}
 
     @cached_property
     def self_assignments(self) -> dict[str, int]:
-        return _self_assignment_codes(self.module)
+        return self._self_codes(self.module)
 
     def ancestors_of(self, targets: Iterable[int]) -> Optional[set[int]]:
         """ids of every ancestor of the target nodes; None when a target is not in the module."""
@@ -78,11 +90,11 @@ class UnfixedModule:
         new_module = module.visit(applier)
         if not applier.applied:
             return module, []
-        after_codes = _self_assignment_codes(new_module)
+        after_codes = self._self_codes(new_module)
         if any(n > self.self_assignments.get(code, 0) for code, n in after_codes.items()):  # a fix made `x = x`
             new_module = new_module.visit(_SelfAssignmentRemover(new_module, self.self_assignments, imports))
         if self.removable:
-            after_uses = _count_name_uses(new_module, self.removable)
+            after_uses = self._uses(new_module)
             gone = {n for n in self.removable if self.name_uses[n] > 0 and after_uses[n] == 0}
             if gone:
                 new_module = new_module.visit(ImportRemover(gone))
@@ -208,35 +220,6 @@ class _Applier(cst.CSTTransformer):
 
 
 # After the applier: unused legacy imports, `x = x`, `import torch`
-def _count_name_uses(module: cst.Module, names: set[str]) -> dict[str, int]:
-    counter = _NameUses(names)
-    walk_visit(module, counter)
-    return counter.counts
-
-
-class _NameUses(cst.CSTVisitor):
-    def __init__(self, names: set[str]) -> None:
-        super().__init__()
-        self.counts = {n: 0 for n in names}
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
-        return not isinstance(node.target, cst.Name)  # `V = torch.autograd.Variable` binds, not uses
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        walk_visit(node.value, self)  # the `Variable` of `torch.autograd.Variable` is no local name
-        return False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value in self.counts:
-            self.counts[node.value] += 1
-
-
 def _names(node: cst.BaseExpression) -> Optional[list[str]]:
     if isinstance(node, cst.Name):
         return [node.value]
@@ -404,9 +387,9 @@ class _SelfAssignmentRemover(cst.CSTTransformer):
         return updated_node.with_changes(body=body, footer=[*footer, *updated_node.footer])
 
 
-def _self_assignment_codes(module: cst.Module) -> dict[str, int]:
-    collector = _SelfAssignments(module)
-    walk_visit(module, collector)
+def _self_assignment_codes(module: cst.Module, node: Optional[cst.CSTNode] = None) -> dict[str, int]:
+    collector = _SelfAssignments(module)  # `module`'s codegen settings; `node` (default: the module) visited
+    walk_visit(module if node is None else node, collector)
     return collector.counts
 
 
