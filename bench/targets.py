@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -124,7 +125,7 @@ def graded(target: str, limit: float, ratio: float, detail: str = "", lower_boun
 def run(argv: Sequence[str], cwd: Path, timeout: float, capture_stderr: bool = False) -> Run:
     start = time.perf_counter()
     err = tempfile.TemporaryFile() if capture_stderr else None
-    proc = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.DEVNULL, start_new_session=True,
                             stderr=err if err is not None else subprocess.DEVNULL)
     timed_out = False
     while True:
@@ -132,7 +133,7 @@ def run(argv: Sequence[str], cwd: Path, timeout: float, capture_stderr: bool = F
         if pid:
             break
         if time.perf_counter() - start > timeout:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)  # its worker processes too
             _, status, usage = os.wait4(proc.pid, 0)
             timed_out = True
             break
@@ -235,6 +236,11 @@ def corpus_rows(name: str, corpus: Path, work: Path, timeout: float) -> tuple[li
     return rows, check
 
 
+def _run_on(path: Path, text: str, argv: Sequence[str], timeout: float) -> Run:
+    path.write_text(text, encoding="utf-8")  # each time: a `fix` run rewrote it
+    return run(argv, path.parent, timeout)
+
+
 def per_line_rows(bench_corpus: Path, work: Path, small: int, large: int, timeout: float,
                   large_runs: dict[str, Run]) -> list[Row]:
     """`large_runs` receives the runs over the large typical file, by command (for the RSS rows)."""
@@ -254,12 +260,11 @@ def per_line_rows(bench_corpus: Path, work: Path, small: int, large: int, timeou
                 text = make(size)
                 n_lines = text.count("\n")
                 path = folder / f"{shape.replace(' ', '_')}_{size}.py"
-                path.write_text(text, encoding="utf-8")
-                result = run(varmigrate(command, *flags, path.name), folder, timeout)
+                argv = varmigrate(command, *flags, path.name)
+                result = _run_on(path, text, argv, timeout)
                 if size == small and not result.timed_out:
                     # At 1,000 lines the start-up is most of the run: the fastest of three.
-                    result = min([result, *(run(varmigrate(command, *flags, path.name), folder, timeout)
-                                            for _ in range(2))], key=lambda r: r.cpu)
+                    result = min([result, *(_run_on(path, text, argv, timeout) for _ in range(2))], key=lambda r: r.cpu)
                 path.unlink()
                 runs.append(result)
                 if shape == "typical" and size == large:
@@ -337,6 +342,9 @@ def torchfix_row(corpus: Path, check: Optional[Run], timeout: float) -> Row:
         return Row("TorchFix / check (bench corpus)", None, None, SKIP,
                    "TorchFix could not be installed (bench/run.py sets it up in bench/.venv-torchfix)")
     result = run([found, "."], corpus, timeout)
+    if result.timed_out:  # (its killed pool's workers are not counted: no ratio)
+        return Row("TorchFix / check (bench corpus)", None, None, "info",
+                   f"stopped at the {timeout:.0f} s timeout; `check` took {check.cpu:.1f} s CPU")
     return Row("TorchFix / check (bench corpus)", None, result.cpu / check.cpu, "info",
                f"{result.cpu:.1f} s vs {check.cpu:.1f} s CPU")
 
@@ -376,7 +384,7 @@ def collect(args: argparse.Namespace, work: Path) -> list[Row]:
         rows += per_line_rows(corpus, work, args.small_lines, args.large_lines, args.timeout, large_runs)
         rows += rss_rows(corpus, work, args.large_lines, args.timeout, large_runs)
     rows += pre_commit_rows(work, args.repeat, args.timeout)
-    rows.append(torchfix_row(corpus, check, args.timeout) if not args.skip_torchfix else
+    rows.append(torchfix_row(corpus, check, args.corpus_timeout) if not args.skip_torchfix else
                 Row("TorchFix / check (bench corpus)", None, None, SKIP, "--skip-torchfix"))
     rows += verify_rows() if not args.skip_verify else []
     return rows
