@@ -16,6 +16,7 @@ from varmigrate.engine import LintResult, UnfixedModule, fix_alone, lint_source
 from varmigrate.engine.alone import compiles, count_name_uses
 from varmigrate.engine.transforms import _self_assignment_codes
 from varmigrate.ftypes import Finding, TextEdit
+from varmigrate.syntax.async_keyword import PLACEHOLDER, restore
 
 LEGACY = (
     '"""Doc."""\n'
@@ -72,7 +73,7 @@ def _whole_module_edits(lint: LintResult, text: str) -> list[Optional[list[TextE
             ok = code is not None and cst.parse_module(code) is not None
         except cst.ParserSyntaxError:
             ok = False
-        out.append(text_edits(text, code, finding.span) if ok and code is not None else None)
+        out.append(text_edits(text, restore(code, text), finding.span) if ok and code is not None else None)
     return out
 
 
@@ -106,6 +107,18 @@ def test_async_keyword_base_gets_its_edits() -> None:
     lint = _lint(ASYNC)
     rename = lint_edits(lint, ASYNC, True)[0]
     assert rename == [TextEdit(3, 12, 3, 22, "non_blocking=True")]
+
+
+def test_edits_never_carry_the_async_placeholder() -> None:
+    # The other findings' edits leave `async=` as the user wrote it (VM304's own edit renames it):
+    # before, VM101's edit here spanned the line above and wrote the parser's placeholder into it.
+    text = ASYNC.replace("y = x.cuda(async=True)\n", "y = torch.autograd.Variable(x.cuda(async=True))\n")
+    lint = _lint(text)
+    found = {(f.code, f.line): e for f, e in zip(lint.findings, lint_edits(lint, text, True))}
+    assert not any(PLACEHOLDER in edit.content for edits in found.values() if edits for edit in edits)
+    assert found[("VM304", 3)] == [TextEdit(3, 36, 3, 46, "non_blocking=True")]
+    assert found[("VM101", 3)] == [TextEdit(3, 5, 3, 48, "x.cuda(async=True)")]  # (before: `x.cuda(\u0251sync=True)`)
+    assert found[("VM101", 4)] == [TextEdit(4, 5, 4, 31, "x")]  # (before: it began on line 3, in `\u0251sync`)
 
 
 def _broken(finding: Finding) -> Finding:

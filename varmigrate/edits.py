@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
 
 from .ftypes import Finding, TextEdit
+from .syntax import async_keyword
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -116,7 +117,7 @@ def lint_edits(lint: LintResult, text: str, unsafe_fixes: bool,
         base = base or UnfixedModule(lint)
         code = fix_alone(base, finding, edit)
         if code is not None:
-            out[index] = text_edits(text, code, finding.span)
+            out[index] = text_edits(text, async_keyword.restore(code, text), finding.span)
     return out
 
 

@@ -22,6 +22,7 @@ from .analysis.tensors import TensorInference
 from .config import Settings
 from .ftypes import Finding, SourceError
 from .policy import AppliedFix, FixPolicy
+from .syntax import async_keyword
 
 if TYPE_CHECKING:
     from .edits import EditMap
@@ -381,6 +382,6 @@ def cell_fix_edits(text: str, path: str, settings: Settings, findings: Sequence[
                 continue
             code = fix_alone(base, twin, edit)
             if code is not None:
-                new = unmask(_unguard(code, masked.text), masked)
+                new = async_keyword.restore(unmask(_unguard(code, masked.text), masked), sources[number - 1])
                 result[id(finding)] = text_edits(sources[number - 1], new, finding.span)
     return result

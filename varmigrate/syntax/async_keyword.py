@@ -104,3 +104,10 @@ def prepare(text: str, selected_codes: Container[str], noqa: dict[int, Optional[
         return text
     keep = {line for line, codes in noqa.items() if codes is None or any(ASYNC_CODE.startswith(c) for c in codes)}
     return rename_async_keywords(text, keep)[0]
+
+
+def restore(code: str, original: str) -> str:
+    """`code` (made from the prepared text) with each placeholder spelled `async` again, as in
+    `original`: a fix applied alone leaves the other renamed arguments to their own finding, so
+    its edit must not carry the placeholder into the user's file."""
+    return code if PLACEHOLDER in original else code.replace(PLACEHOLDER, "async")
