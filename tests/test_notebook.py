@@ -133,3 +133,20 @@ def test_cli_notebooks(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["fix", str(good)])
     assert result.exit_code == 1, result.output
     assert json.loads(good.read_text())["cells"][3]["outputs"] == [OUTPUT]
+
+
+def test_cell_edits_never_carry_the_async_placeholder() -> None:
+    # A fix applied alone leaves the other `async=` arguments as the user wrote them (the parser's
+    # placeholder must not reach an editor's edit).
+    from varmigrate.notebook import cell_fix_edits
+    from varmigrate.syntax.async_keyword import PLACEHOLDER
+
+    cells = [_code(["import torch\n", "from torch.autograd import Variable\n", "x = torch.ones(3)"], 1),
+             _code(["y = Variable(x.cuda(async=True))\n", "z = Variable(x)\n"], 2)]
+    text, settings = _notebook(cells), Settings(unsafe_fixes=True)
+    findings = process_notebook(text, "nb.ipynb", settings, fix=False).findings
+    edits = cell_fix_edits(text, "nb.ipynb", settings, findings)
+    contents = {(f.code, f.line): [e.content for e in edits[id(f)]] for f in findings if id(f) in edits}
+    assert not any(PLACEHOLDER in c for cs in contents.values() for c in cs)
+    assert contents[("VM101", 1)] == ["x.cuda(async=True)"]
+    assert contents[("VM101", 2)] == ["x"]
