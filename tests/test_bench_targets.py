@@ -6,11 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-sys.path.insert(0, str(BENCH))
-
-import targets  # noqa: E402
+import targets  # bench/targets.py (tests/conftest.py puts bench/ on the path)
 
 
 def test_graded_rows_and_table() -> None:

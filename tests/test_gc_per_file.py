@@ -12,25 +12,15 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+import targets  # bench/targets.py (tests/conftest.py puts bench/ on the path)
 
 import varmigrate.api as api
 from varmigrate import collector
 from varmigrate.config import Settings
 from varmigrate.engine import fix_source
 
-HEADER = "import torch\nfrom torch.autograd import Variable\n\nmodel = torch.nn.Linear(10, 2)\n"
-# bench/targets.py VOLATILE_BLOCK: two volatile sources in every nine lines, at module level
-BLOCK = (
-    "x{i} = torch.randn(4, 10)\n"
-    "v{i} = Variable(x{i}, volatile=True)\n"
-    "y{i} = model(v{i})\n"
-    "w{i} = Variable(y{i}.data, volatile=True)\n"
-    "s{i} = w{i}.sum()\n"
-    "print(s{i}.data[0])\n"
-    "z{i} = Variable(x{i})\n"
-    "out{i} = model(z{i}).sum()\n"
-    "out{i}.backward()\n"
-)
+# bench/targets.py's dense module-level script: two volatile sources in every nine lines
+HEADER, BLOCK = targets.VOLATILE_HEADER, targets.VOLATILE_BLOCK
 
 
 def _script(blocks: int) -> str:
