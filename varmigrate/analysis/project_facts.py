@@ -34,7 +34,7 @@ class FileFacts:
 
     def __init__(self, index: ProjectIndex, path: Path) -> None:
         self.index = index
-        self.path = path.resolve()
+        self.path = index.resolved(path)
         self.folder = self.path.parent
         # Module names are relative to the file's own project (a run may span several).
         self.root = index.root_of(self.path) if index.contains(self.path) else index.root
