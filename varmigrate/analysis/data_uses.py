@@ -45,6 +45,9 @@ RESIZE = "resize"  # w.data.resize_(n), w.data.set_(t)       VM209 (0.3 resized 
 # `value_loss.data.double().numpy()[0]`, `a.max(1)[1].data.squeeze().numpy()[0]`.
 _NUMBER_PRESERVING = ("cpu", "cuda", "double", "float", "half", "long", "int", "squeeze", "contiguous", "clone", "detach")
 
+# What a Python number has (`x.data[0]` of a 1-D tensor in 0.3): any other attribute is a tensor's.
+_NUMBER_ATTRIBUTES = frozenset(dir(0.0)) | frozenset(dir(0))
+
 # In-place methods that change a tensor's shape or storage: through `.data` they touched the
 # Variable itself in 0.3, and only a separate alias today.
 RESIZE_METHODS = ("resize_", "resize_as_", "set_")
@@ -177,9 +180,9 @@ class DataUses:
         tensor, nor known not to be one: it raises on every 0-dim tensor, so it is reported."""
         if not self.could_be_tensor(data.value):
             return None
-        parent = self.parent(data)
-        if isinstance(parent, cst.Subscript) and parent.value is data and single_index(parent) == 0 and not self.is_store(parent):
-            return DataUse(INDEX_ZERO, data, escape=self.escapes.escape(parent), known_tensor=False)
+        indexed = self._index_zero_of(data)
+        if indexed is not None:
+            return DataUse(INDEX_ZERO, data, escape=self.escapes.escape(indexed), known_tensor=False)
         converted = self._numpy_index_zero(data)
         if converted is not None:
             return DataUse(INDEX_ZERO, data, subscript=converted, known_tensor=False)
@@ -235,8 +238,9 @@ class DataUses:
         if self._inside_update(data):
             return DataUse(INSIDE_UPDATE, data)
         # 6. Scalar extraction, metadata, indices.
-        if isinstance(parent, cst.Subscript) and parent.value is data and single_index(parent) == 0:
-            return DataUse(INDEX_ZERO, data, escape=self.escapes.escape(parent))
+        indexed = self._index_zero_of(data)
+        if indexed is not None:
+            return DataUse(INDEX_ZERO, data, escape=self.escapes.escape(indexed))
         numpy_zero = self._numpy_index_zero(data)
         if numpy_zero is not None:
             # The ndarray is a copy's view at worst, and `[0]` of it a number: nothing writes through it.
@@ -254,25 +258,39 @@ class DataUses:
 
     def _numpy_index_zero(self, data: cst.Attribute) -> Optional[cst.Subscript]:
         """`x.data.numpy()[0]`, `x.data.cpu().numpy()[0]`, `x.data.tolist()[0]`: the 0.3 ways to a
-        number, via numpy or a list."""
+        number, via numpy or a list; also `x.data.cpu()[0]`, `x.data.float()[0]` (a copy or a cast
+        of a 0-dim tensor is 0-dim: `[0]` raises as on `x.data`)."""
         node: cst.CSTNode = data
         while True:
             method = self.method_called(node)
             call = self.call_of(node) if method is not None else None
             if call is None or call.args or (method not in ("numpy", "tolist") and method not in _NUMBER_PRESERVING):
-                return None
+                return self._index_zero_of(node) if node is not data else None
             if method in _NUMBER_PRESERVING:
                 node = call
                 continue
-            holder = self.parent(call)
-            if (
-                isinstance(holder, cst.Subscript)
-                and holder.value is call
-                and single_index(holder) == 0
-                and not self.is_store(holder)
-            ):
-                return holder
+            return self._index_zero_of(call, numpy=method == "numpy")
+
+    def _index_zero_of(self, node: cst.CSTNode, numpy: bool = False) -> Optional[cst.Subscript]:
+        """The `node[0]` that reads `node` (not a store into it), unless what it gives is used as a
+        tensor (`x.data[0][0]`, `x.data.cpu()[0].numpy()`): 0.3 gave that only for `x` of two or
+        more dimensions (of a 1-D `x`, a number), so it reads a row, as it does today. `numpy`:
+        `node` is an array, whose `[0]` of one dimension is a numpy scalar (with array methods)."""
+        holder = self.parent(node)
+        if not (
+            isinstance(holder, cst.Subscript)
+            and holder.value is node
+            and single_index(holder) == 0
+            and not self.is_store(holder)
+        ):
             return None
+        user = self.parent(holder)
+        if isinstance(user, cst.Subscript) and user.value is holder:
+            return None
+        if (not numpy and isinstance(user, cst.Attribute) and user.value is holder
+                and user.attr.value not in _NUMBER_ATTRIBUTES):
+            return None
+        return holder
 
     def is_store(self, node: cst.CSTNode) -> bool:
         parent = self.parent(node)

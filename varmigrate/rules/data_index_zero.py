@@ -38,13 +38,34 @@ def _full_reduction(node: cst.BaseExpression) -> bool:
 
 
 def _conversion(use: DataUse, subscript: cst.Subscript) -> Optional[str]:
-    """`numpy` / `tolist` for `x.data.numpy()[0]` / `x.data.tolist()[0]`; None for `x.data[0]`."""
-    if use.subscript is None:
-        return None
+    """`numpy` / `tolist` for `x.data.numpy()[0]` / `x.data.tolist()[0]`; None for `x.data[0]` and
+    `x.data.cpu()[0]` (a tensor indexed)."""
     call = subscript.value
-    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "tolist":
-        return "tolist"
-    return "numpy"
+    if use.subscript is None or not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+        return None
+    method = call.func.attr.value
+    return method if method in ("numpy", "tolist") else None
+
+
+# Of the methods between `.data` and `[0]`, those that change the number read (the others move,
+# copy or squeeze it): `.item()` keeps them.
+_CASTS = ("double", "float", "half", "long", "int")
+
+
+def _casts(subscript: cst.Subscript, data: cst.Attribute) -> list[str]:
+    """`x.data.cpu().long().numpy()[0]` -> ["long"]."""
+    names = []
+    node = subscript.value
+    while node is not data and isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        names.append(node.func.attr.value)
+        node = node.func.value
+    return [name for name in reversed(names) if name in _CASTS]
+
+
+def _cast(node: cst.BaseExpression, casts: list[str]) -> cst.BaseExpression:
+    for name in casts:
+        node = method_call(node, name)
+    return node
 
 
 class DataIndexZero(Rule):
@@ -52,7 +73,8 @@ class DataIndexZero(Rule):
     ## What it does
     Checks for `x.data[0]`, the PyTorch 0.3 idiom for reading the number out of a loss
     (`total_loss += loss.data[0]`, `print(loss.data[0])`), its numpy and list spellings
-    (`loss.data.numpy()[0]`, `loss.cpu().data.numpy()[0]`, `loss.data.tolist()[0]`), and `total[0]`
+    (`loss.data.numpy()[0]`, `loss.cpu().data.numpy()[0]`, `loss.data.tolist()[0]`), the same
+    through a move, copy or cast (`loss.data.cpu()[0]`, `loss.data.float()[0]`), and `total[0]`
     on a name that is only ever set to `0` and `+=` a 0-dim value read through `.data`/`.detach()`
     (`total_loss += loss.data` ... `total_loss[0]`, the pytorch/examples word_language_model loop).
 
@@ -127,6 +149,15 @@ class DataIndexZero(Rule):
             "    return total + criterion(out, y).item()\n",
             message="`criterion(out, y).data[0]` raises on 0-dim tensors (every loss since PyTorch 0.4): use `criterion(out, y).item()`",
             range=(4, 20, 4, 45),
+        ),
+        Invalid(
+            # Moved, copied or cast, a 0-dim loss stays 0-dim: `[0]` raises; a cast is kept.
+            "import torch.nn.functional as F\ndef step(out, y, log):\n    loss = F.nll_loss(out, y)\n"
+            "    log.append(loss.data.cpu()[0])\n    return loss.data.long()[0]\n",
+            expected_replacement="import torch.nn.functional as F\ndef step(out, y, log):\n    loss = F.nll_loss(out, y)\n"
+            "    log.append(loss.item())\n    return loss.long().item()\n",
+            message="`loss.data.cpu()[0]` raises on 0-dim tensors (every loss since PyTorch 0.4): use `loss.item()`",
+            range=(4, 16, 4, 34),
         ),
         Invalid(
             "import torch\nb = torch.randn(1, requires_grad=True)\nprint('b', b.data[0])\n",
@@ -212,14 +243,16 @@ class DataIndexZero(Rule):
         assert isinstance(subscript, cst.Subscript)
         via = _conversion(use, subscript)
         base = strip_device_moves(node.value)
+        casts = _casts(subscript, node)
         code = short_code(self.ctx, base, 30)
         whole = short_code(self.ctx, subscript)
-        item = with_expression_whitespace(method_call(base, "item"), subscript)
+        item = with_expression_whitespace(method_call(_cast(base, casts), "item"), subscript)
         # A comment inside `[ ... ]` would be lost: never silently.
         keep = Safety.UNSAFE if loses_comments(subscript, item) else Safety.SAFE
         rank = _rank(self.ctx, base)
         # The message names the user's expression; a long one is named by its fix alone.
-        use_item = f"`{code}.item()`" if not code.endswith("...") else "`.item()`"
+        spelled = "".join(f".{name}()" for name in casts)
+        use_item = f"`{code}{spelled}.item()`" if not code.endswith("...") else f"`{spelled}.item()`"
         if rank == _SCALAR:
             why = f" (`[0]` of a 0-dim {'array' if via == 'numpy' else 'value'})" if via else ""
             if self.ctx.tensors.shape(base) == (1,):
@@ -235,7 +268,8 @@ class DataIndexZero(Rule):
             detached = subscript.deep_replace(node, node.value)  # type: ignore[arg-type]
         assert isinstance(detached, cst.BaseExpression)
         if rank == _VECTOR and not via:
-            first = with_expression_whitespace(method_call(cst.Subscript(value=base, slice=subscript.slice), "item"), subscript)
+            first = with_expression_whitespace(
+                method_call(_cast(cst.Subscript(value=base, slice=subscript.slice), casts), "item"), subscript)
             self.report(subscript, f"`{whole}` gave a number in PyTorch 0.3 (`{code}` is 1-D); now it is a 0-dim "
                         f"tensor: use `{short_code(self.ctx, first)}`",
                         [self.edit(first, Safety.UNSAFE if loses_comments(subscript, first) else Safety.SAFE,
