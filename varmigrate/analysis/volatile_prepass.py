@@ -217,6 +217,14 @@ class _Header(cst.CSTVisitor):
         if self.pre.ctx.imports.qualified(func) in _GRAD_FUNCTIONS:
             self.grad = True
 
+    def visit_Yield(self, node: cst.Yield) -> None:
+        # A generator suspended inside `with torch.no_grad():` leaves grad mode off in its caller
+        # until it resumes: no scope may hold a suspension point.
+        self.grad = True
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self.grad = True
+
     def visit_Assign(self, node: cst.Assign) -> None:
         if id(node) in self.pre.writes:
             self.pre.writes_seen.append(id(node))

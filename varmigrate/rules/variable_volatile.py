@@ -53,7 +53,8 @@ class VariableVolatile(Rule):
       `requires_grad`/`grad_fn` of the results. The fix checks what it can: it is not offered when
       the value escapes (stored on an object, yielded, captured by a lambda or a nested function,
       bound to a `global`), when its autograd state is read, when the run would hold a `backward`,
-      an optimizer `step()` or an `autograd.grad`, when a value computed in the run from other
+      an optimizer `step()`, an `autograd.grad`, or a `yield` or `await` (a generator paused inside
+      `no_grad` would leave grad mode off in its caller), when a value computed in the run from other
       inputs may carry a graph that is used after it, or when the run re-binds what a non-literal
       flag reads. Calls into other functions are not followed. A statement already inside a
       `no_grad` block needs no scope, and an adjacent `no_grad` block joins the new one (never
@@ -119,6 +120,15 @@ class VariableVolatile(Rule):
             "        correct += output.data.max(1)[1].eq(target).sum()\n"
             "    return correct\n",
             message="the unsafe fix also puts the statements that use it under `torch.no_grad()`", range=(8, 16, 8, 45),
+        ),
+        Invalid(
+            # A generator: paused at `yield` inside `no_grad`, it would leave grad mode off in its
+            # caller. No scope holds a `yield` (or an `await`): only the keyword goes.
+            "import torch\nfrom torch.autograd import Variable\n\n\ndef outputs(model, loader):\n"
+            "    for x in loader:\n        yield model(Variable(x, volatile=True))\n",
+            expected_replacement="import torch\nfrom torch.autograd import Variable\n\n\ndef outputs(model, loader):\n"
+            "    for x in loader:\n        yield model(Variable(x))\n",
+            message="`with torch.no_grad():` restores the intent", range=(7, 21, 7, 47),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\nv = Variable(x, volatile=False)\n",
