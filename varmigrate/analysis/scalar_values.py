@@ -26,17 +26,19 @@ class ScalarValues:
         self.parent = parents.parent
         self.scopes = scopes
 
-    def accumulated_scalar(self, name: cst.Name, read: Optional[cst.CSTNode] = None) -> Optional[str]:
+    def accumulated_scalar(self, name: cst.Name, read: Optional[cst.CSTNode] = None,
+                           loose: bool = False) -> Optional[str]:
         """For `total[0]`: the code of a value `total` accumulates, when `total` is, in its scope, only
         ever set to `0` and `+=` 0-dim values read through `.data`/`.detach()` (`total_loss +=
         loss.data`), so that it is a 0-dim tensor. None otherwise. An assignment whose value holds
-        `read` itself (`total = total[0] / n`) turns the total into a number after the read."""
+        `read` itself (`total = total[0] / n`) turns the total into a number after the read.
+        `loose`: values of unknown rank count too (`crit(out, y).data` of a `crit` passed in)."""
         scope = self.scopes.scope_of(name)
         sample: Optional[str] = None
         for n in self.scopes.names_in(scope).get(name.value, []):
             parent = self.parent(n)
             if isinstance(parent, cst.AugAssign) and parent.target is n:
-                if not isinstance(parent.operator, cst.AddAssign) or not self._scalar_read(parent.value):
+                if not isinstance(parent.operator, cst.AddAssign) or not self._scalar_read(parent.value, loose):
                     return None
                 sample = sample or self.inference.module.code_for_node(parent.value)
             elif isinstance(parent, cst.AssignTarget):
@@ -58,19 +60,26 @@ class ScalarValues:
             node = self.parent(node)
         return False
 
-    def _scalar_read(self, value: cst.BaseExpression) -> bool:
-        """`loss.data`, `loss.detach()`, `n * crit(out, y).data`: a 0-dim tensor without history."""
+    def _scalar_read(self, value: cst.BaseExpression, loose: bool = False) -> bool:
+        """`loss.data`, `loss.detach()`, `n * crit(out, y).data`: a 0-dim tensor without history
+        (`loose`: or of a rank not known)."""
         inf = self.inference
         if isinstance(value, cst.Attribute) and value.attr.value == "data":
-            return inf.is_scalar(value.value)
+            return self._scalar(value.value, loose)
         if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "detach" and not value.args:
-            return inf.is_scalar(value.func.value)
+            return self._scalar(value.func.value, loose)
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Multiply, cst.Divide)):
             left, right = value.left, value.right
-            if self._scalar_read(left):
+            if self._scalar_read(left, loose):
                 return not inf.is_tensor(right)
-            return isinstance(value.operator, cst.Multiply) and self._scalar_read(right) and not inf.is_tensor(left)
+            return isinstance(value.operator, cst.Multiply) and self._scalar_read(right, loose) and not inf.is_tensor(left)
         return False
+
+    def _scalar(self, node: cst.BaseExpression, loose: bool) -> bool:
+        inf = self.inference
+        if inf.is_scalar(node):
+            return True
+        return loose and inf.shape(node) is None and not inf.is_per_element(node)
 
     def number_ok(self, node: cst.CSTNode) -> bool:
         """A Python number can stand in for the tensor value of `node` as far as the code shows: it

@@ -160,6 +160,17 @@ class DataIndexZero(Rule):
             range=(4, 16, 4, 34),
         ),
         Invalid(
+            # An accumulator of values of unknown rank (`crit` is passed in): `[0]` raises if they are 0-dim.
+            "import torch\ndef evaluate(batches, crit):\n    total = 0\n    for out, y in batches:\n"
+            "        total += crit(out, y).data\n    return total[0]\n",
+            expected_replacement="import torch\ndef evaluate(batches, crit):\n    total = 0\n    for out, y in batches:\n"
+            "        total += crit(out, y).data\n    return total.item()\n",
+            expected_safe_replacement="import torch\ndef evaluate(batches, crit):\n    total = 0\n    for out, y in batches:\n"
+            "        total += crit(out, y).data\n    return total[0]\n",
+            message="`total` sums values read through `.data` (`total += crit(out, y).data`) of a rank not known here",
+            range=(6, 12, 6, 20),
+        ),
+        Invalid(
             "import torch\nb = torch.randn(1, requires_grad=True)\nprint('b', b.data[0])\n",
             expected_replacement="import torch\nb = torch.randn(1, requires_grad=True)\nprint('b', b.item())\n",
             message="`b.data[0]` gave a number in PyTorch 0.3; on the one-element `b` it is now a 0-dim tensor: use `b.item()`", range=(3, 12, 3, 21),
@@ -315,6 +326,22 @@ class DataIndexZero(Rule):
                 f"`{name}` sums 0-dim tensors (`{name} += {short_code(self.ctx, cst.parse_expression(sample), 30)}`), so "
                 f"`{name}[0]` raises on PyTorch >= 0.4: use `{name}.item()`",
                 [self.edit(item, keep, f"Replace `{name}[0]` with `{name}.item()`")],
+            )
+            return
+        loose = self.ctx.scalar_values.accumulated_scalar(value, node, loose=True) if isinstance(value, cst.Name) else None
+        if loose is not None:
+            # What it sums has a rank not known here (`crit(out, y).data` of a `crit` passed in):
+            # reported, since `[0]` raises if that is 0-dim; `.item()` only under that condition.
+            assert isinstance(value, cst.Name)
+            name = value.value
+            item = with_expression_whitespace(method_call(value, "item"), node)
+            self.report(
+                node,
+                f"`{name}` sums values read through `.data` (`{name} += {short_code(self.ctx, cst.parse_expression(loose), 30)}`) "
+                f"of a rank not known here; if they are 0-dim (every loss since PyTorch 0.4), `{name}[0]` raises: use "
+                f"`{name}.item()`",
+                [self.edit(item, Safety.UNSAFE, f"Replace `{name}[0]` with `{name}.item()` (unsafe: only if what it "
+                           "sums has exactly one element)")],
             )
             return
         if not self._zero_dim_with_history(value):
