@@ -46,7 +46,9 @@ class VariableRequiresGrad(Rule):
     - Any other expression gets `x.detach().requires_grad_()` (safe). The shorter
       `x.requires_grad_()` is offered as the unsafe alternative: it is equivalent only if `x` is a
       leaf that does not require grad yet and nothing else uses `x` afterwards (otherwise `x`
-      itself starts requiring grad, or gradient reaches a Parameter or an upstream leaf).
+      itself starts requiring grad, or gradient reaches a Parameter or an upstream leaf). It is
+      not offered for a name read again in its scope, or by a loop around the call that does not
+      bind it anew.
     - A non-literal flag (`requires_grad=flag`) makes every rewrite unsafe: `requires_grad_()`
       and the factories accept only a real `bool`, where the legacy constructor also took `1` or a
       0-dim tensor.
@@ -87,6 +89,15 @@ class VariableRequiresGrad(Rule):
             "import torch\nfrom torch.autograd import Variable\nw = Variable(torch.FloatTensor([1, 2]), requires_grad=True)\n",
             expected_replacement="import torch\nw = torch.FloatTensor([1, 2]).requires_grad_()\n",
             message="`Variable(new_tensor, requires_grad=True)` is a legacy wrapper: call `.requires_grad_()` on the new tensor", range=(3, 5, 3, 60),
+        ),
+        Invalid(
+            # The same `x` wrapped on every pass of the loop (an input-gradient step): each pass
+            # needs a new leaf, so only the safe form is offered.
+            "import torch\nfrom torch.autograd import Variable\ndef steps(model, x, n):\n    for _ in range(n):\n"
+            "        xv = Variable(x, requires_grad=True)\n        model(xv).sum().backward()\n        yield xv.grad\n",
+            expected_replacement="import torch\ndef steps(model, x, n):\n    for _ in range(n):\n"
+            "        xv = x.detach().requires_grad_()\n        model(xv).sum().backward()\n        yield xv.grad\n",
+            message="`Variable(x, requires_grad=True)` is a legacy constructor", range=(5, 14, 5, 45),
         ),
         Invalid(
             "import torch\nfrom torch.autograd import Variable\ndef f(x):\n    return Variable(x, requires_grad=True)\n",
@@ -146,6 +157,10 @@ class VariableRequiresGrad(Rule):
             base = unwrap_arg(node, data_arg.with_changes(value=data.value))
             new = method_call(method_call(base, "detach"), "requires_grad_")
             self.report(node, edits=[self._edit(node, new, Safety.SAFE, "Replace with `h.detach().requires_grad_()`")])
+        elif not self._fresh(inner):
+            # `x` is read again (later, or by the next pass of a loop around the call): after
+            # `x.requires_grad_()` it would be the same leaf each time, its gradients accumulating.
+            self.report(node, edits=[self._edit(node, method_call(method_call(inner, "detach"), "requires_grad_"), Safety.SAFE)])
         else:
             self.report(
                 node,
@@ -182,6 +197,31 @@ class VariableRequiresGrad(Rule):
             new = method_call(method_call(inner, "detach"), "requires_grad_", flag_arg)
             title = f"Replace with `x.detach().requires_grad_({flag_code})`"
         self.report(node, message, [self._edit(node, new, Safety.UNSAFE, f"{title} (unsafe: `{flag_code}` must be a bool)")])
+
+    def _fresh(self, inner: cst.BaseExpression) -> bool:
+        """Whether a name `x` is read nowhere else in its scope and not again by a loop around the
+        call that does not bind it anew (other expressions: not known, the condition stands)."""
+        if not isinstance(inner, cst.Name):
+            return True
+        scopes = self.ctx.data_uses.scopes
+        if scopes.uses(inner):
+            return False
+        scope = scopes.scope_of(inner)
+        bindings = [n for n in scopes.names_in(scope).get(inner.value, []) if scopes.is_binding(n)]
+        node = self.ctx.parent(inner)
+        while node is not None and node is not scope:
+            if isinstance(node, (cst.For, cst.While)) and not any(self._inside(b, node) for b in bindings):
+                return False
+            node = self.ctx.parent(node)
+        return True
+
+    def _inside(self, node: cst.CSTNode, outer: cst.CSTNode) -> bool:
+        current: Optional[cst.CSTNode] = node
+        while current is not None:
+            if current is outer:
+                return True
+            current = self.ctx.parent(current)
+        return False
 
     def _edit(self, node: cst.Call, new: cst.BaseExpression, safety: Safety, title: Optional[str] = None,
               needs_torch: bool = False) -> Edit:
