@@ -29,6 +29,14 @@ def test_missing_colon_is_named_at_its_line() -> None:
     assert "expected ':'" in error.message
 
 
+def test_python2_tab_indentation_points_to_convert_py2() -> None:
+    # Python 2 read a tab as indentation to the next multiple of 8: Python 3 refuses the mix.
+    text = "import torch\nfrom torch.autograd import Variable\n\ndef f(x):\n\tif x:\n\t\treturn Variable(x)\n        return 2\n"
+    error = _error(text)
+    assert error.line == 7
+    assert "inconsistent use of tabs and spaces" in error.message and "--convert-py2" in error.message
+
+
 def test_ipython_magic_line_is_the_error_line() -> None:
     text = "import torch\nfrom torch.autograd import Variable as V\n%matplotlib\ninline\nx = V(torch.ones(1))\n"
     assert _error(text).line == 3

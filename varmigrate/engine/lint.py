@@ -67,7 +67,8 @@ def parse_error(path: str, exc: cst.ParserSyntaxError, text: Optional[str] = Non
                 compile(text, path, "exec", dont_inherit=True)
         except SyntaxError as err:
             if err.lineno:
-                hint = _magic_hint(text, err.lineno)
+                # Python 2 read a tab as indentation to the next multiple of 8; `--convert-py2` expands them.
+                hint = f" (Python 2 allowed it): {python2.ADVICE}" if isinstance(err, TabError) else _magic_hint(text, err.lineno)
                 return SourceError(path, err.lineno, err.offset or 1, f"SyntaxError: {err.msg}{hint}")
         except (ValueError, RecursionError, MemoryError):
             pass
