@@ -26,19 +26,24 @@ class ScalarValues:
         self.parent = parents.parent
         self.scopes = scopes
 
-    def accumulated_scalar(self, name: cst.Name, read: Optional[cst.CSTNode] = None,
-                           loose: bool = False) -> Optional[str]:
+    def accumulated_scalar(self, name: cst.Name, read: Optional[cst.CSTNode] = None) -> Optional[tuple[str, bool]]:
         """For `total[0]`: the code of a value `total` accumulates, when `total` is, in its scope, only
-        ever set to `0` and `+=` 0-dim values read through `.data`/`.detach()` (`total_loss +=
-        loss.data`), so that it is a 0-dim tensor. None otherwise. An assignment whose value holds
-        `read` itself (`total = total[0] / n`) turns the total into a number after the read.
-        `loose`: values of unknown rank count too (`crit(out, y).data` of a `crit` passed in)."""
+        ever set to `0` and `+=` values read through `.data`/`.detach()` (`total_loss += loss.data`),
+        and whether they are all known to be 0-dim (so that the total is a 0-dim tensor); else of
+        a rank not known (`crit(out, y).data` of a `crit` passed in). None otherwise. An assignment
+        whose value holds `read` itself (`total = total[0] / n`) turns the total into a number after
+        the read."""
         scope = self.scopes.scope_of(name)
         sample: Optional[str] = None
+        known = loose = True
         for n in self.scopes.names_in(scope).get(name.value, []):
             parent = self.parent(n)
             if isinstance(parent, cst.AugAssign) and parent.target is n:
-                if not isinstance(parent.operator, cst.AddAssign) or not self._scalar_read(parent.value, loose):
+                if not isinstance(parent.operator, cst.AddAssign):
+                    return None
+                known = known and self._scalar_read(parent.value)
+                loose = loose and self._scalar_read(parent.value, loose=True)
+                if not (known or loose):
                     return None
                 sample = sample or self.inference.module.code_for_node(parent.value)
             elif isinstance(parent, cst.AssignTarget):
@@ -50,7 +55,7 @@ class ScalarValues:
                     return None
             elif self.scopes.is_binding(n) or isinstance(parent, cst.NameItem):
                 return None
-        return sample
+        return (sample, known) if sample is not None else None
 
     def _holds(self, outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
         node: Optional[cst.CSTNode] = inner

@@ -314,35 +314,25 @@ class DataIndexZero(Rule):
         if uses.is_store(node):
             return
         value = node.value
-        # `total_loss += loss.data` ... `total_loss[0]`: the accumulator is a 0-dim tensor now.
-        sample = self.ctx.scalar_values.accumulated_scalar(value, node) if isinstance(value, cst.Name) else None
-        if sample is not None:
+        # `total_loss += loss.data` ... `total_loss[0]`: the accumulator is a 0-dim tensor now; of
+        # what it sums the rank may not be known here (`crit(out, y).data` of a `crit` passed in):
+        # reported too, since `[0]` raises if that is 0-dim, its `.item()` only under that condition.
+        found = self.ctx.scalar_values.accumulated_scalar(value, node) if isinstance(value, cst.Name) else None
+        if found is not None:
             assert isinstance(value, cst.Name)
+            sample, known = found
             name = value.value
+            summed = f"`{name} += {short_code(self.ctx, cst.parse_expression(sample), 30)}`"
             item = with_expression_whitespace(method_call(value, "item"), node)
-            keep = Safety.UNSAFE if loses_comments(node, item) else Safety.SAFE
-            self.report(
-                node,
-                f"`{name}` sums 0-dim tensors (`{name} += {short_code(self.ctx, cst.parse_expression(sample), 30)}`), so "
-                f"`{name}[0]` raises on PyTorch >= 0.4: use `{name}.item()`",
-                [self.edit(item, keep, f"Replace `{name}[0]` with `{name}.item()`")],
-            )
-            return
-        loose = self.ctx.scalar_values.accumulated_scalar(value, node, loose=True) if isinstance(value, cst.Name) else None
-        if loose is not None:
-            # What it sums has a rank not known here (`crit(out, y).data` of a `crit` passed in):
-            # reported, since `[0]` raises if that is 0-dim; `.item()` only under that condition.
-            assert isinstance(value, cst.Name)
-            name = value.value
-            item = with_expression_whitespace(method_call(value, "item"), node)
-            self.report(
-                node,
-                f"`{name}` sums values read through `.data` (`{name} += {short_code(self.ctx, cst.parse_expression(loose), 30)}`) "
-                f"of a rank not known here; if they are 0-dim (every loss since PyTorch 0.4), `{name}[0]` raises: use "
-                f"`{name}.item()`",
-                [self.edit(item, Safety.UNSAFE, f"Replace `{name}[0]` with `{name}.item()` (unsafe: only if what it "
-                           "sums has exactly one element)")],
-            )
+            title = f"Replace `{name}[0]` with `{name}.item()`"
+            if known:
+                message = f"`{name}` sums 0-dim tensors ({summed}), so `{name}[0]` raises on PyTorch >= 0.4: use `{name}.item()`"
+                edit = self.edit(item, Safety.UNSAFE if loses_comments(node, item) else Safety.SAFE, title)
+            else:
+                message = (f"`{name}` sums values read through `.data` ({summed}) of a rank not known here; if they are "
+                           f"0-dim (every loss since PyTorch 0.4), `{name}[0]` raises: use `{name}.item()`")
+                edit = self.edit(item, Safety.UNSAFE, f"{title} (unsafe: only if what it sums has exactly one element)")
+            self.report(node, message, [edit])
             return
         if not self._zero_dim_with_history(value):
             return
