@@ -25,6 +25,11 @@ class Scopes:
         names = self.names_in(self.scope_of(name))
         return [n for n in names.get(name.value, []) if n is not name and not self.is_binding(n)]
 
+    def bindings(self, name: cst.Name) -> list[cst.Name]:
+        """The occurrences of `name` in its scope that bind it."""
+        names = self.names_in(self.scope_of(name))
+        return [n for n in names.get(name.value, []) if self.is_binding(n)]
+
     def names_in(self, scope: cst.CSTNode) -> dict[str, list[cst.Name]]:
         names = self._names_by_scope.get(id(scope))
         if names is None:

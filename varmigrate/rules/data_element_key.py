@@ -72,6 +72,10 @@ class DataElementKey(Rule):
         ),
     ]
 
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self._dict_attributes: dict[str, bool] = {}  # attribute name -> only ever set to dicts (a module walk each)
+
     def visit_Subscript(self, node: cst.Subscript) -> None:
         key = _only_index(node)
         if not isinstance(key, cst.Name) or self.ctx.tensors.is_tensor(node.value):
@@ -79,7 +83,7 @@ class DataElementKey(Rule):
         element = _single_binding_value(self.ctx, key)
         if element is None or not self._element_of_legacy_tensor(element):
             return
-        known_dict = _is_dict(self.ctx, node.value)
+        known_dict = self._is_dict(node.value)
         code = short_code(self.ctx, element)
         container = short_code(self.ctx, node.value)
         condition = (" (unsafe: only if it is one element, as a 0.3 dict lookup needed)" if known_dict else
@@ -94,6 +98,20 @@ class DataElementKey(Rule):
             [self.edit(method_call(key, "item"), Safety.UNSAFE, f"Append `.item()`{condition}")],
             fix_node=key,
         )
+
+    def _is_dict(self, container: cst.BaseExpression) -> bool:
+        """A name bound only to a dict in its scope, or an attribute the file only ever sets to dicts."""
+        if isinstance(container, cst.Name):
+            value = _single_binding_value(self.ctx, container)
+            return value is not None and _dict_value(value)
+        if not isinstance(container, cst.Attribute):
+            return False
+        attr = container.attr.value
+        if attr not in self._dict_attributes:
+            values = _AttributeValues(attr)
+            self.ctx.module.visit(values)
+            self._dict_attributes[attr] = bool(values.found) and all(_dict_value(v) for v in values.found)
+        return self._dict_attributes[attr]
 
     def _element_of_legacy_tensor(self, element: cst.BaseExpression) -> bool:
         """`topi[0][0]`, `x.data.max(1)[1][0]`: integer indices into what `.data` gave (a 0.3 Tensor)."""
@@ -130,8 +148,7 @@ def _legacy_tensor(node: cst.BaseExpression) -> bool:
 def _single_binding_value(ctx: FileContext, name: cst.Name, unpacked: bool = False) -> Optional[cst.BaseExpression]:
     """The value of the one assignment that binds `name` in its scope (`unpacked`: also a target
     of `a, b = value`, giving `value`); None when it is bound otherwise or more than once."""
-    scopes = ctx.data_uses.scopes
-    bindings = [n for n in scopes.names_in(scopes.scope_of(name)).get(name.value, []) if scopes.is_binding(n)]
+    bindings = ctx.data_uses.scopes.bindings(name)
     if len(bindings) != 1:
         return None
     holder = ctx.parent(bindings[0])
@@ -144,18 +161,6 @@ def _single_binding_value(ctx: FileContext, name: cst.Name, unpacked: bool = Fal
     if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
         return None
     return assign.value
-
-
-def _is_dict(ctx: FileContext, container: cst.BaseExpression) -> bool:
-    """A name bound only to dicts in its scope, or an attribute the file only ever sets to dicts."""
-    if isinstance(container, cst.Name):
-        value = _single_binding_value(ctx, container)
-        return value is not None and _dict_value(value)
-    if isinstance(container, cst.Attribute):
-        values = _AttributeValues(container.attr.value)
-        ctx.module.visit(values)
-        return bool(values.found) and all(_dict_value(v) for v in values.found)
-    return False
 
 
 def _dict_value(node: cst.BaseExpression) -> bool:

@@ -207,21 +207,13 @@ class VariableRequiresGrad(Rule):
         if scopes.uses(inner):
             return False
         scope = scopes.scope_of(inner)
-        bindings = [n for n in scopes.names_in(scope).get(inner.value, []) if scopes.is_binding(n)]
-        node = self.ctx.parent(inner)
-        while node is not None and node is not scope:
-            if isinstance(node, (cst.For, cst.While)) and not any(self._inside(b, node) for b in bindings):
+        bound_in = [set(map(id, self.ctx.ancestors(b))) for b in scopes.bindings(inner)]
+        for node in reversed(self.ctx.ancestors(inner)):
+            if node is scope:
+                break
+            if isinstance(node, (cst.For, cst.While)) and not any(id(node) in chain for chain in bound_in):
                 return False
-            node = self.ctx.parent(node)
         return True
-
-    def _inside(self, node: cst.CSTNode, outer: cst.CSTNode) -> bool:
-        current: Optional[cst.CSTNode] = node
-        while current is not None:
-            if current is outer:
-                return True
-            current = self.ctx.parent(current)
-        return False
 
     def _edit(self, node: cst.Call, new: cst.BaseExpression, safety: Safety, title: Optional[str] = None,
               needs_torch: bool = False) -> Edit:
