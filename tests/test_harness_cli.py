@@ -51,7 +51,7 @@ def test_two_files_with_reports(tmp_path: Path) -> None:
     assert rep["schema"] == SCHEMA_ID and "prove" not in rep  # a proof's report adds its section (test_prove_fixtures)
     (pair,) = rep["pairs"]
     assert pair["first_divergence"]["tensor"] == "b" and pair["first_divergence"]["event"] == 1
-    assert pair["shim"]["hits"] == {"zero_dim_index": 5}
+    assert pair["shim"]["hits"] == {"zero_dim_index": 5, "data_number": 2}  # `w.data[0, 0]`, `b.data[0]`
     # the op-level drill-down names the lost `b.grad.data.zero_()` (before.py line 26)
     assert pair["drilldown"]["change"] == "delete"
     assert pair["drilldown"]["before"] == {"op": "aten.zero_.default", "site": "before.py:26", "event": 1}

@@ -262,3 +262,40 @@ def test_nothing_is_installed_for_a_program_that_needs_nothing() -> None:
 
     assert shim.install([]) is None
     assert shim.install(["async_keyword"]) is None
+
+
+# -- 0.3's plain tensors gave numbers -----------------------------------------------------------
+
+def test_reductions_and_elements_of_data_tensors_are_numbers() -> None:
+    reading = Reading({"data_number"})
+
+    def legacy() -> dict[str, Any]:
+        torch.manual_seed(0)
+        out = Variable(torch.randn(8, 3), requires_grad=True)
+        target = Variable(torch.randint(0, 3, (8,)))
+        pred = out.data.max(1)[1]
+        correct = 0
+        correct += pred.eq(target.data).sum()
+        _, topi = out.data.topk(1)
+        (out * 2).sum().backward()
+        return {
+            "correct": correct, "element": topi[0][0], "pair_index": out.data[1, 2],
+            "norm": out.data.norm(), "p_norm": torch.norm(out.data, 2), "dot": out.data[0].dot(out.data[1]),
+            "rows": [v for v in out.data[0]],
+            # tensors in 0.3 too: a reduction over a dim, a row, a Variable's own reduction
+            "dim_sum": out.data.sum(0), "row": out.data[0], "variable_sum": out.sum(),
+            "rewrapped": Variable(out.data).sum(),
+            # a library's own reductions stay tensors (it was written for today's torch)
+            "clipped": torch.nn.utils.clip_grad_norm_([out], 1.0),
+        }
+
+    as03 = reading(legacy)
+    assert type(as03["correct"]) is int and type(as03["element"]) is int
+    assert all(type(as03[k]) is float for k in ("pair_index", "norm", "p_norm", "dot"))
+    assert [type(v) for v in as03["rows"]] == [float] * 3
+    for k in ("dim_sum", "row", "variable_sum", "rewrapped", "clipped"):
+        assert isinstance(as03[k], torch.Tensor), k
+    assert reading.hits["data_number"] == 9  # correct, element, pair_index, norm, p_norm, dot, 3 rows
+    today = modern(legacy)
+    assert all(isinstance(today[k], torch.Tensor) for k in ("correct", "element", "norm", "dot"))
+    assert today["correct"].item() == as03["correct"] and today["norm"].item() == as03["norm"]

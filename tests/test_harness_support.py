@@ -43,7 +43,7 @@ def test_features_follow_the_entry_and_its_local_imports(tmp_path: Path) -> None
         "unused.py": "x.cuda(async=True)\nclass F(Function): pass\n",
     })
     found = detect.needed("script", str(tmp_path / "train.py"), [str(tmp_path)])
-    assert found == ["volatile", "data_metadata"]  # unused.py is never imported
+    assert found == ["volatile", "data_metadata", "data_number"]  # unused.py is never imported
     assert detect.needed("script", str(tmp_path / "train.py"), [str(tmp_path)], "modern") == []
     # a -m entry (pytest) scans the whole tree, generously
     tree = detect.needed("module", "pytest", [str(tmp_path), str(tmp_path)])
@@ -51,7 +51,9 @@ def test_features_follow_the_entry_and_its_local_imports(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("text, expect", [
-    ("print(loss.data[0])", {"zero_dim_index"}),
+    ("print(loss.data[0])", {"zero_dim_index", "data_number"}),
+    ("correct += pred.eq(y.data).sum()", {"data_number"}),
+    ("x.data.sum().item()", set()),  # `.item()`: written for 0.4 or later, where these are tensors
     ("x[-1]", {"zero_dim_index"}),
     ("x[10]", set()),
     ("if type(x) == Variable: pass", {"type_eq_variable"}),
@@ -59,9 +61,9 @@ def test_features_follow_the_entry_and_its_local_imports(tmp_path: Path) -> None
     ("class Scale(Function): pass", {"legacy_function"}),
     ("x.cuda(async=True)", {"async_keyword"}),
     ("v = Variable(x, volatile=True)", {"volatile"}),
-    ("w.data.set_(t)", {"data_metadata"}),
+    ("w.data.set_(t)", {"data_metadata", "data_number"}),
     ("w.resize_(3)", set()),  # no `.data`: modern torch and 0.3 agree
-    ("y = w.data * 2", set()),
+    ("y = w.resize_(3) * 2", set()),
 ])
 def test_feature_detection_is_textual_and_generous(text: str, expect: set[str]) -> None:
     assert features.mentioned([text]) == expect

@@ -74,6 +74,12 @@ FEATURES: tuple[Feature, ...] = (
             {"data_metadata": "`w.data.resize_()` / `set_()` / `t_()`... changed `w` itself, as 0.3's `.data` "
                               "(`w`'s own tensor) did (modern torch changes only a temporary alias)"},
             _all(r"\.data\b", _META_INPLACE)),
+    Feature("data_number", SEMANTICS,
+            {"data_number": "a `.data` tensor reduced to one element (`pred.eq(target.data).sum()`, `x.data.max()`) "
+                            "or indexed down to one (`topi[0][0]`) gave a Python number, as 0.3's tensors did "
+                            "(modern torch: a 0-dim tensor)"},
+            # a program that calls `.item()` was written for 0.4 or later, where these are tensors
+            lambda text: ".data" in text and ".item(" not in text),
 )
 
 BY_NAME = {f.name: f for f in FEATURES}

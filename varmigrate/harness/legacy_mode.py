@@ -2,7 +2,7 @@
 
 Installed only when the program's source uses one of its constructs (each costs a few
 microseconds per torch call while the mode is active); it never changes a class, so torch
-sees tensors exactly as usual.  Three features, each optional:
+sees tensors exactly as usual.  Four features, each optional:
 
 ``zero_dim_index`` (a crash shim)
     ``x[0]`` / ``x[-1]`` on a 0-dim tensor gives the number (the tensor itself if it requires
@@ -30,6 +30,13 @@ sees tensors exactly as usual.  Three features, each optional:
     remembers which tensor each ``.data`` result aliases and, after a metadata-changing in-place
     op on it, points the owner at the result (``w.data = alias``).  ``set_`` bypasses
     ``__torch_function__``, so it alone is wrapped on the class (``install_set_hook``).
+
+``data_number`` (0.3 semantics)
+    0.3's plain tensors (what ``.data`` gave, and the ops that read one) had no 0-dim form: a
+    full reduction or an index down to one element gave a Python number (``correct +=
+    pred.eq(target.data).sum()`` was an int).  The mode follows plain tensors through the data
+    flow as it does volatile ones and gives those numbers back to the program's own code
+    (``plain_numbers``); libraries get today's tensors.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ from typing import Any, Callable, Collection, Optional
 
 import torch
 from torch.overrides import TorchFunctionMode
+
+from .plain_numbers import called_by_program, gives_number, iterating
 
 _INPLACE_DUNDERS = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__",
                     "__imod__", "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__",
@@ -94,6 +103,19 @@ def _tensors(x: Any) -> list[torch.Tensor]:
     return []
 
 
+def _reads(tensors: TensorSet, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Does an op read one of ``tensors`` (directly, or in a list/tuple argument)?"""
+    for group in (args, kwargs.values()):
+        for a in group:
+            if isinstance(a, torch.Tensor):
+                if a in tensors:
+                    return True
+            elif isinstance(a, (list, tuple)):
+                if any(isinstance(x, torch.Tensor) and x in tensors for x in a):
+                    return True
+    return False
+
+
 class LegacyMode(TorchFunctionMode):
     def __init__(self, features: Collection[str], hits: Counter[str]) -> None:
         super().__init__()
@@ -103,6 +125,10 @@ class LegacyMode(TorchFunctionMode):
         self._aliases: dict[int, tuple[weakref.ref[torch.Tensor], weakref.ref[torch.Tensor]]] = {}
         self._track_volatile = "volatile" in features
         self._track_data = "data_metadata" in features
+        # 0.3's plain tensors: what `.data` gave and what was computed from it alone
+        self.plain = TensorSet()
+        self._plain_refs = self.plain.refs
+        self._track_plain = "data_number" in features
         T = torch.Tensor
         special: dict[Any, Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]] = {}
         if "zero_dim_index" in features:
@@ -111,7 +137,7 @@ class LegacyMode(TorchFunctionMode):
             special[_accessor("volatile", "__get__")] = self._volatile_get
             special[_accessor("volatile", "__set__")] = self._volatile_set
             special[_accessor("grad", "__get__")] = self._plain
-        if self._track_volatile or self._track_data:
+        if self._track_volatile or self._track_data or self._track_plain:
             special[_accessor("data", "__get__")] = self._data_get
         if self._track_data:
             for name in _META_INPLACE:
@@ -133,8 +159,13 @@ class LegacyMode(TorchFunctionMode):
         return self._generic(func, args, kwargs)
 
     def _generic(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not self._volatile_refs or not self._reads_volatile(args, kwargs):
+        if self._plain_refs and _reads(self.plain, args, kwargs):
+            return self._plain_op(func, args, kwargs)
+        if not self._volatile_refs or not _reads(self.volatile, args, kwargs):
             return func(*args, **kwargs)
+        return self._volatile_op(func, args, kwargs)
+
+    def _volatile_op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self.hits["volatile_op"] += 1
         with torch.no_grad():
             out = func(*args, **kwargs)
@@ -150,17 +181,25 @@ class LegacyMode(TorchFunctionMode):
             self.volatile.add(t)
         return iter(out) if name == "__iter__" else out
 
-    def _reads_volatile(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-        vol = self.volatile
-        for group in (args, kwargs.values()):
-            for a in group:
-                if isinstance(a, torch.Tensor):
-                    if a in vol:
-                        return True
-                elif isinstance(a, (list, tuple)):
-                    if any(isinstance(x, torch.Tensor) and x in vol for x in a):
-                        return True
-        return False
+    def _plain_op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """An op reading a 0.3 plain tensor: a number where 0.3 gave one to the program, else
+        tensors that are plain too (those that do not require grad: a 0.3 program could not mix)."""
+        if self._volatile_refs and _reads(self.volatile, args, kwargs):
+            out = self._volatile_op(func, args, kwargs)
+        else:
+            out = func(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        if name == "unbind" and len(args) == 2 and isinstance(args[0], torch.Tensor) and args[0].dim() == 1 \
+                and not args[0].requires_grad and iterating():  # `for p in probs.data`: numbers in 0.3
+            self.hits["data_number"] += len(out)
+            return tuple(t.item() for t in out)
+        if gives_number(name, args, kwargs, out) and called_by_program():
+            self.hits["data_number"] += 1
+            return out.item()
+        for t in _tensors(out):
+            if not t.requires_grad:
+                self.plain.add(t)
+        return out
 
     # -- features -------------------------------------------------------------------------
     def _plain(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -193,6 +232,8 @@ class LegacyMode(TorchFunctionMode):
 
     def _data_get(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         alias = func(*args, **kwargs)  # 0.3: a plain tensor, never volatile
+        if self._track_plain and isinstance(alias, torch.Tensor):
+            self.plain.add(alias)
         if self._track_data and isinstance(alias, torch.Tensor) and isinstance(args[0], torch.Tensor):
             key = id(alias)
             aliases = self._aliases

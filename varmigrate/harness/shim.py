@@ -13,7 +13,7 @@ the reference depended on it.  Crash features change only calls that would other
   async_keyword       ``.cuda(async=True)`` (a syntax error since Python 3.7), on the tokens
 
 Semantics features (``--reference 0.3``, the default) restore what modern torch silently
-computes differently: ``volatile`` and ``data_metadata`` (both in ``legacy_mode``).
+computes differently: ``volatile``, ``data_metadata`` and ``data_number`` (all in ``legacy_mode``).
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def install(features: Collection[str]) -> Optional[Any]:
         _patch_legacy_function()
     if "backward_keywords" in features:
         _patch_backward_keywords()
-    if not {"zero_dim_index", "volatile", "data_metadata"} & set(features):
+    if not {"zero_dim_index", "volatile", "data_metadata", "data_number"} & set(features):
         return None
     from .legacy_mode import LegacyMode, install_set_hook, install_variable_hook
 
