@@ -17,6 +17,7 @@ from ..tree.positions import Positions, positions
 from .data_uses import DataUses
 from .facts import TORCH, OutsideFacts
 from .imports import ImportTracker
+from .plain_tensors import PlainTensors
 from .scalar_values import ScalarValues
 from .tensors import TensorInference
 
@@ -61,6 +62,11 @@ class FileContext:
     def scalar_values(self) -> ScalarValues:
         """Where a number can stand in for a tensor value, totals that are 0-dim (VM201's fix)."""
         return ScalarValues(self.tensors, self.tree, self.data_uses.scopes)
+
+    @cached_property
+    def plain_tensors(self) -> PlainTensors:
+        """Which expressions were 0.3 `Tensor`s (what `.data` gave, and what was computed from it)."""
+        return PlainTensors(self.data_uses, self.tree, self.imports)
 
     @property
     def parents_getter(self) -> Callable[[], dict[int, cst.CSTNode]]:

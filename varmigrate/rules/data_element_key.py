@@ -6,12 +6,10 @@ import libcst as cst
 
 from ..analysis.context import FileContext
 from ..analysis.nodes import short_code
+from ..analysis.plain_tensors import single_binding_value
 from ..rewrite.expressions import method_call
 from ..rule import Invalid, Rule, Safety, Valid
 from ..tree.nodes import single_index
-
-# Methods of a 0.3 tensor whose results (or the parts of a tuple of them) are tensors again.
-_TENSOR_METHODS = ("topk", "max", "min", "sort", "view", "squeeze", "cpu", "cuda", "long", "int", "clone")
 
 
 class DataElementKey(Rule):
@@ -120,47 +118,17 @@ class DataElementKey(Rule):
             return False
         while isinstance(node, cst.Subscript) and isinstance(single_index(node), int):
             node = node.value
-        if isinstance(node, cst.Name):
-            bound = _single_binding_value(self.ctx, node, unpacked=True)
-            return bound is not None and _legacy_tensor(bound)
-        return _legacy_tensor(node)
+        return self.ctx.plain_tensors.is_plain(node)
+
+
+def _single_binding_value(ctx: FileContext, name: cst.Name) -> Optional[cst.BaseExpression]:
+    return single_binding_value(ctx.data_uses, ctx.tree, name)
 
 
 def _only_index(node: cst.Subscript) -> Optional[cst.BaseExpression]:
     if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
         return None
     return node.slice[0].slice.value
-
-
-def _legacy_tensor(node: cst.BaseExpression) -> bool:
-    """`x.data`, or a tensor method's result on it (`x.data.topk(1)`, `x.data.max(1)[1]`)."""
-    while True:
-        if isinstance(node, cst.Attribute) and node.attr.value == "data":
-            return True
-        if isinstance(node, cst.Subscript):
-            node = node.value
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _TENSOR_METHODS:
-            node = node.func.value
-        else:
-            return False
-
-
-def _single_binding_value(ctx: FileContext, name: cst.Name, unpacked: bool = False) -> Optional[cst.BaseExpression]:
-    """The value of the one assignment that binds `name` in its scope (`unpacked`: also a target
-    of `a, b = value`, giving `value`); None when it is bound otherwise or more than once."""
-    bindings = ctx.data_uses.scopes.bindings(name)
-    if len(bindings) != 1:
-        return None
-    holder = ctx.parent(bindings[0])
-    if unpacked:
-        while isinstance(holder, (cst.Element, cst.Tuple, cst.List)):
-            holder = ctx.parent(holder)
-    if not isinstance(holder, cst.AssignTarget):
-        return None
-    assign = ctx.parent(holder)
-    if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
-        return None
-    return assign.value
 
 
 def _dict_value(node: cst.BaseExpression) -> bool:
