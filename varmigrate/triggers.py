@@ -25,6 +25,7 @@ RULE_CODES: tuple[str, ...] = (
     "VM208",  # data-assign
     "VM209",  # data-resize
     "VM210",  # data-element-key
+    "VM211",  # data-reduction-number
     "VM301",  # legacy-autograd-function
     "VM302",  # backward-retain-variables
     "VM303",  # backward-variables-keyword
@@ -45,7 +46,7 @@ TRIGGERS: frozenset[str] = frozenset({
     "Variable",  # VM101, VM102, VM104, VM105, VM106, VM107, VM110
     "volatile",  # VM103, VM108
     ".creator",  # VM109
-    ".data",  # VM201, VM202, VM203, VM204, VM205, VM206, VM207, VM208, VM209, VM210
+    ".data",  # VM201, VM202, VM203, VM204, VM205, VM206, VM207, VM208, VM209, VM210, VM211
     "sum()[0]",  # VM201
     "mean()[0]",  # VM201
     "norm()[0]",  # VM201
