@@ -26,12 +26,12 @@ class DataElementKey(Rule):
 
     ## Fix safety
     `.item()` is appended where the name is looked up (`words[ni.item()]`), which gives the
-    lookup the number 0.3 gave. The fix is unsafe: it is equivalent only if the element is one
-    element and the container is not a tensor or an array (which a tensor of indices may index as
-    it is). Where the container is known to be a dict (a name or an attribute the file only ever
-    sets to a dict display, comprehension or `dict(...)`), the message says so: the 0.3 program
-    could look the element up only if it was a number. It is not called safe there yet, because
-    the gradient harness cannot run the legacy form: its before run raises the same `KeyError`.
+    lookup the number 0.3 gave. Where the container is known to be a dict (a name or an attribute
+    the file only ever sets to a dict display, comprehension or `dict(...)`), the fix is safe: the
+    0.3 program could look the element up only if it was a number (a dict looked a 0.3 `Tensor` up
+    by identity as well), and `.item()` gives that number, of the same type. Elsewhere it is
+    unsafe: equivalent only if the element is one element and the container is not a tensor or an
+    array (which a tensor of indices may index as it is).
 
     ## References
     - [PyTorch 0.4.0 migration guide](https://pytorch.org/2018/04/22/0_4_0-migration-guide.html)
@@ -42,7 +42,7 @@ class DataElementKey(Rule):
     CODE = "VM210"
     MESSAGE = "an element indexed out of a tensor was a number in PyTorch 0.3; now a 0-dim tensor, which a dict cannot look up"
     FIX_TITLE = "Append `.item()`"
-    FIX = Safety.UNSAFE
+    FIX = Safety.SAFE
     TRIGGERS = (".data",)
 
     VALID = [
@@ -53,12 +53,13 @@ class DataElementKey(Rule):
     ]
     INVALID = [
         Invalid(
+            # A dict the file fills: safe.
             "import torch\nclass Lang:\n    def __init__(self):\n        self.index2word = {0: 'SOS', 1: 'EOS'}\n"
             "def decode(out, lang):\n    topv, topi = out.data.topk(1)\n    ni = topi[0][0]\n    return lang.index2word[ni]\n",
             expected_replacement="import torch\nclass Lang:\n    def __init__(self):\n        self.index2word = {0: 'SOS', 1: 'EOS'}\n"
             "def decode(out, lang):\n    topv, topi = out.data.topk(1)\n    ni = topi[0][0]\n    return lang.index2word[ni.item()]\n",
             expected_safe_replacement="import torch\nclass Lang:\n    def __init__(self):\n        self.index2word = {0: 'SOS', 1: 'EOS'}\n"
-            "def decode(out, lang):\n    topv, topi = out.data.topk(1)\n    ni = topi[0][0]\n    return lang.index2word[ni]\n",
+            "def decode(out, lang):\n    topv, topi = out.data.topk(1)\n    ni = topi[0][0]\n    return lang.index2word[ni.item()]\n",
             message="`ni = topi[0][0]` was a number in PyTorch 0.3", range=(8, 12, 8, 31),
         ),
         Invalid(
@@ -84,8 +85,9 @@ class DataElementKey(Rule):
         known_dict = self._is_dict(node.value)
         code = short_code(self.ctx, element)
         container = short_code(self.ctx, node.value)
-        condition = (" (unsafe: only if it is one element, as a 0.3 dict lookup needed)" if known_dict else
-                     f" (unsafe: only if it is one element, `{container}` not a tensor or an array)")
+        # A dict: 0.3 could look the element up only if it was a number, which `.item()` gives.
+        safety = Safety.SAFE if known_dict else Safety.UNSAFE
+        condition = "" if known_dict else f" (unsafe: only if it is one element, `{container}` not a tensor or an array)"
         # Fixed where it is looked up: the binding's line may carry other fixes (`.data` dropped),
         # after which the element no longer shows where it came from.
         self.report(
@@ -93,7 +95,7 @@ class DataElementKey(Rule):
             f"`{key.value} = {code}` was a number in PyTorch 0.3 (an element of a `.data` tensor); now it is a "
             f"0-dim tensor, which `{short_code(self.ctx, node)}` looks up by identity (a dict raises `KeyError`): use "
             f"`{key.value}.item()`" + condition,
-            [self.edit(method_call(key, "item"), Safety.UNSAFE, f"Append `.item()`{condition}")],
+            [self.edit(method_call(key, "item"), safety, f"Append `.item()`{condition}")],
             fix_node=key,
         )
 
