@@ -32,7 +32,7 @@ def clean_run(argv: Sequence[str]) -> Optional[int]:
     if not flags <= _FLAGS or not paths or any(not os.path.isfile(p) or p.endswith(".ipynb") for p in paths):
         return None
     from .config import ConfigError, resolve_settings
-    from .prefilter import may_have_findings, may_use_project_function, reads_data_index_zero
+    from .prefilter import ModuleMemo, may_have_findings, may_use_project_function, reads_data_index_zero
     from .sources import SourceReadError, decode_source
 
     try:
@@ -45,10 +45,11 @@ def clean_run(argv: Sequence[str]) -> Optional[int]:
     targets = [p for p in paths if not settings.is_excluded(p)] if "--force-exclude" in flags else paths
     if not targets or (len(targets) >= 20 and sys.stderr.isatty() and not os.environ.get("CI")):
         return None  # (the CLI's progress bar)
+    memo = ModuleMemo()
     for path in targets:
         try:
             text = decode_source(Path(path).read_bytes()).text
-            if may_have_findings(text) or reads_data_index_zero(text) or may_use_project_function(path, text, root):
+            if may_have_findings(text) or reads_data_index_zero(text) or may_use_project_function(path, text, root, memo):
                 return None
         except (OSError, SourceReadError):
             return None

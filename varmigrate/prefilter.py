@@ -49,35 +49,61 @@ def mentions_any_trigger(text: str) -> bool:
 _IMPORTED = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import\b|import[ \t]+([\w., \t]+))", re.MULTILINE)
 
 
-def may_use_project_function(path: Union[str, Path], text: str, root: Optional[Path] = None) -> bool:
+class ModuleMemo:
+    """What `may_use_project_function` learned of the tree's modules, kept for a run's other files
+    (each file of a repository reaches the same `utils.py`: reading and stat-ing it again per file
+    was a tenth of `check`)."""
+
+    def __init__(self) -> None:
+        self.files: dict[tuple[Path, tuple[str, ...]], Optional[Path]] = {}  # (folder, module parts) -> file
+        self.modules: dict[tuple[Path, Optional[Path]], Optional[tuple[bool, Optional[list[Path]]]]] = {}
+
+
+def may_use_project_function(path: Union[str, Path], text: str, root: Optional[Path] = None,
+                             memo: Optional[ModuleMemo] = None) -> bool:
     """Whether a file may use a legacy `Function` class of its own project without any trigger word
     (`from layers import *`, then `Detect(...)`): one of the modules of its tree that it reaches
     through imports mentions `Function`. Modules are looked for as Python would find them (the
     file's folder, then its parents up to `root`, else up to the git root); a relative import whose
-    target cannot be told counts as a yes."""
+    target cannot be told counts as a yes. `memo` keeps what was read for the next file."""
+    memo = memo if memo is not None else ModuleMemo()
     seen: set[Path] = set()
-    todo = [(Path(path).resolve(), text)]
     top = root.resolve() if root is not None else None
+    local = _local_imports(Path(path).resolve(), text, top, memo)
+    todo = [local]
     while todo and len(seen) < 64:
-        file, source = todo.pop()
-        local = _local_imports(file, source, top)
+        local = todo.pop()
         if local is None:
             return True
         for found in local:
             if found in seen:
                 continue
             seen.add(found)
-            try:
-                imported = found.read_text(encoding="utf-8", errors="replace")
-            except OSError:
+            module = _module(found, top, memo)
+            if module is None:
                 continue
-            if "Function" in imported:
+            mentions_function, imports = module
+            if mentions_function:
                 return True
-            todo.append((found, imported))
+            todo.append(imports)
     return False
 
 
-def _local_imports(file: Path, text: str, top: Optional[Path]) -> Optional[list[Path]]:
+def _module(found: Path, top: Optional[Path], memo: ModuleMemo) -> Optional[tuple[bool, Optional[list[Path]]]]:
+    """(whether module `found` mentions `Function`, the tree's modules it imports); None: unreadable."""
+    key = (found, top)
+    if key not in memo.modules:
+        try:
+            imported = found.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            memo.modules[key] = None
+        else:
+            mentions_function = "Function" in imported
+            memo.modules[key] = (True, []) if mentions_function else (False, _local_imports(found, imported, top, memo))
+    return memo.modules[key]
+
+
+def _local_imports(file: Path, text: str, top: Optional[Path], memo: ModuleMemo) -> Optional[list[Path]]:
     """The modules of the tree that `text` imports (None: a relative import to a place not found)."""
     if "import" not in text:
         return []
@@ -91,7 +117,7 @@ def _local_imports(file: Path, text: str, top: Optional[Path]) -> Optional[list[
             for _ in range(level - 1):
                 base = base.parent
             rel = source.lstrip(".")
-            target = _module_file(base, rel.split(".")) if rel else base / "__init__.py"
+            target = _module_file(base, rel.split("."), memo) if rel else base / "__init__.py"
             if target is None or not target.is_file():
                 return None
             found.append(target)
@@ -102,7 +128,7 @@ def _local_imports(file: Path, text: str, top: Optional[Path]) -> Optional[list[
     folder = file.parent
     for _ in range(12):
         for name in list(names):
-            target = _module_file(folder, name.split("."))
+            target = _module_file(folder, name.split("."), memo)
             if target is not None:
                 found.append(target)
                 names.discard(name)
@@ -114,13 +140,13 @@ def _local_imports(file: Path, text: str, top: Optional[Path]) -> Optional[list[
     return found
 
 
-def _module_file(folder: Path, parts: list[str]) -> Optional[Path]:
+def _module_file(folder: Path, parts: list[str], memo: ModuleMemo) -> Optional[Path]:
     """`folder/a/b.py` or `folder/a/b/__init__.py` for `a.b` (the package `__init__`s on the way
     are what the import also runs, but a `Function` they define is named in the file anyway)."""
     if not parts or not parts[0]:
         return None
-    base = folder.joinpath(*parts)
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
+    key = (folder, tuple(parts))
+    if key not in memo.files:
+        base = folder.joinpath(*parts)
+        memo.files[key] = next((c for c in (base.with_suffix(".py"), base / "__init__.py") if c.is_file()), None)
+    return memo.files[key]

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-from .prefilter import may_use_project_function, mentions_any_trigger, reads_data_index_zero
+from .prefilter import ModuleMemo, may_use_project_function, mentions_any_trigger, reads_data_index_zero
 
 if TYPE_CHECKING:
     from .analysis.facts import OutsideFacts
@@ -52,6 +52,7 @@ class ProjectRun:
         self._cache = cache
         self._index: Optional[ProjectIndex] = None
         self._others: dict[Path, ProjectIndex] = {}
+        self._modules = ModuleMemo()  # the prefilter's reading of the tree's modules
 
     @property
     def index(self) -> ProjectIndex:
@@ -94,7 +95,7 @@ class ProjectRun:
     def sees_torch(self, path: Path, text: str) -> bool:
         inside = self._config_root is not None and self._config_root in path.resolve().parents
         if not mentions_any_trigger(text) and \
-                not may_use_project_function(path, text, self._config_root if inside else None):
+                not may_use_project_function(path, text, self._config_root if inside else None, self._modules):
             return False  # (what sees_project_torch would answer, without building the index)
         facts = self.facts_for(path)
         return facts is not None and sees_project_torch(text, facts)

@@ -66,16 +66,25 @@ class ProjectIndex:
         self._texts: dict[Path, str] = {}
         self._external: dict[Path, frozenset[str]] = {}
         self._roots: dict[Path, Path] = {}  # folder -> root
-        self._resolved: dict[Path, Path] = {}  # a path as asked -> resolved (a system call per part)
+        self._folders: dict[str, Path] = {}
+        self._resolved: dict[Union[str, Path], Path] = {}  # a path as asked -> resolved (a system call per part)
+        # FileFacts answers that hold for every file asking the same (project_facts.FileFacts._shared).
+        self.shared: dict[tuple[str, ...], tuple[object, dict[str, str]]] = {}
 
     # -- files ---------------------------------------------------------------------------------
     def resolved(self, path: Union[str, Path]) -> Path:
         """`Path(path).resolve()`, once per path in a run (the analyses ask of the same few files
         tens of thousands of times: `check` of ~/qa/corpus resolved 68k paths at ~17 us each)."""
-        path = Path(path)
-        found = self._resolved.get(path)
+        found = self._resolved.get(path)  # (asked first as given: making a Path costs more than the lookup)
         if found is None:
-            found = self._resolved[path] = path.resolve()
+            found = self._resolved[path] = Path(path).resolve()
+        return found
+
+    def folder_of(self, rel: str) -> Path:
+        """The folder of the project module at `rel` (a summary's path)."""
+        found = self._folders.get(rel)
+        if found is None:
+            found = self._folders[rel] = (self.root / rel).parent
         return found
 
     def contains(self, path: Path) -> bool:

@@ -11,7 +11,7 @@ what kind of class a project class is; and records which project modules it cons
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar, cast
 
 from ..prefilter import reads_data_index_zero
 from .facts import TORCH
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 _NON_TENSOR_BUILTINS = {"len", "int", "float", "str", "list", "dict", "tuple", "set", "bool", "range", "sorted",
                         "open", "repr", "format", "zip", "enumerate", "map", "filter"}
+
+
+T = TypeVar("T")
 
 
 def _torch_name(module: str) -> bool:
@@ -51,6 +54,25 @@ class FileFacts:
         module that was looked for and not found is not recorded)."""
         return dict(self._used)
 
+    def _shared(self, key: tuple[str, ...], compute: Callable[[], T]) -> T:
+        """`compute()`, shared by the run's files that ask the same (`key` holds what it depends on
+        besides the index's summaries, which a run never changes: the file's root and folder where
+        used). The project modules it consulted are recorded for every file that asks: a cached
+        result depends on them. (`check` of a repository asks the same of every file that imports
+        its `utils`: resolving it again per file was a fifth of the run.)"""
+        hit = self.index.shared.get(key)
+        if hit is None:
+            outer, self._used = self._used, {}
+            try:
+                value = compute()
+            finally:
+                used, self._used = self._used, outer
+            outer.update(used)
+            self.index.shared[key] = hit = (value, used)
+        else:
+            self._used.update(hit[1])
+        return cast(T, hit[0])
+
     def summary_of(self, file: Path) -> Optional[Summary]:
         summary = self.index.summary(file)
         if summary is not None:
@@ -78,7 +100,7 @@ class FileFacts:
         for cut in range(len(parts) - 1, 0, -1):
             summary = self._module(".".join(parts[:cut]), near)
             if summary is not None:
-                return summary, ".".join(parts[cut:]), (self.index.root / summary.path).parent
+                return summary, ".".join(parts[cut:]), self.index.folder_of(summary.path)
         return None
 
     def _absolute(self, summary: Summary, module: str, level: int) -> str:
@@ -93,6 +115,9 @@ class FileFacts:
         return ".".join([*base, module] if module else base)
 
     def _dotted_of(self, summary: Summary) -> str:
+        return self._shared(("dotted", summary.path), lambda: self._dotted(summary))
+
+    def _dotted(self, summary: Summary) -> str:
         file = self.index.root / summary.path
         base = self.index.root_of(file)
         rel = file.relative_to(base).with_suffix("")
@@ -160,7 +185,7 @@ class FileFacts:
             target = self._module(module, folder)
         if target is None:
             return None
-        return target, (self.index.root / target.path).parent
+        return target, self.index.folder_of(target.path)
 
     def _names(self, summary: Summary, folder: Path, depth: int, seen: set[str]) -> dict[str, str]:
         """Every name `from <summary's module> import *` binds, with its origin."""
@@ -217,20 +242,25 @@ class FileFacts:
             return TORCH.star_binding(module, name)
         if name.startswith("_") or (summary.all is not None and name not in summary.all):
             return None
-        return self._lookup(summary, name, (self.index.root / summary.path).parent, 0, set())
+        return self._lookup(summary, name, self.index.folder_of(summary.path), 0, set())
 
     def star_names(self, module: str) -> dict[str, str]:
+        return dict(self._shared(("star_names", str(self.root), str(self.folder), module),
+                                 lambda: self._star_names(module)))
+
+    def _star_names(self, module: str) -> dict[str, str]:
         summary = self._module(module, self.folder)
         if summary is None:
             return TORCH.star_names(module)
-        return self._names(summary, (self.index.root / summary.path).parent, 0, set())
+        return self._names(summary, self.index.folder_of(summary.path), 0, set())
 
     def origin(self, qname: str) -> str:
         if qname.startswith("torch.") or "." not in qname:
             return canonical(qname)
         found = self._origins.get(qname)
         if found is None:
-            found = self._origins[qname] = self._resolve(qname, self.folder)
+            found = self._origins[qname] = self._shared(
+                ("origin", str(self.root), str(self.folder), qname), lambda: self._resolve(qname, self.folder))
         return found
 
     def resolve_module(self, module: str, level: int) -> Optional[str]:
@@ -253,7 +283,9 @@ class FileFacts:
     def returns_tensor(self, qname: str, depth: int = 0) -> bool:
         if TORCH.returns_tensor(qname):
             return True
-        if depth > 6:
+        if depth == 0:
+            return self._shared(("returns_tensor", str(self.root), qname), lambda: self.returns_tensor(qname, 1))
+        if depth > 7:  # (the shared call is depth 1)
             return False
         found = self._function(qname)
         if found is not None:
@@ -268,6 +300,9 @@ class FileFacts:
     def returns_non_tensor(self, qname: str) -> bool:
         if qname == "torch" or qname.startswith("torch."):
             return TORCH.returns_non_tensor(qname)
+        return self._shared(("returns_non_tensor", str(self.root), qname), lambda: self._returns_non_tensor(qname))
+
+    def _returns_non_tensor(self, qname: str) -> bool:
         found = self._function(qname)
         if found is not None:
             summary, function, folder = found
@@ -310,6 +345,9 @@ class FileFacts:
     def uses_torch(self, qname: str) -> bool:
         if qname == "torch" or qname.startswith("torch."):
             return True
+        return self._shared(("uses_torch", str(self.root), str(self.folder), qname), lambda: self._uses_torch(qname))
+
+    def _uses_torch(self, qname: str) -> bool:
         summary = self._module(qname, self.folder)
         if summary is None:
             split = self._split(qname, self.folder)
@@ -333,7 +371,7 @@ class FileFacts:
         seen.add(summary.path)
         if any(_torch_name(module) for module, _ in summary.imports.values()):
             return True
-        folder = (self.index.root / summary.path).parent
+        folder = self.index.folder_of(summary.path)
         for module, level in summary.stars:
             if _torch_name(module):
                 return True
@@ -359,7 +397,9 @@ class FileFacts:
 
     def _class_kind(self, qname: str, depth: int = 0) -> Optional[str]:
         """"module", "function", "tensor" or "other" for a project class; None: not one."""
-        if depth > 8:
+        if depth == 0:
+            return self._shared(("class_kind", str(self.root), qname), lambda: self._class_kind(qname, 1))
+        if depth > 9:  # (the shared call is depth 1)
             return None
         info = self._info(qname)
         if info is None:
