@@ -8,7 +8,7 @@ made unused is removed, and `import torch` is added when a replacement needs it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import Any, Optional, Union
 
@@ -21,6 +21,7 @@ from ..ftypes import Edit, Finding, NoGrad
 from ..rewrite.blocks import BlockReplacement
 from ..rewrite.imports import ImportRemover
 from ..rewrite.no_grad import with_block
+from ..rewrite.precedence import parenthesized_for
 from ..tree.walk import parent_map
 from ..tree.walk import visit as walk_visit
 from .alone import Statements, count_name_uses
@@ -86,7 +87,7 @@ class UnfixedModule:
         module, imports = self.module, self.imports
         torch_name = imports.alias_of("torch") or "torch"
         targets = _targets(chosen)
-        applier = _Applier(targets, imports, torch_name, self.ancestors_of(targets))
+        applier = _Applier(targets, imports, torch_name, self.ancestors_of(targets), self._parents)
         new_module = module.visit(applier)
         if not applier.applied:
             return module, []
@@ -138,9 +139,11 @@ class _Applier(cst.CSTTransformer):
     """Replaces nodes by identity; a node whose subtree already changed waits for the next round."""
 
     def __init__(self, chosen: _Targets, imports: ImportTracker, torch_name: str,
-                 on_path: Optional[set[int]] = None) -> None:
+                 on_path: Optional[set[int]] = None,
+                 parents: Optional[Callable[[], dict[int, cst.CSTNode]]] = None) -> None:
         super().__init__()
         self.chosen = chosen
+        self.parents = parents  # of the original tree: where a replacement stands decides its parentheses
         # ids of the targets' ancestors: other subtrees are not descended into, so libcst keeps
         # them as they are instead of rebuilding every node of the file (None: visit everything)
         self.on_path = on_path
@@ -177,6 +180,8 @@ class _Applier(cst.CSTTransformer):
         entry = self.chosen.get(id(original_node))
         if entry is not None and (not changed or callable(entry[0].replacement)):
             result = self._materialize(entry[0], updated_node)
+            if self.parents is not None and isinstance(result, cst.CSTNode):
+                result = parenthesized_for(self.parents().get(id(original_node)), original_node, result)
             self.applied.extend(entry[1])
             changed = True
         if isinstance(result, (cst.IndentedBlock, cst.Module)) and self._pending:
