@@ -4,6 +4,7 @@ from typing import Any, Optional
 
 import libcst as cst
 
+from ..analysis.context import FileContext
 from ..analysis.data_uses import INIT, INPLACE, INPLACE_EXPR
 from ..analysis.nodes import data_use
 from ..analysis.tensors import TensorInference
@@ -38,9 +39,11 @@ class DataInplaceUpdate(Rule):
     ## Fix safety
     The statement is rewritten without `.data` and wrapped in `with torch.no_grad():`; a run of
     consecutive updates (the course demo's four lines) becomes one block, and a statement already
-    inside such a block is just rewritten. A plain name keeps its augmented assignment
-    (`w -= lr * w.grad`); an attribute or call target uses the method form
-    (`self.fc.weight.sub_(g)`, `next(m.parameters()).sub_(g)`), since `f() -= g` is a syntax error. The
+    inside such a block is just rewritten. A name bound in the statement's own scope keeps its
+    augmented assignment (`w -= lr * w.grad`); a global or enclosing function's name, an attribute or a
+    call target uses the method form (`w.sub_(g)`, `self.fc.weight.sub_(g)`,
+    `next(m.parameters()).sub_(g)`): `w -= g` would make `w` local to the function (`UnboundLocalError`)
+    and `f() -= g` is a syntax error. The
     deprecated `add_(scalar, tensor)` overload becomes `add_(tensor, alpha=scalar)`. Inside the
     rewritten statement, `.data` reads of other tensors are dropped too (under `no_grad` they record
     nothing). A statement that shares its line with others or sits in a one-line suite
@@ -92,8 +95,8 @@ class DataInplaceUpdate(Rule):
             "learning_rate = 1e-6\n"
             "def step():\n"
             "    with torch.no_grad():\n"
-            "        w1 -= learning_rate * w1.grad\n"
-            "        w2 -= learning_rate * w2.grad\n"
+            "        w1.sub_(learning_rate * w1.grad)\n"
+            "        w2.sub_(learning_rate * w2.grad)\n"
             "        w1.grad.zero_()\n"
             "        w2.grad.zero_()\n",
             expected_safe_replacement="import torch\nfrom torch.autograd import Variable\n"
@@ -163,7 +166,7 @@ class DataInplaceUpdate(Rule):
         line = self.ctx.parent(small)
         block = self.ctx.parent(line) if line is not None else None
         own_line = isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and isinstance(block, (cst.IndentedBlock, cst.Module))
-        rewriter = _Rewriter(tensors)
+        rewriter = _Rewriter(tensors, _local_target(self.ctx, small))
         if rewriter.rewrite(small, detach=False) is None:
             self.report(small, message)  # e.g. `w.data |= m`: no method form to offer
             return
@@ -189,6 +192,14 @@ class DataInplaceUpdate(Rule):
 
             title = "Update `w.detach()` in place instead of `w.data`" if detach else "Remove `.data`"
             self.report(small, message, [self.edit(replace_inline, safety, title)])
+
+
+def _local_target(ctx: FileContext, small: cst.CSTNode) -> bool:
+    """`t.data op= v` where `t` is a name bound in the statement's own scope."""
+    if not isinstance(small, cst.AugAssign) or not isinstance(small.target, cst.Attribute):
+        return True
+    base = small.target.value
+    return not isinstance(base, cst.Name) or bool(ctx.data_uses.scopes.bindings(base))
 
 
 def _update_name(small: cst.CSTNode) -> str:
@@ -220,8 +231,11 @@ def _constant_args(small: cst.CSTNode) -> bool:
 class _Rewriter:
     """Rewrites one update statement (as updated by inner fixes) without its `.data`."""
 
-    def __init__(self, tensors: TensorInference) -> None:
+    def __init__(self, tensors: TensorInference, local_target: bool = True) -> None:
         self.tensors = tensors
+        # `t.data += v` -> `t += v` rebinds `t`: only where `t` is already a local name (a free or
+        # global one would become local: UnboundLocalError); elsewhere `t.add_(v)`.
+        self.local_target = local_target
 
     def rewrite(self, small: cst.CSTNode, detach: bool) -> Optional[cst.BaseSmallStatement]:
         if isinstance(small, cst.AugAssign):
@@ -233,7 +247,7 @@ class _Rewriter:
                 return None
             assert isinstance(target, cst.Attribute)
             base = target.value
-            if isinstance(base, cst.Name) and not detach:
+            if isinstance(base, cst.Name) and not detach and self.local_target:
                 return small.with_changes(target=base, value=self._drop_reads(small.value, detach))
             method = _AUG_METHODS.get(type(small.operator))
             if method is None:
