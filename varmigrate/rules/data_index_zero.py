@@ -7,6 +7,7 @@ import libcst as cst
 from ..analysis.context import FileContext
 from ..analysis.data_uses import INDEX_ZERO, DataUse
 from ..analysis.nodes import data_use, short_code, strip_device_moves
+from ..analysis.plain_tensors import single_binding_value
 from ..analysis.torch_api import FULL_REDUCTIONS
 from ..rewrite.comments import loses_comments
 from ..rewrite.expressions import method_call, with_expression_whitespace
@@ -28,6 +29,20 @@ def _rank(ctx: FileContext, base: cst.BaseExpression) -> str:
     if tensors.is_per_element(base):
         return _MANY
     return _UNKNOWN
+
+
+_OUTPUT_NAMES = frozenset({"output", "outputs", "out", "logits", "scores", "features", "images", "imgs"})
+
+
+def _network_output(ctx: FileContext, base: cst.BaseExpression) -> bool:
+    """`model(x)` of a module that is no criterion (those are `_SCALAR`), or a name so bound or
+    named as a network's output is (`output`, `logits` ...): a batch, rarely one element."""
+    if isinstance(base, cst.Name):
+        if base.value in _OUTPUT_NAMES:
+            return True
+        value = single_binding_value(ctx.data_uses, ctx.tree, base)
+        return value is not None and value is not base and _network_output(ctx, value)
+    return isinstance(base, cst.Call) and ctx.tensors.is_module(base.func)
 
 
 def _full_reduction(node: cst.BaseExpression) -> bool:
@@ -102,7 +117,9 @@ class DataIndexZero(Rule):
       `.detach()` shares the version counter that `.data` did not, SEMANTICS.md E).
     - rank not known: `x.item()` as an unsafe fix (equivalent only if `x` has exactly one element;
       offered only where the value is used as a number), then `x.detach()[0]` (unsafe: only if `x`
-      is not 0-dim). Plain `fix` leaves these, each reported.
+      is not 0-dim); the other way round for a network's output (`model(x)` of a module that is no
+      criterion, or a name bound to one or named `output`, `logits` ...: a batch, whose `[0]` is the
+      first sample). Plain `fix` leaves these, each reported.
 
     The numpy spelling gives a numpy scalar of the tensor's dtype in 0.3 and `.item()` a Python float
     of the same value; on a 0-dim loss the legacy line raises, so the fix is required. For `total[0]`,
@@ -291,7 +308,9 @@ class DataIndexZero(Rule):
         if rank == _UNKNOWN:
             if self.ctx.scalar_values.number_ok(subscript):
                 edits.append(self.edit(item, Safety.UNSAFE, f"Replace with {use_item} (unsafe: only if `{code}` has exactly one element)"))
-            edits.append(self.edit(detached, Safety.UNSAFE, f"Replace with `{new}` (unsafe: only if `{code}` is not 0-dim)"))
+            row = self.edit(detached, Safety.UNSAFE, f"Replace with `{new}` (unsafe: only if `{code}` is not 0-dim)")
+            # A network's output is a batch: its `[0]` is the first sample, which `--unsafe-fixes` keeps.
+            edits.insert(0 if _network_output(self.ctx, base) else len(edits), row)
             it = f"`{code}`" if not code.endswith("...") else "it"
             message = (f"`{whole}` raises on a 0-dim tensor (every loss since PyTorch 0.4), and the rank of {it} is "
                        f"not known here: use {use_item} if {it} has exactly one element, else `{new}`")
