@@ -43,7 +43,7 @@ RULE_CODES: tuple[str, ...] = (
 
 # A file can have a finding only if it mentions torch and one of these words.
 TRIGGERS: frozenset[str] = frozenset({
-    "Variable",  # VM101, VM102, VM104, VM105, VM106, VM107, VM110
+    "Variable",  # VM101, VM102, VM104, VM105, VM106, VM107, VM110, VM201
     "volatile",  # VM103, VM108
     ".creator",  # VM109
     ".data",  # VM201, VM202, VM203, VM204, VM205, VM206, VM207, VM208, VM209, VM210, VM211

@@ -137,7 +137,8 @@ class DataIndexZero(Rule):
     MESSAGE = "`loss.data[0]` raises on the 0-dim tensors that losses are since PyTorch 0.4"
     FIX_TITLE = "Replace `x.data[0]` with `x.item()`"
     FIX = Safety.SAFE
-    TRIGGERS = (".data", "sum()[0]", "mean()[0]", "norm()[0]", "max()[0]", "min()[0]", "prod()[0]")
+    # `Variable`: `s = x.sum(); s[0]` of a Variable, with no `.data` in the file
+    TRIGGERS = (".data", "Variable", "sum()[0]", "mean()[0]", "norm()[0]", "max()[0]", "min()[0]", "prod()[0]")
 
     VALID = [
         Valid("import torch\nx = torch.randn(3)\nprint(x[0])\n"),
