@@ -60,7 +60,9 @@ class FlowValues:
         self.nokill = 0
         self.no_grad = 0
         self.loops: list[Loop] = []
-        self._modules = set(imports.bindings) | set(imports.local_defs)
+        # Imported names and the file's own functions and classes: reading them builds no graph
+        # (an assigned name, `y = net(x)`, may hold one: not in here).
+        self._modules = set(imports.bindings) | imports.definitions
         self.no_grad_statements: set[int] = set()  # ids of statements inside a `no_grad` block
 
     # -- sources and their facts ------------------------------------------------------------

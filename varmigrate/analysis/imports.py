@@ -50,6 +50,7 @@ class ImportTracker(cst.CSTVisitor):
         self.star_modules: list[str] = []
         # Names the file binds itself (class/def/assignment): a user's own `Variable` is not torch's.
         self.local_defs: set[str] = set()
+        self.definitions: set[str] = set()  # the names of the file's own `def`s and `class`es
         # Import statements by the local name they bind, for removal of imports a fix made unused.
         self.import_nodes: dict[str, cst.CSTNode] = {}
 
@@ -58,6 +59,7 @@ class ImportTracker(cst.CSTVisitor):
         other.bindings = dict(self.bindings)
         other.star_modules = list(self.star_modules)
         other.local_defs = set(self.local_defs)
+        other.definitions = set(self.definitions)
         other.import_nodes = dict(self.import_nodes)
         return other
 
@@ -106,9 +108,11 @@ class ImportTracker(cst.CSTVisitor):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.local_defs.add(node.name.value)
+        self.definitions.add(node.name.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.local_defs.add(node.name.value)
+        self.definitions.add(node.name.value)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         # `V = torch.autograd.Variable` is an alias; `Variable = MyClass` shadows torch's name.
