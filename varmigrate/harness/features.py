@@ -59,6 +59,11 @@ FEATURES: tuple[Feature, ...] = (
              "backward_variables": "`torch.autograd.backward(variables=...)` meant `tensors=`",
              "scalar_grad_shape": "`loss.backward(torch.ones(1))` on a 0-dim loss: the gradient reshaped to `()`"},
             _all(r"\bbackward\b")),
+    Feature("view_contiguous", CRASH,
+            {"view_contiguous": "`x.view(...)` of an elementwise result of a transposed tensor (`pred.t().eq(y)`) "
+                                "viewed it as the contiguous tensor 0.3's ops returned (modern torch keeps the "
+                                "operand's layout, and `view` raises)"},
+            _all(r"\.view\s*\(")),
     Feature("async_keyword", CRASH,
             {"async_keyword": "`.cuda(async=True)` (a syntax error since Python 3.7) was read as "
                               "`non_blocking=True`"},

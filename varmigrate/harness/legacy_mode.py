@@ -4,7 +4,7 @@ Installed only when the program's source uses one of its constructs (each costs 
 microseconds per torch call while the mode is active); it never changes a class, so torch
 sees tensors exactly as usual.  Four features, each optional:
 
-``zero_dim_index`` (a crash shim)
+``zero_dim_index`` and ``view_contiguous`` (crash shims)
     ``x[0]`` / ``x[-1]`` on a 0-dim tensor gives the number (the tensor itself if it requires
     grad), where modern torch raises IndexError: ``loss.data[0]``.  Done here rather than by
     replacing ``Tensor.__getitem__``: a Python ``__getitem__`` on the class makes torch treat
@@ -133,6 +133,8 @@ class LegacyMode(TorchFunctionMode):
         special: dict[Any, Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]] = {}
         if "zero_dim_index" in features:
             special[T.__getitem__] = self._getitem
+        if "view_contiguous" in features:
+            special[T.view] = self._view
         if self._track_volatile:
             special[_accessor("volatile", "__get__")] = self._volatile_get
             special[_accessor("volatile", "__set__")] = self._volatile_set
@@ -212,6 +214,19 @@ class LegacyMode(TorchFunctionMode):
                 self.hits["zero_dim_index"] += 1
                 return t if t.requires_grad else t.item()
         return self._generic(func, args, kwargs)
+
+    def _view(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # 0.3's pointwise ops returned contiguous tensors; today's keep their operand's strides, so
+        # a view that 0.3 took of `pred.t().eq(y)` raises. A program that ran on 0.3 viewed values
+        # laid out contiguously: the same values are viewed here.
+        try:
+            return self._generic(func, args, kwargs)
+        except RuntimeError as exc:
+            t = args[0] if args else None
+            if not isinstance(t, torch.Tensor) or t.is_contiguous() or "view size is not compatible" not in str(exc):
+                raise
+        self.hits["view_contiguous"] += 1
+        return self._generic(func, (t.contiguous(), *args[1:]), kwargs)
 
     def _volatile_get(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self.hits["volatile_attribute"] += 1

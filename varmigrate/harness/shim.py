@@ -6,6 +6,7 @@ the reference depended on it.  Crash features change only calls that would other
 (or, for ``type(x) == Variable``, answer differently than 0.3 did):
 
   zero_dim_index      ``x[0]`` / ``x[-1]`` on a 0-dim tensor -> the number (``legacy_mode``)
+  view_contiguous     ``x.view(...)`` that raises on a non-contiguous ``x`` -> of ``x.contiguous()`` (``legacy_mode``)
   type_eq_variable    ``type(x) == Variable`` / ``!=`` for tensor types
   legacy_function     instance-style ``autograd.Function`` (``F(alpha)(x)``) bridged through a
                       new-style Function; ``__init__`` state kept
@@ -174,7 +175,7 @@ def install(features: Collection[str]) -> Optional[Any]:
         _patch_legacy_function()
     if "backward_keywords" in features:
         _patch_backward_keywords()
-    if not {"zero_dim_index", "volatile", "data_metadata", "data_number"} & set(features):
+    if not {"zero_dim_index", "view_contiguous", "volatile", "data_metadata", "data_number"} & set(features):
         return None
     from .legacy_mode import LegacyMode, install_set_hook, install_variable_hook
 
