@@ -96,6 +96,9 @@ def test_shim_hits_are_counted(verified: dict[str, object]) -> None:
     assert hits["dqn_target_volatile"]["volatile_variable"] == 6
     assert hits["dqn_target_volatile"]["volatile_attribute"] == 6  # `next_q.volatile = False`, once a step
     assert hits["data_resize"]["data_metadata"] == 2  # W and b, once each
+    # 3 epochs x 4 batches: `correct[:k].view(-1)` once per batch, for k = 2 (k = 1 takes one row,
+    # which is viewable: 12 views), `[0]` of the loss and of the two precisions (36)
+    assert hits["topk_accuracy"] == {"view_contiguous": 12, "zero_dim_index": 36}
     for name, r in verified.items():
         assert r.runs["after"].summary["shim_hits"] == {}, name  # type: ignore[attr-defined]
 

@@ -26,6 +26,7 @@ RULE_CODES: tuple[str, ...] = (
     "VM209",  # data-resize
     "VM210",  # data-element-key
     "VM211",  # data-reduction-number
+    "VM212",  # view-of-transposed
     "VM301",  # legacy-autograd-function
     "VM302",  # backward-retain-variables
     "VM303",  # backward-variables-keyword
@@ -53,6 +54,7 @@ TRIGGERS: frozenset[str] = frozenset({
     "max()[0]",  # VM201
     "min()[0]",  # VM201
     "prod()[0]",  # VM201
+    ".view(",  # VM212
     "Function",  # VM301
     ")(",  # VM301
     "retain_variables",  # VM302

@@ -51,7 +51,7 @@ class BindingCollector(cst.CSTVisitor):
         self.forward_params: set[str] = set()
         self.grad_owners: set[str] = set()
         self.module_owners: set[str] = set()
-        # Every binding of each name (for shapes.py): ("value"|"aug"|"iter"|"number"|"unknown", expr).
+        # Every binding of each name (for shapes.py): ("value"|"aug"|"iter"|"item"|"number"|"unknown", expr).
         self.sources: dict[str, list[tuple[str, Optional[cst.BaseExpression]]]] = {}
         self.self_sources: dict[str, list[tuple[str, Optional[cst.BaseExpression]]]] = {}
         # Names the file binds at all (a notebook cell's own names hide the earlier cells' ones).
@@ -67,8 +67,14 @@ class BindingCollector(cst.CSTVisitor):
         elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
             self.self_sources.setdefault(target.attr.value, []).append((kind, value))
         elif isinstance(target, (cst.Tuple, cst.List)):
+            # `prec1, prec5 = accuracy(...)`: an item of what a call returns (shapes.py may know
+            # the items of a list a function of this file returns); any other unpacking: unknown.
+            starred = any(isinstance(e, cst.StarredElement) for e in target.elements)
             for element in target.elements:
-                self._source(element.value, "unknown", None)
+                if kind == "value" and isinstance(value, cst.Call) and not starred:
+                    self._source(element.value, "item", value)
+                else:
+                    self._source(element.value, "unknown", None)
         elif isinstance(target, cst.StarredElement):
             self._source(target.value, "unknown", None)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Optional
 import libcst as cst
 
 from .shape_literals import NEUTRAL, Shape, broadcast, data_shape, dim_zero, is_data, literal_int
+from .shape_returns import ReturnedItems
 from .torch_api import FULL_REDUCTIONS, LOSS_FUNCTIONS
 from .torch_nodes import comprehension_element, reduces_to_scalar
 
@@ -62,7 +63,7 @@ _SAME_SHAPE_MODULES = {
 _LAST_DIM_MODULES = {"Linear", "Bilinear"}
 
 
-class Shapes:
+class Shapes(ReturnedItems):
     def __init__(self, inference: TensorInference, collector: BindingCollector,
                  previous: Optional[Shapes] = None) -> None:
         self.inference = weakref.proxy(inference)
@@ -72,6 +73,9 @@ class Shapes:
         # What the file's own functions and methods return (a method by its name, in any class).
         self.returns = collector.returns
         self.method_returns = collector.method_returns
+        self.appends: dict[str, list[cst.BaseExpression]] = {}  # list name -> what is appended to it
+        for owner, value in collector.appends:
+            self.appends.setdefault(owner, []).append(value)
         self.previous = previous
         self._names: dict[str, Shape] = {}
         self._self_attrs: dict[str, Shape] = {}
@@ -125,6 +129,8 @@ class Shapes:
                 if shape is None or shape == NEUTRAL or not shape:
                     return None
                 shape = shape[1:]
+            elif kind == "item":
+                shape = self._returned_items(value, 1) if isinstance(value, cst.Call) else None
             else:
                 shape = self._shape(value, 1)
             if shape is None:
@@ -177,6 +183,9 @@ class Shapes:
 
     def _subscript(self, node: cst.Subscript, depth: int) -> Shape:
         base = self._shape(node.value, depth + 1)
+        if (base is None or base == NEUTRAL) and isinstance(node.value, cst.Call) and len(node.slice) == 1 \
+                and isinstance(node.slice[0].slice, cst.Index) and self._integer(node.slice[0].slice.value):
+            return self._returned_items(node.value, depth + 1)  # `accuracy(out, y)[0]`
         if base is None or base == NEUTRAL:
             return None
         dims = list(base)
@@ -218,6 +227,8 @@ class Shapes:
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             receiver = func.value
+            if (method == "size" and len(node.args) == 1) or (method in ("dim", "numel", "item") and not node.args):
+                return NEUTRAL  # a number (`batch_size = target.size(0)`)
             if method in SAME_SHAPE_METHODS:
                 if method in ("type", "to") and not node.args:
                     return None
@@ -282,21 +293,6 @@ class Shapes:
         if depth > 8:
             return None
         shapes = {self._shape(value, depth + 1) for value in values}
-        if len(shapes) != 1:
-            return None
-        (shape,) = shapes
-        return None if shape == NEUTRAL else shape
-
-    def _items(self, node: cst.BaseExpression, depth: int) -> Shape:
-        """The shape every item of a list of tensors has (a name appended to, or a literal)."""
-        values: list[cst.BaseExpression]
-        if isinstance(node, cst.Name) and node.value in self.inference.list_items:
-            values = self.inference.list_items[node.value]
-        elif isinstance(node, (cst.List, cst.Tuple)) and not any(isinstance(e, cst.StarredElement) for e in node.elements):
-            values = [e.value for e in node.elements]
-        else:
-            return None
-        shapes = {self._shape(v, depth + 1) for v in values}
         if len(shapes) != 1:
             return None
         (shape,) = shapes

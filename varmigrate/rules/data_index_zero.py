@@ -121,6 +121,12 @@ class DataIndexZero(Rule):
       criterion, or a name bound to one or named `output`, `logits` ...: a batch, whose `[0]` is the
       first sample). Plain `fix` leaves these, each reported.
 
+    `prec1[0]` of an item of the list a function of the file returns, known 0-dim today
+    (`prec1, prec5 = accuracy(output.data, target)`, whose `res.append(correct_k.mul_(...))` holds
+    `correct[:k].view(-1).float().sum(0)`: one element in 0.3) becomes `prec1.item()`: safe where the
+    call's arguments are `.data` tensors (the function computed on 0.3 `Tensor`s, whose `[0]` was a
+    number), unsafe otherwise (0.3 gave a one-element Variable: only if it is used as a number).
+
     The numpy spelling gives a numpy scalar of the tensor's dtype in 0.3 and `.item()` a Python float
     of the same value; on a 0-dim loss the legacy line raises, so the fix is required. For `total[0]`,
     the total is a 0-dim tensor (a sum of 0-dim tensors), `total[0]` raises, and `total.item()` gives
@@ -354,6 +360,10 @@ class DataIndexZero(Rule):
                 edit = self.edit(item, Safety.UNSAFE, f"{title} (unsafe: only if what it sums has exactly one element)")
             self.report(node, message, [edit])
             return
+        call = self._item_of_returned_list(value) if isinstance(value, cst.Name) else None
+        if call is not None:
+            self._returned_item(node, value, call)  # type: ignore[arg-type]
+            return
         if not self._zero_dim_with_history(value):
             return
         # In 0.3 a reduction of a Variable (and a sum of losses) had shape (1,), and `[0]` of a 1-D
@@ -370,6 +380,42 @@ class DataIndexZero(Rule):
         ]
         self.report(node, f"`{whole}` raises on the 0-dim tensor `{code}` is since PyTorch 0.4 (0.3 gave a one-element "
                     f"tensor): use `{code}`, or `{code}.view(1)` for the shape 0.3 gave", edits)
+
+    def _item_of_returned_list(self, name: cst.Name) -> Optional[cst.Call]:
+        """The call whose returned list's 0-dim item every binding of `name` in its scope takes
+        (`prec1, prec5 = accuracy(...)`, `prec1 = accuracy(...)[0]`)."""
+        shapes = self.ctx.tensors.shapes
+        calls = []
+        for binding in self.ctx.data_uses.scopes.bindings(name):
+            holder, unpacked = self.ctx.parent(binding), False
+            while isinstance(holder, (cst.Element, cst.Tuple, cst.List)):
+                holder, unpacked = self.ctx.parent(holder), True
+            assign = self.ctx.parent(holder) if isinstance(holder, cst.AssignTarget) else None
+            if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+                return None
+            value = assign.value
+            if not unpacked and isinstance(value, cst.Subscript) and isinstance(value.value, cst.Call) \
+                    and single_index(value) is not None and shapes.of(value) == ():
+                calls.append(value.value)
+            elif unpacked and isinstance(value, cst.Call) and shapes.returned_items(value) == ():
+                calls.append(value)
+            else:
+                return None
+        return calls[0] if calls else None
+
+    def _returned_item(self, node: cst.Subscript, value: cst.Name, call: cst.Call) -> None:
+        """`prec1, prec5 = accuracy(output.data, target)` ... `prec1[0]`: an item of the list a
+        function of this file returns, 0-dim since 0.4 (`correct[:k].view(-1).sum(0)`): one element
+        in 0.3. Of `.data` arguments the function computed on 0.3 `Tensor`s, whose `[0]` was the
+        number `.item()` gives (safe); otherwise 0.3 gave a one-element Variable (unsafe)."""
+        name, func = value.value, short_code(self.ctx, call.func)
+        plain = any(a.keyword is None and self.ctx.plain_tensors.is_plain_argument(a.value) for a in call.args)
+        item = with_expression_whitespace(method_call(value, "item"), node)
+        condition = "" if plain else " (unsafe: only if the value is used as a number)"
+        safety = Safety.UNSAFE if not plain or loses_comments(node, item) else Safety.SAFE
+        self.report(node, f"`{name}` is an item of the list `{func}(...)` returns, a 0-dim tensor since PyTorch 0.4 "
+                    f"(one element in 0.3), so `{name}[0]` raises: use `{name}.item()`{condition}",
+                    [self.edit(item, safety, f"Replace `{name}[0]` with `{name}.item()`{condition}")])
 
     def _zero_dim_with_history(self, value: cst.BaseExpression) -> bool:
         """`x.sum()`, `torch.mean(x)` (a full reduction of something that may be a tensor), or a name
