@@ -27,6 +27,7 @@ RULE_CODES: tuple[str, ...] = (
     "VM210",  # data-element-key
     "VM211",  # data-reduction-number
     "VM212",  # view-of-transposed
+    "VM213",  # data-element-number
     "VM301",  # legacy-autograd-function
     "VM302",  # backward-retain-variables
     "VM303",  # backward-variables-keyword
@@ -47,7 +48,7 @@ TRIGGERS: frozenset[str] = frozenset({
     "Variable",  # VM101, VM102, VM104, VM105, VM106, VM107, VM110, VM201
     "volatile",  # VM103, VM108
     ".creator",  # VM109
-    ".data",  # VM201, VM202, VM203, VM204, VM205, VM206, VM207, VM208, VM209, VM210, VM211
+    ".data",  # VM201, VM202, VM203, VM204, VM205, VM206, VM207, VM208, VM209, VM210, VM211, VM213
     "sum()[0]",  # VM201
     "mean()[0]",  # VM201
     "norm()[0]",  # VM201

@@ -26,9 +26,21 @@ class Scopes:
         return [n for n in names.get(name.value, []) if n is not name and not self.is_binding(n)]
 
     def bindings(self, name: cst.Name) -> list[cst.Name]:
-        """The occurrences of `name` in its scope that bind it."""
-        names = self.names_in(self.scope_of(name))
-        return [n for n in names.get(name.value, []) if self.is_binding(n)]
+        """The occurrences of `name` in its scope that bind it: not those of a function defined in
+        it (a method's parameter `action` is not the module's `action`), unless a `global` or
+        `nonlocal` statement names it somewhere."""
+        scope = self.scope_of(name)
+        found = [n for n in self.names_in(scope).get(name.value, []) if self.is_binding(n)]
+        if len(found) < 2 or any(isinstance(self.parent(n), cst.NameItem) for n in self.names_in(scope)[name.value]):
+            return found
+        return [n for n in found if self._binding_scope(n) is scope]
+
+    def _binding_scope(self, name: cst.Name) -> cst.CSTNode:
+        """The scope a binding occurrence binds in (a `def`'s or `class`'s own name: the outer one)."""
+        parent = self.parent(name)
+        if isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is name:
+            return self.scope_of(parent)
+        return self.scope_of(name)
 
     def names_in(self, scope: cst.CSTNode) -> dict[str, list[cst.Name]]:
         names = self._names_by_scope.get(id(scope))

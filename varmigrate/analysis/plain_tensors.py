@@ -29,6 +29,11 @@ TENSOR_RESULT_METHODS = frozenset(
 )
 
 _DEPTH = 30
+# torch functions that made a new 0.3 Tensor (a Variable only when wrapped).
+_FACTORIES = frozenset({"zeros", "ones", "randn", "rand", "empty", "arange", "range", "linspace", "eye", "full",
+                        "randperm", "randint", "from_numpy", "zeros_like", "ones_like", "rand_like", "randn_like"})
+_LEGACY_CONSTRUCTORS = frozenset({"Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+                                  "ShortTensor", "ByteTensor", "CharTensor"})
 
 
 def single_binding_value(data_uses: DataUses, parent: Parents, name: cst.Name,
@@ -59,6 +64,7 @@ class PlainTensors:
         self.imports = imports
         self._names: dict[int, bool] = {}
         self._calls_item: Optional[bool] = None
+        self._functions: dict[str, bool] = {}
 
     def written_for_0_4(self) -> bool:
         """Does the file call `.item()` (new in 0.4)? Then it ran on a torch where a `.data` tensor's
@@ -103,9 +109,14 @@ class PlainTensors:
         if q is not None and q.startswith("torch.") and q.count(".") == 1:
             # `torch.max(x.data, 1)`, `torch.cat([a.data, b.data])`
             name = q.split(".", 1)[1]
+            if name in _FACTORIES or name in _LEGACY_CONSTRUCTORS:
+                # 0.3's factories made Tensors (`requires_grad=` is 0.4's: a tensor of today)
+                return not any(a.keyword is not None and a.keyword.value == "requires_grad" for a in node.args)
             if name not in TENSOR_RESULT_METHODS and name not in ("cat", "stack"):
                 return False
             return any(self.is_plain_argument(a.value, depth) for a in node.args if a.keyword is None)
+        if isinstance(func, cst.Name):
+            return self._function(func.value, depth)
         if not isinstance(func, cst.Attribute) or func.attr.value not in TENSOR_RESULT_METHODS:
             return False
         if self.is_plain(func.value, depth + 1):
@@ -113,6 +124,18 @@ class PlainTensors:
         # `pred.eq(target.data)`: a 0.3 Variable's method refused a Tensor argument
         return func.attr.value in COMPARISON_METHODS and any(
             a.keyword is None and self.is_plain(a.value, depth + 1) for a in node.args)
+
+    def _function(self, name: str, depth: int) -> bool:
+        """A function of this file (never re-bound) whose every return value is plain
+        (`select_action` returning `q.data.max(1)[1].view(1, 1)` or `LongTensor([[a]])`)."""
+        shapes = self.data_uses.inference.shapes
+        values = shapes.returns.get(name)
+        if not values or name in shapes.sources:
+            return False
+        if name not in self._functions:
+            self._functions[name] = False  # a recursive function is no evidence
+            self._functions[name] = all(self.is_plain(v, depth + 1) for v in values)
+        return self._functions[name]
 
     def is_plain_argument(self, value: cst.BaseExpression, depth: int = 0) -> bool:
         """`is_plain` for an operand of a torch function (`torch.max(out.data, 1)`, `torch.sum(x.data)`):

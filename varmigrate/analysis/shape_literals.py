@@ -62,6 +62,8 @@ def data_shape(node: cst.BaseExpression) -> Shape:
     if isinstance(node, (cst.Integer, cst.Float)) or (
         isinstance(node, cst.UnaryOperation) and isinstance(node.expression, (cst.Integer, cst.Float))):
         return ()
+    if isinstance(node, cst.Call) and _number_call(node.func):
+        return ()  # `[[random.randrange(2)]]` (the DQN tutorial's random action)
     if isinstance(node, (cst.List, cst.Tuple)):
         if not node.elements or any(isinstance(e, cst.StarredElement) for e in node.elements):
             return (len(node.elements),) if not node.elements else None
@@ -71,3 +73,11 @@ def data_shape(node: cst.BaseExpression) -> Shape:
         (only,) = inner
         return None if only is None else (len(node.elements), *only)
     return None
+
+
+def _number_call(func: cst.BaseExpression) -> bool:
+    """`int(...)`, `float(...)`, `round(...)`, `len(...)`, `random.randrange(...)`: a number."""
+    if isinstance(func, cst.Name):
+        return func.value in ("int", "float", "round", "len")
+    return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "random" \
+        and func.attr.value in ("random", "randrange", "randint", "uniform", "gauss")

@@ -5,13 +5,12 @@ from typing import Optional
 import libcst as cst
 
 from ..analysis.nodes import short_code
+from ..analysis.number_uses import kept_as_number
 from ..rewrite.expressions import method_call
 from ..rule import Invalid, Rule, Safety, Valid
 
 # Reductions that gave a number in 0.3 when called without a dimension.
 _REDUCTIONS = frozenset({"sum", "mean", "prod", "max", "min", "median", "norm", "std", "var", "dot"})
-# Builtins that make a number of it anyway: the tensor is no different there.
-_NUMBER_BUILTINS = frozenset({"float", "int", "bool", "round", "abs", "len"})
 
 
 class DataReductionNumber(Rule):
@@ -86,7 +85,7 @@ class DataReductionNumber(Rule):
         plain = self.ctx.plain_tensors
         if plain.written_for_0_4():
             return
-        if not (plain.is_plain_argument(operand) if torch_function else plain.is_plain(operand)) or not self._kept(node):
+        if not (plain.is_plain_argument(operand) if torch_function else plain.is_plain(operand)) or not kept_as_number(self.ctx, node):
             return
         self.report(
             node,
@@ -121,39 +120,3 @@ class DataReductionNumber(Rule):
         else:
             full = not rest
         return (operand, torch_function) if full else None
-
-    def _kept(self, node: cst.Call) -> bool:
-        """Does the program keep the number (bind, return, pass on, print, index with it), rather
-        than compute with it at once?"""
-        child: cst.CSTNode = node
-        parent = self.ctx.parent(node)
-        while isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation)):
-            if isinstance(parent, cst.BinaryOperation):
-                other = parent.right if parent.left is child else parent.left
-                if self.ctx.tensors.is_tensor(other) or self.ctx.plain_tensors.is_plain(other):
-                    return False  # a tensor op: the result is a tensor in 0.3 as well
-            child, parent = parent, self.ctx.parent(parent)
-        if isinstance(parent, cst.Attribute):
-            return False  # `.item()`, `.cpu()`: written for a tensor result
-        if isinstance(parent, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Return, cst.Yield,
-                               cst.Element, cst.DictElement, cst.FormattedStringExpression, cst.SubscriptElement,
-                               cst.Index)):
-            return True
-        if isinstance(parent, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
-            return parent.elt is child
-        if isinstance(parent, cst.DictComp):
-            return parent.value is child
-        if isinstance(parent, cst.Arg):
-            call = self.ctx.parent(parent)
-            if not isinstance(call, cst.Call):
-                return False
-            if isinstance(call.func, cst.Name) and call.func.value in _NUMBER_BUILTINS:
-                return False
-            q = self.ctx.imports.qualified(call.func)
-            if q is not None and q.startswith("torch"):
-                return False
-            if isinstance(call.func, cst.Attribute) and (
-                    self.ctx.tensors.is_tensor(call.func.value) or self.ctx.plain_tensors.is_plain(call.func.value)):
-                return False  # an argument of a tensor method
-            return True
-        return False
