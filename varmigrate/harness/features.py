@@ -79,6 +79,11 @@ FEATURES: tuple[Feature, ...] = (
             {"data_metadata": "`w.data.resize_()` / `set_()` / `t_()`... changed `w` itself, as 0.3's `.data` "
                               "(`w`'s own tensor) did (modern torch changes only a temporary alias)"},
             _all(r"\.data\b", _META_INPLACE)),
+    Feature("integer_division", SEMANTICS,
+            {"integer_division": "`a / b` of an integer tensor by an integer (`best_scores_id / num_words`) divided "
+                                 "as integers, truncating, as 0.3's `LongTensor` did (modern torch: a float tensor; "
+                                 "`a /= b` raises)"},
+            _all(r"/")),
     Feature("data_number", SEMANTICS,
             {"data_number": "a `.data` tensor reduced to one element (`pred.eq(target.data).sum()`, `x.data.max()`) "
                             "or indexed down to one (`topi[0][0]`) gave a Python number, as 0.3's tensors did "

@@ -135,6 +135,9 @@ class LegacyMode(TorchFunctionMode):
             special[T.__getitem__] = self._getitem
         if "view_contiguous" in features:
             special[T.view] = self._view
+        if "integer_division" in features:
+            for div in (T.div, T.div_, torch.div, T.__itruediv__):
+                special[div] = self._div
         if self._track_volatile:
             special[_accessor("volatile", "__get__")] = self._volatile_get
             special[_accessor("volatile", "__set__")] = self._volatile_set
@@ -228,6 +231,16 @@ class LegacyMode(TorchFunctionMode):
         self.hits["view_contiguous"] += 1
         return self._generic(func, (t.contiguous(), *args[1:]), kwargs)
 
+    def _div(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # 0.3's integer tensors divided as integers (C's truncation): `ids / n` of beam search.
+        if len(args) == 2 and "rounding_mode" not in kwargs and _integral(args[0]) and _integral(args[1]) \
+                and called_by_program():
+            self.hits["integer_division"] += 1
+            kwargs = {**kwargs, "rounding_mode": "trunc"}
+            if func is torch.Tensor.__itruediv__:
+                func = torch.Tensor.div_
+        return self._generic(func, args, kwargs)
+
     def _volatile_get(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self.hits["volatile_attribute"] += 1
         return args[0] in self.volatile
@@ -303,6 +316,13 @@ def install_set_hook(mode: LegacyMode) -> Callable[[], None]:
         del torch.Tensor.set_  # falls back to TensorBase.set_
 
     return undo
+
+
+def _integral(value: Any) -> bool:
+    """An integer tensor (not bool) or a Python int."""
+    if isinstance(value, torch.Tensor):
+        return not (value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool)
+    return type(value) is int
 
 
 def install_variable_hook(mode: LegacyMode) -> Callable[[], None]:

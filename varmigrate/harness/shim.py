@@ -14,7 +14,8 @@ the reference depended on it.  Crash features change only calls that would other
   async_keyword       ``.cuda(async=True)`` (a syntax error since Python 3.7), on the tokens
 
 Semantics features (``--reference 0.3``, the default) restore what modern torch silently
-computes differently: ``volatile``, ``data_metadata`` and ``data_number`` (all in ``legacy_mode``).
+computes differently: ``volatile``, ``data_metadata``, ``data_number`` and ``integer_division`` (all
+in ``legacy_mode``).
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ def install(features: Collection[str]) -> Optional[Any]:
         _patch_legacy_function()
     if "backward_keywords" in features:
         _patch_backward_keywords()
-    if not {"zero_dim_index", "view_contiguous", "volatile", "data_metadata", "data_number"} & set(features):
+    if not {"zero_dim_index", "view_contiguous", "volatile", "data_metadata", "data_number",
+            "integer_division"} & set(features):
         return None
     from .legacy_mode import LegacyMode, install_set_hook, install_variable_hook
 
