@@ -28,6 +28,7 @@ RULE_CODES: tuple[str, ...] = (
     "VM211",  # data-reduction-number
     "VM212",  # view-of-transposed
     "VM213",  # data-element-number
+    "VM214",  # integer-division
     "VM301",  # legacy-autograd-function
     "VM302",  # backward-retain-variables
     "VM303",  # backward-variables-keyword
@@ -56,6 +57,11 @@ TRIGGERS: frozenset[str] = frozenset({
     "min()[0]",  # VM201
     "prod()[0]",  # VM201
     ".view(",  # VM212
+    "topk(",  # VM214
+    "argmax(",  # VM214
+    ".long()",  # VM214
+    "LongTensor(",  # VM214
+    ".sort(",  # VM214
     "Function",  # VM301
     ")(",  # VM301
     "retain_variables",  # VM302
