@@ -64,6 +64,10 @@ FEATURES: tuple[Feature, ...] = (
                                 "viewed it as the contiguous tensor 0.3's ops returned (modern torch keeps the "
                                 "operand's layout, and `view` raises)"},
             _all(r"\.view\s*\(")),
+    Feature("byte_mask", CRASH,
+            {"byte_mask": "`x.masked_fill_(mask, v)` / `masked_select` / `masked_scatter` took a `uint8` mask, as 0.3's "
+                          "`ByteTensor` masks were (modern torch wants `bool` and raises)"},
+            _all(r"\bmasked_(?:fill|select|scatter)")),
     Feature("async_keyword", CRASH,
             {"async_keyword": "`.cuda(async=True)` (a syntax error since Python 3.7) was read as "
                               "`non_blocking=True`"},

@@ -135,6 +135,10 @@ class LegacyMode(TorchFunctionMode):
             special[T.__getitem__] = self._getitem
         if "view_contiguous" in features:
             special[T.view] = self._view
+        if "byte_mask" in features:
+            for masked in (T.masked_fill, T.masked_fill_, T.masked_select, T.masked_scatter, T.masked_scatter_,
+                           torch.masked_select):
+                special[masked] = self._byte_mask
         if "integer_division" in features:
             for div in (T.div, T.div_, torch.div, T.__itruediv__):
                 special[div] = self._div
@@ -230,6 +234,17 @@ class LegacyMode(TorchFunctionMode):
                 raise
         self.hits["view_contiguous"] += 1
         return self._generic(func, (t.contiguous(), *args[1:]), kwargs)
+
+    def _byte_mask(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # 0.3's masks were ByteTensors; a nonzero byte selects, as `True` does.
+        mask = kwargs.get("mask", args[1] if len(args) > 1 else None)
+        if isinstance(mask, torch.Tensor) and mask.dtype == torch.uint8:
+            self.hits["byte_mask"] += 1
+            if "mask" in kwargs:
+                kwargs = {**kwargs, "mask": mask.bool()}
+            else:
+                args = (args[0], mask.bool(), *args[2:])
+        return self._generic(func, args, kwargs)
 
     def _div(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         # 0.3's integer tensors divided as integers (C's truncation): `ids / n` of beam search.

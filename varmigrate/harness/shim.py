@@ -7,6 +7,7 @@ the reference depended on it.  Crash features change only calls that would other
 
   zero_dim_index      ``x[0]`` / ``x[-1]`` on a 0-dim tensor -> the number (``legacy_mode``)
   view_contiguous     ``x.view(...)`` that raises on a non-contiguous ``x`` -> of ``x.contiguous()`` (``legacy_mode``)
+  byte_mask           a ``uint8`` mask of ``masked_fill_``/``masked_select``/``masked_scatter`` -> ``bool``
   type_eq_variable    ``type(x) == Variable`` / ``!=`` for tensor types
   legacy_function     instance-style ``autograd.Function`` (``F(alpha)(x)``) bridged through a
                       new-style Function; ``__init__`` state kept
@@ -176,7 +177,7 @@ def install(features: Collection[str]) -> Optional[Any]:
         _patch_legacy_function()
     if "backward_keywords" in features:
         _patch_backward_keywords()
-    if not {"zero_dim_index", "view_contiguous", "volatile", "data_metadata", "data_number",
+    if not {"zero_dim_index", "view_contiguous", "byte_mask", "volatile", "data_metadata", "data_number",
             "integer_division"} & set(features):
         return None
     from .legacy_mode import LegacyMode, install_set_hook, install_variable_hook
