@@ -29,6 +29,7 @@ RULE_CODES: tuple[str, ...] = (
     "VM212",  # view-of-transposed
     "VM213",  # data-element-number
     "VM214",  # integer-division
+    "VM215",  # byte-mask
     "VM301",  # legacy-autograd-function
     "VM302",  # backward-retain-variables
     "VM303",  # backward-variables-keyword
@@ -62,6 +63,7 @@ TRIGGERS: frozenset[str] = frozenset({
     ".long()",  # VM214
     "LongTensor(",  # VM214
     ".sort(",  # VM214
+    "masked_",  # VM215
     "Function",  # VM301
     ")(",  # VM301
     "retain_variables",  # VM302
