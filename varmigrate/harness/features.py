@@ -68,6 +68,10 @@ FEATURES: tuple[Feature, ...] = (
             {"byte_mask": "`x.masked_fill_(mask, v)` / `masked_select` / `masked_scatter` took a `uint8` mask, as 0.3's "
                           "`ByteTensor` masks were (modern torch wants `bool` and raises)"},
             _all(r"\bmasked_(?:fill|select|scatter)")),
+    Feature("packed_pair", CRASH,
+            {"packed_pair": "`packed, sizes = pack_padded_sequence(...)` unpacked 0.3's pair (data, batch_sizes) "
+                            "(modern torch's PackedSequence has four fields: ValueError)"},
+            _all(r"\bpack_(?:padded_)?sequence\b")),
     Feature("async_keyword", CRASH,
             {"async_keyword": "`.cuda(async=True)` (a syntax error since Python 3.7) was read as "
                               "`non_blocking=True`"},

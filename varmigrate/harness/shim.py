@@ -8,6 +8,7 @@ the reference depended on it.  Crash features change only calls that would other
   zero_dim_index      ``x[0]`` / ``x[-1]`` on a 0-dim tensor -> the number (``legacy_mode``)
   view_contiguous     ``x.view(...)`` that raises on a non-contiguous ``x`` -> of ``x.contiguous()`` (``legacy_mode``)
   byte_mask           a ``uint8`` mask of ``masked_fill_``/``masked_select``/``masked_scatter`` -> ``bool``
+  packed_pair         a ``PackedSequence`` unpacked by the program -> ``(data, batch_sizes)``, 0.3's pair
   type_eq_variable    ``type(x) == Variable`` / ``!=`` for tensor types
   legacy_function     instance-style ``autograd.Function`` (``F(alpha)(x)``) bridged through a
                       new-style Function; ``__init__`` state kept
@@ -22,6 +23,7 @@ in ``legacy_mode``).
 from __future__ import annotations
 
 import inspect
+import sys
 from collections import Counter
 from typing import Any, Collection, Optional
 
@@ -168,6 +170,23 @@ def _patch_backward_keywords() -> None:
     torch.autograd.backward = autograd_backward
 
 
+def _patch_packed_pair() -> None:
+    from torch.nn.utils.rnn import PackedSequence
+
+    from .plain_numbers import called_by_program
+
+    orig_iter = PackedSequence.__iter__
+
+    def __iter__(self: Any) -> Any:
+        # 0.3's PackedSequence was the pair (data, batch_sizes): `packed, _ = pack_padded_sequence(...)`
+        if called_by_program(sys._getframe(1)):
+            HITS["packed_pair"] += 1
+            return iter((self.data, self.batch_sizes))
+        return orig_iter(self)
+
+    PackedSequence.__iter__ = __iter__  # type: ignore[method-assign,assignment]
+
+
 def install(features: Collection[str]) -> Optional[Any]:
     """Installs the patches of ``features``; returns the ``LegacyMode`` to enter around the
     program when a feature needs it (None otherwise)."""
@@ -177,6 +196,8 @@ def install(features: Collection[str]) -> Optional[Any]:
         _patch_legacy_function()
     if "backward_keywords" in features:
         _patch_backward_keywords()
+    if "packed_pair" in features:
+        _patch_packed_pair()
     if not {"zero_dim_index", "view_contiguous", "byte_mask", "volatile", "data_metadata", "data_number",
             "integer_division"} & set(features):
         return None
