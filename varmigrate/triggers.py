@@ -30,6 +30,7 @@ RULE_CODES: tuple[str, ...] = (
     "VM213",  # data-element-number
     "VM214",  # integer-division
     "VM215",  # byte-mask
+    "VM216",  # packed-sequence-pair
     "VM301",  # legacy-autograd-function
     "VM302",  # backward-retain-variables
     "VM303",  # backward-variables-keyword
@@ -64,6 +65,8 @@ TRIGGERS: frozenset[str] = frozenset({
     "LongTensor(",  # VM214
     ".sort(",  # VM214
     "masked_",  # VM215
+    "pack_padded_sequence",  # VM216
+    "pack_sequence",  # VM216
     "Function",  # VM301
     ")(",  # VM301
     "retain_variables",  # VM302
