@@ -27,8 +27,9 @@ class DataReductionNumber(Rule):
 
     ## Fix safety
     `.item()` is appended to the reduction, which gives the number 0.3 gave (the other rules drop the
-    `.data`). It is safe: the operand is known to be a 0.3 `Tensor` (a `.data` read, or an op whose
-    operand is one: a 0.3 program could not mix `Tensor`s and `Variable`s in one op), so its full
+    `.data`). It is safe: the operand is known to be a 0.3 `Tensor` (a `.data` read, a factory such as
+    `torch.ones(3)` or a function of the file returning only such, or an op whose operand is one: a
+    0.3 program could not mix `Tensor`s and `Variable`s in one op), so its full
     reduction was a number, whatever its size, and carried no gradient. A reduction that feeds a
     tensor op (`w.data.div_(w.data.norm())`), a comparison or `float(...)` is not reported: a 0-dim
     tensor behaves as the number did there. Nor is a file that already calls `.item()` (new in 0.4): it
@@ -89,8 +90,8 @@ class DataReductionNumber(Rule):
             return
         self.report(
             node,
-            f"`{short_code(self.ctx, node)}` was a Python number in PyTorch 0.3 (a full reduction of a `.data` "
-            "tensor); now a 0-dim tensor, which prints as `tensor(...)` and which `json` refuses: append `.item()`",
+            f"`{short_code(self.ctx, node)}` was a Python number in PyTorch 0.3 (a full reduction of a 0.3 "
+            "`Tensor`); now a 0-dim tensor, which prints as `tensor(...)` and which `json` refuses: append `.item()`",
             # Callable: the `.data` inside is dropped by other rules in the same round.
             [self.edit(lambda updated: method_call(updated, "item"))],  # type: ignore[arg-type]
         )
