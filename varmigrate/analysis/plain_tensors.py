@@ -25,7 +25,8 @@ TENSOR_RESULT_METHODS = frozenset(
     (ALIAS_METHODS | SAME_SHAPE_METHODS | COMPARISON_METHODS) - {"equal"}
     | {"max", "min", "topk", "sort", "kthvalue", "median", "mode", "sum", "mean", "prod", "cumsum",
        "add", "sub", "mul", "div", "pow", "fmod", "remainder", "masked_select", "masked_fill", "index_select",
-       "gather", "mm", "matmul", "bmm", "t", "repeat", "argmax", "argmin", "nonzero", "float", "exp", "log"}
+       "gather", "mm", "matmul", "bmm", "t", "repeat", "argmax", "argmin", "nonzero", "float", "exp", "log",
+       "multinomial", "bernoulli", "softmax", "log_softmax", "argsort"}
 )
 
 _DEPTH = 30
