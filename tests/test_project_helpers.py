@@ -75,3 +75,28 @@ def test_the_cache_does_not_keep_a_helper_module_unparsed(tmp_path: Path) -> Non
     (root / "train.py").write_text(TRAIN)
     report = run([str(root / "utils.py")], settings, jobs=1, cache=Cache(tmp_path / "c", settings))
     assert [(f.line, f.code) for f in report.findings] == [(6, "VM201")]
+
+
+EVAL = """\
+__all__ = ['accuracy']
+
+
+def accuracy(output, target, topk=(1,)):
+    maxk = max(topk)
+    _, pred = output.topk(maxk, 1, True, True)
+    pred = pred.t()
+    correct = pred.eq(target.view(1, -1).expand_as(pred))
+    return [correct[:k].view(-1).float().sum(0) for k in topk]
+"""
+
+
+def test_a_helper_package_module_without_data_reads_is_linted_through_its_package(tmp_path: Path) -> None:
+    """bearpaw/pytorch-classification: `utils/eval.py` never names torch nor reads `.data`; the
+    package's `__init__` re-exports it and the training script, which uses torch, imports that. Its
+    `correct[:k].view(-1)` raises on modern torch (VM212), so it is linted; a copy nobody imports is not."""
+    files = {"utils/__init__.py": "from .eval import *\nfrom .misc import *\n", "utils/eval.py": EVAL,
+             "utils/misc.py": "import torch\n\n\ndef mkdir_p(path):\n    return torch.zeros(1)\n",
+             "cifar.py": "import torch\nfrom utils import accuracy\n\nprint(accuracy(torch.ones(2, 3), torch.ones(2)))\n",
+             "unused/eval.py": EVAL}
+    root = _project(tmp_path, files)
+    assert _found(root) == [("eval.py", 9, "VM212")]

@@ -21,7 +21,7 @@ from .baseline import add_noqa as add_noqa
 from .config import Settings
 from .ftypes import Finding, SourceError
 from .parallel import auto_jobs, run_parallel, terminate_gracefully
-from .prefilter import may_have_findings, reads_data_index_zero
+from .prefilter import may_have_findings, mentions_any_trigger
 from .projects import ProjectRun, sees_project_torch
 from .sources import SourceReadError, SourceText, atomic_write, decode_source, discover, read_source
 from .syntax.nesting import nesting_error
@@ -363,7 +363,7 @@ def run(
                         keys[display] = key
                     continue
                 outcome = FileOutcome(display, old_text=source.text, new_text=source.text if fix else None, skipped=True)
-                if reads_data_index_zero(source.text):
+                if mentions_any_trigger(source.text):
                     key = None  # whether a module using torch imports it depends on other files
             done(outcome)
             if key is not None and cache is not None:

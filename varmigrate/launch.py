@@ -32,7 +32,7 @@ def clean_run(argv: Sequence[str]) -> Optional[int]:
     if not flags <= _FLAGS or not paths or any(not os.path.isfile(p) or p.endswith(".ipynb") for p in paths):
         return None
     from .config import ConfigError, resolve_settings
-    from .prefilter import ModuleMemo, may_have_findings, may_use_project_function, reads_data_index_zero
+    from .prefilter import ModuleMemo, may_have_findings, may_use_project_function, mentions_any_trigger
     from .sources import SourceReadError, decode_source
 
     try:
@@ -49,7 +49,7 @@ def clean_run(argv: Sequence[str]) -> Optional[int]:
     for path in targets:
         try:
             text = decode_source(Path(path).read_bytes()).text
-            if may_have_findings(text) or reads_data_index_zero(text) or may_use_project_function(path, text, root, memo):
+            if may_have_findings(text) or mentions_any_trigger(text) or may_use_project_function(path, text, root, memo):
                 return None
         except (OSError, SourceReadError):
             return None

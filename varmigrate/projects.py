@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-from .prefilter import ModuleMemo, may_use_project_function, mentions_any_trigger, reads_data_index_zero
+from .prefilter import ModuleMemo, may_use_project_function, mentions_any_trigger
 
 if TYPE_CHECKING:
     from .analysis.facts import OutsideFacts
@@ -30,13 +30,14 @@ if TYPE_CHECKING:
 
 def sees_project_torch(text: str, facts: OutsideFacts) -> bool:
     """A file without `torch` that mentions a trigger word and imports a project module that uses
-    torch, one with `x.data[0]` that such a module imports, or one without a trigger word that
+    torch, one with a trigger word that such a module imports (a helper module that never names
+    torch: `x.data[0]`, `correct[:k].view(-1)`), or one without a trigger word that
     names a project's legacy `Function` class."""
     from .analysis.project import imports_project_torch, project_function_names
 
     if mentions_any_trigger(text) and imports_project_torch(text, facts):
         return True
-    if reads_data_index_zero(text) and facts.imported_by_torch():
+    if facts.imported_by_torch():  # (a helper module with a trigger word, imported by torch code)
         return True
     return "import" in text and bool(project_function_names(text, facts))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, TypeVar, cast
 
-from ..prefilter import reads_data_index_zero
+from ..prefilter import mentions_any_trigger
 from .facts import TORCH
 from .project_summary import FunctionInfo, Summary, module_name
 from .torch_api import canonical
@@ -355,11 +355,12 @@ class FileFacts:
         return summary is not None and self._imports_torch(summary, set())
 
     def imported_by_torch(self) -> bool:
-        # Only the route's files: a `.py` with `x.data[0]` (ImportTracker.imports_torch asks of every
-        # file that imports no torch, and the importer table reads the whole project).
+        # Only the route's files: a `.py` with a trigger word (`x.data[0]`, `correct[:k].view(-1)` of a
+        # helper module that never names torch; ImportTracker.imports_torch asks of every file that
+        # imports no torch, and the importer table reads the whole project).
         if self._imported_by_torch is None:
             text = self.index.text_of(self.path) if self.path.suffix == ".py" and self.index.contains(self.path) else None
-            self._imported_by_torch = text is not None and reads_data_index_zero(text) and any(
+            self._imported_by_torch = text is not None and mentions_any_trigger(text) and any(
                 summary is not None and self._imports_torch(summary, set())
                 # (each importer consulted is recorded: the cached result depends on its imports)
                 for summary in map(self.summary_of, self.index.importers(self.path)))

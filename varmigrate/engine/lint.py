@@ -21,7 +21,7 @@ from ..analysis.tensors import TensorInference
 from ..config import Settings
 from ..ftypes import Finding, SourceError
 from ..noqa import NoqaMap, Suppressions, noqa_map
-from ..prefilter import mentions, reads_data_index_zero
+from ..prefilter import mentions, mentions_any_trigger
 from ..registry import all_rules
 from ..rule import Rule
 from ..syntax import async_keyword, python2
@@ -52,7 +52,7 @@ def passes_prefilter(text: str, rules: Sequence[type[Rule]], facts: Optional[Out
     if any(mentions(word, text) for rule in rules for word in rule.TRIGGERS) \
             and ("torch" in text or (facts is not None and imports_project_torch(text, facts))):
         return True
-    if facts is not None and reads_data_index_zero(text) and facts.imported_by_torch():
+    if facts is not None and mentions_any_trigger(text) and facts.imported_by_torch():
         return True
     return facts is not None and any(r.PROJECT_FUNCTIONS for r in rules) and bool(project_function_names(text, facts))
 
