@@ -135,7 +135,8 @@ class PlainTensors:
             return False
         if name not in self._functions:
             self._functions[name] = False  # a recursive function is no evidence
-            self._functions[name] = all(self.is_plain(v, depth + 1) for v in values)
+            # (`return probs.multinomial().data`: a returned `.data` whose base may be a tensor is one)
+            self._functions[name] = all(self.is_plain_argument(v, depth + 1) for v in values)
         return self._functions[name]
 
     def is_plain_argument(self, value: cst.BaseExpression, depth: int = 0) -> bool:

@@ -27,7 +27,10 @@ class DataElementNumber(Rule):
     `.item()` is appended, which gives the number 0.3 gave. It is safe: the tensor is known to be a
     0.3 `Tensor` (a `.data` read, a factory such as `torch.LongTensor([[a]])`, a function of the file
     that returns only such, or an op on one), and its rank is known to equal the number of indices,
-    so the indexing read one element. A value bound to a name is left to VM210 (which fixes it where
+    so the indexing read one element. Where the rank is not known, two or more indices that pass the
+    value to a call (`env.step(action[0, 0])` of the REINFORCE example's `probs.multinomial().data`)
+    are reported with an unsafe fix: equivalent only if the tensor has that many dimensions (else 0.3
+    gave a row too). A value bound to a name is left to VM210 (which fixes it where
     a container looks it up); `x.data[0]` itself is VM201's. A file that already calls `.item()`
     (written for 0.4, where the 0-dim tensor is meant) is not reported.
 
@@ -46,14 +49,24 @@ class DataElementNumber(Rule):
     VALID = [
         # A row, not an element: a tensor in 0.3 as well.
         Valid("import torch\ndef f(env, q):\n    a = q.data.max(1)[1].view(1, 1)\n    env.step(a[0])\n"),
-        # Rank not known.
-        Valid("import torch\ndef f(env, q):\n    env.step(q.data[0, 1])\n"),
+        # Rank not known, and one index: a row or an element.
+        Valid("import torch\ndef f(env, q):\n    env.step(q.data.max(1)[1][0])\n"),
         # A Variable's element (no `.data`) was a one-element Variable.
         Valid("import torch\ndef f(env, q):\n    a = q.max(1)[1].view(1, 1)\n    env.step(a[0, 0])\n"),
         # Consumed by tensor math or a comparison: a 0-dim tensor behaves as the number did.
         Valid("import torch\ndef f(q):\n    a = q.data.max(1)[1].view(1, 1)\n    return a[0, 0] == 1\n"),
     ]
     INVALID = [
+        Invalid(
+            # The REINFORCE example: `action = probs.multinomial(); return action.data`, rank not known.
+            "import torch\ndef select(policy, state):\n    return policy(state).multinomial().data\n"
+            "def run(env, policy, state):\n    action = select(policy, state)\n    return env.step(action[0, 0])\n",
+            expected_replacement="import torch\ndef select(policy, state):\n    return policy(state).multinomial().data\n"
+            "def run(env, policy, state):\n    action = select(policy, state)\n    return env.step(action[0, 0].item())\n",
+            expected_safe_replacement="import torch\ndef select(policy, state):\n    return policy(state).multinomial().data\n"
+            "def run(env, policy, state):\n    action = select(policy, state)\n    return env.step(action[0, 0])\n",
+            message="(unsafe: only if `action` has 2 dimensions)", range=(6, 21, 6, 33),
+        ),
         Invalid(
             "import random\nimport torch\n\n\ndef select_action(model, state):\n    if random.random() > 0.1:\n"
             "        return model(state).data.max(1)[1].view(1, 1)\n    return torch.LongTensor([[random.randrange(2)]])\n\n\n"
@@ -76,18 +89,25 @@ class DataElementNumber(Rule):
         if plain.written_for_0_4() or not plain.is_plain(base):
             return
         shape = self.ctx.tensors.shape(base)
-        if shape is None or len(shape) != indices:
+        if shape is not None and len(shape) != indices:
             return
         parent = self.ctx.parent(node)
         if isinstance(parent, cst.Subscript):
             return  # `topi[0][0]`: the outer subscript is the element
         if isinstance(parent, (cst.Assign, cst.AnnAssign)) or not kept_as_number(self.ctx, node):
             return
+        condition = ""
+        if shape is None:
+            # Rank not known: reported where two or more indices pass it to a call (`env.step(a[0, 0])`)
+            if indices < 2 or not isinstance(parent, cst.Arg):
+                return
+            condition = f" (unsafe: only if `{short_code(self.ctx, base, 30)}` has {indices} dimensions)"
         self.report(
             node,
             f"`{short_code(self.ctx, node)}` was a Python number in PyTorch 0.3 (an element of a 0.3 `Tensor`); now a "
-            "0-dim tensor, which gym's `env.step`, `json` and dict keys refuse: append `.item()`",
-            [self.edit(lambda updated: method_call(updated, "item"))],  # type: ignore[arg-type]
+            "0-dim tensor, which gym's `env.step`, `json` and dict keys refuse: append `.item()`" + condition,
+            [self.edit(lambda updated: method_call(updated, "item"),  # type: ignore[arg-type]
+                       Safety.UNSAFE if condition else Safety.SAFE, self.FIX_TITLE + condition)],
         )
 
 
@@ -96,6 +116,8 @@ def _integer_indices(node: cst.Subscript) -> Optional[tuple[int, cst.BaseExpress
     count = 0
     current: cst.BaseExpression = node
     while isinstance(current, cst.Subscript):
+        if _pair(current.value):
+            break  # `x.max(1)[1]`: the indices of the pair, a tensor to index further
         for element in current.slice:
             index = element.slice
             if not isinstance(index, cst.Index) or not _integer(index.value):
@@ -109,3 +131,10 @@ def _integer(value: cst.BaseExpression) -> bool:
     if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
         value = value.expression
     return isinstance(value, cst.Integer)
+
+
+def _pair(node: cst.BaseExpression) -> bool:
+    """`x.max(1)`, `x.topk(k)`, `x.sort()`: a `(values, indices)` pair."""
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+        and node.func.attr.value in ("max", "min", "topk", "sort", "kthvalue", "median", "mode") \
+        and (bool(node.args) or node.func.attr.value in ("topk", "sort"))
