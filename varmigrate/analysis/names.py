@@ -35,6 +35,17 @@ class Scopes:
             return found
         return [n for n in found if self._binding_scope(n) is scope]
 
+    def assignment_of(self, binding: cst.Name) -> Optional[tuple[cst.BaseExpression, bool]]:
+        """The value of the single-target assignment that binds `binding`, and whether it binds it
+        unpacked (`a, b = value`); None for any other binding (a parameter, a loop, `a = b = v`)."""
+        holder, unpacked = self.parent(binding), False
+        while isinstance(holder, (cst.Element, cst.Tuple, cst.List)):
+            holder, unpacked = self.parent(holder), True
+        assign = self.parent(holder) if isinstance(holder, cst.AssignTarget) else None
+        if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+            return None
+        return assign.value, unpacked
+
     def _binding_scope(self, name: cst.Name) -> cst.CSTNode:
         """The scope a binding occurrence binds in (a `def`'s or `class`'s own name: the outer one)."""
         parent = self.parent(name)

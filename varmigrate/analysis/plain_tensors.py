@@ -42,18 +42,10 @@ def single_binding_value(data_uses: DataUses, parent: Parents, name: cst.Name,
     """The value of the one assignment that binds `name` in its scope (`unpacked`: also a target
     of `a, b = value`, giving `value`); None when it is bound otherwise or more than once."""
     bindings = data_uses.scopes.bindings(name)
-    if len(bindings) != 1:
+    found = data_uses.scopes.assignment_of(bindings[0]) if len(bindings) == 1 else None
+    if found is None or (found[1] and not unpacked):
         return None
-    holder = parent.parent(bindings[0])
-    if unpacked:
-        while isinstance(holder, (cst.Element, cst.Tuple, cst.List)):
-            holder = parent.parent(holder)
-    if not isinstance(holder, cst.AssignTarget):
-        return None
-    assign = parent.parent(holder)
-    if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
-        return None
-    return assign.value
+    return found[0]
 
 
 class PlainTensors:

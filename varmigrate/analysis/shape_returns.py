@@ -4,6 +4,7 @@ the list a function of the file returns (`prec1, prec5 = accuracy(...)`: the Ima
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
@@ -14,14 +15,20 @@ if TYPE_CHECKING:
     from .tensors import TensorInference
 
 
+def agreed(shapes: set[Shape]) -> Shape:
+    """The one shape of several values (None when they differ; a number's NEUTRAL is no shape)."""
+    if len(shapes) != 1:
+        return None
+    (shape,) = shapes
+    return None if shape == NEUTRAL else shape
+
+
 class ReturnedItems:
     inference: TensorInference
     sources: dict[str, list[tuple[str, Optional[cst.BaseExpression]]]]
     returns: dict[str, list[cst.BaseExpression]]
     appends: dict[str, list[cst.BaseExpression]]
-
-    def _shape(self, node: cst.BaseExpression, depth: int) -> Shape:
-        raise NotImplementedError
+    _shape: Callable[[cst.BaseExpression, int], Shape]  # Shapes._shape
 
     def returned_items(self, call: cst.Call) -> Shape:
         """The shape every item has of what the call of a function of this file returns."""
@@ -34,11 +41,7 @@ class ReturnedItems:
         func = call.func
         if depth > 8 or not isinstance(func, cst.Name) or func.value not in self.returns or func.value in self.sources:
             return None
-        shapes = {self._returned_list(value, depth + 1) for value in self.returns[func.value]}
-        if len(shapes) != 1:
-            return None
-        (shape,) = shapes
-        return shape
+        return agreed({self._returned_list(value, depth + 1) for value in self.returns[func.value]})
 
     def _returned_list(self, value: cst.BaseExpression, depth: int) -> Shape:
         """The items' shape of a returned list display, or of a name only ever bound to `[]` and
@@ -50,11 +53,7 @@ class ReturnedItems:
         if not sources or not appended or not all(
                 kind == "value" and isinstance(v, cst.List) and not v.elements for kind, v in sources):
             return None
-        shapes = {self._shape(v, depth + 1) for v in appended}
-        if len(shapes) != 1:
-            return None
-        (shape,) = shapes
-        return None if shape == NEUTRAL else shape
+        return agreed({self._shape(v, depth + 1) for v in appended})
 
     def _items(self, node: cst.BaseExpression, depth: int) -> Shape:
         """The shape every item of a list of tensors has (a name appended to, or a literal)."""
@@ -65,8 +64,4 @@ class ReturnedItems:
             values = [e.value for e in node.elements]
         else:
             return None
-        shapes = {self._shape(v, depth + 1) for v in values}
-        if len(shapes) != 1:
-            return None
-        (shape,) = shapes
-        return None if shape == NEUTRAL else shape
+        return agreed({self._shape(v, depth + 1) for v in values})

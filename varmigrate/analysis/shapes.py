@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Optional
 import libcst as cst
 
 from .shape_literals import NEUTRAL, Shape, broadcast, data_shape, dim_zero, is_data, literal_int
-from .shape_returns import ReturnedItems
+from .shape_returns import ReturnedItems, agreed
 from .torch_api import FULL_REDUCTIONS, LOSS_FUNCTIONS
 from .torch_nodes import comprehension_element, reduces_to_scalar
 
@@ -292,11 +292,7 @@ class Shapes(ReturnedItems):
         """The shape every one of a function's return values has, if they agree (`return x.mean()`)."""
         if depth > 8:
             return None
-        shapes = {self._shape(value, depth + 1) for value in values}
-        if len(shapes) != 1:
-            return None
-        (shape,) = shapes
-        return None if shape == NEUTRAL else shape
+        return agreed({self._shape(value, depth + 1) for value in values})
 
     def _module_output(self, classes: set[str], depth: int, call: cst.Call) -> Shape:
         """The shape every `forward` of `classes` returns (`output.mean(0).view(1)`: (1,)), if they

@@ -130,11 +130,6 @@ def _method(node: cst.Call) -> str:
 
 def _bound_values(ctx: FileContext, name: cst.Name) -> list[cst.BaseExpression]:
     """What the name is bound to by plain assignments in its scope (none: some other binding)."""
-    out = []
-    for binding in ctx.data_uses.scopes.bindings(name):
-        holder = ctx.parent(binding)
-        assign = ctx.parent(holder) if isinstance(holder, cst.AssignTarget) else None
-        if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
-            return []
-        out.append(assign.value)
-    return out
+    scopes = ctx.data_uses.scopes
+    found = [scopes.assignment_of(binding) for binding in scopes.bindings(name)]
+    return [a[0] for a in found if a is not None] if all(a is not None and not a[1] for a in found) else []

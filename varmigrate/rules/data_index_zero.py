@@ -384,16 +384,13 @@ class DataIndexZero(Rule):
     def _item_of_returned_list(self, name: cst.Name) -> Optional[cst.Call]:
         """The call whose returned list's 0-dim item every binding of `name` in its scope takes
         (`prec1, prec5 = accuracy(...)`, `prec1 = accuracy(...)[0]`)."""
-        shapes = self.ctx.tensors.shapes
+        shapes, scopes = self.ctx.tensors.shapes, self.ctx.data_uses.scopes
         calls = []
-        for binding in self.ctx.data_uses.scopes.bindings(name):
-            holder, unpacked = self.ctx.parent(binding), False
-            while isinstance(holder, (cst.Element, cst.Tuple, cst.List)):
-                holder, unpacked = self.ctx.parent(holder), True
-            assign = self.ctx.parent(holder) if isinstance(holder, cst.AssignTarget) else None
-            if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+        for binding in scopes.bindings(name):
+            found = scopes.assignment_of(binding)
+            if found is None:
                 return None
-            value = assign.value
+            value, unpacked = found
             if not unpacked and isinstance(value, cst.Subscript) and isinstance(value.value, cst.Call) \
                     and single_index(value) is not None and shapes.of(value) == ():
                 calls.append(value.value)

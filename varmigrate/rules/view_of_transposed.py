@@ -109,15 +109,9 @@ class ViewOfTransposed(Rule):
     def _values(self, node: cst.Name) -> list[cst.BaseExpression]:
         """What the name is bound to in its scope (each plain assignment; `_, pred = ...` gives the
         call)."""
-        out = []
-        for binding in self.ctx.data_uses.scopes.bindings(node):
-            holder = self.ctx.parent(binding)
-            while isinstance(holder, (cst.Element, cst.Tuple, cst.List)):
-                holder = self.ctx.parent(holder)
-            assign = self.ctx.parent(holder) if isinstance(holder, cst.AssignTarget) else None
-            if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
-                out.append(assign.value)
-        return out
+        scopes = self.ctx.data_uses.scopes
+        found = (scopes.assignment_of(binding) for binding in scopes.bindings(node))
+        return [a[0] for a in found if a is not None]
 
     def _name(self, node: cst.Name, kind: str, depth: int) -> bool:
         """Is some binding of the name `kind` (`pred = pred.t()` among them: the layout follows the
